@@ -1,0 +1,1 @@
+//! block stage (work in progress).

@@ -1,0 +1,1 @@
+//! cli stage (work in progress).

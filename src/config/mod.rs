@@ -1,0 +1,329 @@
+//! Stage "plan": the pipeline file (TOML, DESIGN §2) → a validated [`Pipeline`].
+//!
+//! `raw` mirrors the file 1:1 (serde, unknown keys rejected, spans kept); `validate` turns it
+//! into typed values and collects every problem; `diagnostics` renders each problem as
+//! `file:line:col: key: message`.
+
+pub mod diagnostics;
+pub mod raw;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use diagnostics::{ConfigError, ConfigErrors};
+
+/// A validated pipeline: what every stage receives.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Pipeline name.
+    pub name: String,
+    /// The pipeline file itself.
+    pub path: PathBuf,
+    /// Directory of the pipeline file; relative paths are resolved against it.
+    pub base_dir: PathBuf,
+    /// Hex SHA-256 of the pipeline file's bytes.
+    pub hash: String,
+    /// Where run directories are written.
+    pub output: OutputConfig,
+    /// The exports to consolidate, in file order.
+    pub sources: Vec<SourceConfig>,
+    /// Standardisation settings.
+    pub standardize: StandardizeConfig,
+    /// Blocking rules and caps.
+    pub blocking: BlockingConfig,
+    /// Field comparisons, in file order.
+    pub comparisons: Vec<ComparisonConfig>,
+    /// Fellegi–Sunter model settings.
+    pub model: ModelConfig,
+    /// Survivorship rules.
+    pub survivorship: SurvivorshipConfig,
+    /// Manual must-link / cannot-link decisions CSV, if any.
+    pub manual_decisions: Option<PathBuf>,
+}
+
+impl Pipeline {
+    /// Every canonical or custom field mapped by at least one source, in first-seen order,
+    /// with `full_name` implying `first_name` and `last_name`.
+    pub fn fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |f: &str| {
+            if !out.iter().any(|o| o == f) {
+                out.push(f.to_string());
+            }
+        };
+        for s in &self.sources {
+            for (f, _) in &s.fields {
+                if f == "full_name" {
+                    push("first_name");
+                    push("last_name");
+                }
+                push(f);
+            }
+        }
+        out
+    }
+}
+
+/// `[output]`.
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    /// Directory under which `runs/<run_id>` and `latest` are created (resolved).
+    pub dir: PathBuf,
+    /// How many completed runs to keep (older ones are deleted); `None` keeps all.
+    pub keep_runs: Option<usize>,
+}
+
+/// File format of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl Format {
+    /// The name used in pipeline files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// One `[[sources]]` entry.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Source name, unique within the pipeline.
+    pub name: String,
+    /// The `path` as written (file or glob, relative to the pipeline file).
+    pub pattern: String,
+    /// Files the pattern matched, sorted.
+    pub files: Vec<PathBuf>,
+    /// File format.
+    pub format: Format,
+    /// SQL expression giving the record id within the source.
+    pub id: String,
+    /// SQL expression giving when the record last changed, if any.
+    pub updated_at: Option<String>,
+    /// Canonical field → SQL expression over the source's columns, in file order.
+    pub fields: Vec<(String, String)>,
+    /// Share of rejected rows above which the run fails with exit code 3.
+    pub max_reject_ratio: f64,
+    /// CSV field delimiter.
+    pub delimiter: u8,
+}
+
+/// `[standardize]`.
+#[derive(Debug, Clone)]
+pub struct StandardizeConfig {
+    /// ISO 3166 alpha-2 region used to parse phones without a country code.
+    pub default_phone_region: Option<String>,
+}
+
+/// A transform applied to a field to make a blocking key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTransform {
+    /// The field's match value itself.
+    Identity,
+    /// Double Metaphone primary code.
+    Metaphone,
+    /// American Soundex.
+    Soundex,
+    /// NYSIIS code.
+    Nysiis,
+    /// The first `n` characters.
+    Prefix(usize),
+    /// The birth year (first four characters of an ISO date).
+    Year,
+}
+
+/// One key of a blocking rule, such as `metaphone(first_name)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockKey {
+    /// Field the key is computed from.
+    pub field: String,
+    /// Transform applied to the field's match value.
+    pub transform: KeyTransform,
+}
+
+/// One blocking rule: a pair is a candidate when it agrees on every key.
+#[derive(Debug, Clone)]
+pub struct BlockingRule {
+    /// The keys, all of which must agree.
+    pub keys: Vec<BlockKey>,
+    /// The rule as written, for the audit trail (`last_name & birth_date`).
+    pub text: String,
+}
+
+/// `[blocking]`.
+#[derive(Debug, Clone)]
+pub struct BlockingConfig {
+    /// Rules, OR-ed, first rule wins.
+    pub rules: Vec<BlockingRule>,
+    /// Blocks with more records than this are skipped with a warning.
+    pub max_block_size: usize,
+}
+
+/// Comparison method of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Equal match values or not.
+    Exact,
+    /// Jaro–Winkler similarity.
+    JaroWinkler,
+    /// Jaro similarity.
+    Jaro,
+    /// Normalised Levenshtein similarity.
+    Levenshtein,
+    /// Normalised Damerau–Levenshtein similarity.
+    DamerauLevenshtein,
+    /// Dates: exact, day/month swapped, one-character typo, else.
+    Date,
+}
+
+impl Method {
+    /// Every method name accepted in pipeline files.
+    pub const NAMES: &'static [&'static str] =
+        &["exact", "jaro_winkler", "jaro", "levenshtein", "damerau_levenshtein", "date"];
+
+    /// Parses a method name as written in pipeline files.
+    pub fn parse(s: &str) -> Option<Method> {
+        Some(match s {
+            "exact" => Method::Exact,
+            "jaro_winkler" => Method::JaroWinkler,
+            "jaro" => Method::Jaro,
+            "levenshtein" => Method::Levenshtein,
+            "damerau_levenshtein" => Method::DamerauLevenshtein,
+            "date" => Method::Date,
+            _ => return None,
+        })
+    }
+
+    /// The name used in pipeline files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Exact => "exact",
+            Method::JaroWinkler => "jaro_winkler",
+            Method::Jaro => "jaro",
+            Method::Levenshtein => "levenshtein",
+            Method::DamerauLevenshtein => "damerau_levenshtein",
+            Method::Date => "date",
+        }
+    }
+}
+
+/// One `[[comparisons]]` entry.
+#[derive(Debug, Clone)]
+pub struct ComparisonConfig {
+    /// Field compared.
+    pub field: String,
+    /// Method.
+    pub method: Method,
+    /// Similarity thresholds, best first, each in (0, 1).
+    pub levels: Vec<f64>,
+}
+
+impl ComparisonConfig {
+    /// Number of non-null levels: else (0), one per threshold, exact (top).
+    pub fn level_count(&self) -> usize {
+        match self.method {
+            Method::Exact => 2,
+            Method::Date => 4,
+            _ => self.levels.len() + 2,
+        }
+    }
+}
+
+/// `[model]`.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// Posterior probability at or above which a pair links.
+    pub match_threshold: f64,
+    /// Posterior probability at or above which a non-linking pair goes to review.
+    pub review_threshold: f64,
+    /// Fields whose exact-match weight is adjusted by term frequency.
+    pub term_frequency: Vec<String>,
+    /// Random record pairs sampled to estimate u.
+    pub u_sample_pairs: usize,
+    /// EM iteration cap.
+    pub em_max_iterations: usize,
+    /// EM stops when no parameter moves more than this.
+    pub em_tolerance: f64,
+    /// Seed for every random choice of the run.
+    pub seed: u64,
+    /// A trained model.json to use instead of training.
+    pub model_file: Option<PathBuf>,
+}
+
+/// Survivorship rule for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Value of the most recently updated record.
+    MostRecent,
+    /// Value held by most records (ties: most recent).
+    MostFrequent,
+    /// Value from the first source in `source_priority` that has one.
+    SourcePriority,
+    /// Longest value (ties: most recent).
+    Longest,
+    /// First non-null value in source order, then row order.
+    FirstNonNull,
+}
+
+impl Rule {
+    /// Every rule name accepted in pipeline files.
+    pub const NAMES: &'static [&'static str] =
+        &["most_recent", "most_frequent", "source_priority", "longest", "first_non_null"];
+
+    /// Parses a rule name as written in pipeline files.
+    pub fn parse(s: &str) -> Option<Rule> {
+        Some(match s {
+            "most_recent" => Rule::MostRecent,
+            "most_frequent" => Rule::MostFrequent,
+            "source_priority" => Rule::SourcePriority,
+            "longest" => Rule::Longest,
+            "first_non_null" => Rule::FirstNonNull,
+            _ => return None,
+        })
+    }
+
+    /// The name used in pipeline files and in lineage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::MostRecent => "most_recent",
+            Rule::MostFrequent => "most_frequent",
+            Rule::SourcePriority => "source_priority",
+            Rule::Longest => "longest",
+            Rule::FirstNonNull => "first_non_null",
+        }
+    }
+}
+
+/// `[survivorship]`.
+#[derive(Debug, Clone)]
+pub struct SurvivorshipConfig {
+    /// Rule for fields without their own.
+    pub default: Rule,
+    /// Source names, most trusted first.
+    pub source_priority: Vec<String>,
+    /// Per-field rules.
+    pub fields: BTreeMap<String, Rule>,
+}
+
+impl SurvivorshipConfig {
+    /// The rule for `field`.
+    pub fn rule_for(&self, field: &str) -> Rule {
+        self.fields.get(field).copied().unwrap_or(self.default)
+    }
+}
+
+/// Loads and validates a pipeline file; every problem found is returned together.
+pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
+    validate::load(path)
+}

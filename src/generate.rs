@@ -1,0 +1,1 @@
+//! Synthetic multi-source customer data with known truth, for tests and benchmarks.

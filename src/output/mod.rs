@@ -1,0 +1,1 @@
+//! output stage (work in progress).

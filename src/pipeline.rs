@@ -1,0 +1,1 @@
+//! Orchestrator (work in progress).

@@ -1,0 +1,1 @@
+//! survive stage (work in progress).
