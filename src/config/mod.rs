@@ -117,6 +117,9 @@ pub struct SourceConfig {
     pub max_reject_ratio: f64,
     /// CSV field delimiter.
     pub delimiter: u8,
+    /// 1-based (line, column) in the pipeline file of each key of this source (`id`,
+    /// `path`, `fields.email`, …), for error messages found after loading.
+    pub positions: BTreeMap<String, (usize, usize)>,
 }
 
 /// `[standardize]`.

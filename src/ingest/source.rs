@@ -1,0 +1,388 @@
+//! Readers that turn one source's files into a raw Arrow table, row by row, so that a bad row
+//! becomes a [`Reject`] with its row number instead of failing the whole file.
+//!
+//! CSV and NDJSON values are read as text (leading zeros in ids, postcodes and phones survive);
+//! Parquet keeps its types and is read with DataFusion. Every raw table gets two extra columns:
+//! [`ROW_COL`] (1-based data row number within its file) and [`FILE_COL`].
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder, UInt64Array};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+use super::rejects::{Reject, RejectReason};
+use crate::config::{Format, SourceConfig};
+use crate::{Error, Result};
+
+/// Name of the raw table's row-number column.
+pub const ROW_COL: &str = "__row";
+/// Name of the raw table's file column.
+pub const FILE_COL: &str = "__file";
+
+/// One source's rows as read, before mapping onto the canonical schema.
+pub struct RawTable {
+    /// Every readable row: the source's own columns plus [`ROW_COL`] and [`FILE_COL`].
+    pub batch: RecordBatch,
+    /// Rows that could not be read.
+    pub rejects: Vec<Reject>,
+    /// Rows seen in total (readable + rejected).
+    pub rows_seen: u64,
+}
+
+/// Column-wise text builder with columns that may appear mid-stream (NDJSON keys).
+struct TextColumns {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    builders: Vec<StringBuilder>,
+    rows: Vec<u64>,
+}
+
+impl TextColumns {
+    fn new(names: Vec<String>) -> Self {
+        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let builders = names.iter().map(|_| StringBuilder::new()).collect();
+        TextColumns { names, index, builders, rows: Vec::new() }
+    }
+
+    /// Index of column `name`, adding it (null for earlier rows) when new.
+    fn column(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let mut b = StringBuilder::new();
+        b.append_nulls(self.rows.len());
+        self.names.push(name.to_string());
+        self.builders.push(b);
+        self.index.insert(name.to_string(), self.names.len() - 1);
+        self.names.len() - 1
+    }
+
+    /// Appends one row given as (column index, value) cells; missing cells are null.
+    fn push_row(&mut self, row_number: u64, cells: &mut [Option<String>]) {
+        for (b, cell) in self.builders.iter_mut().zip(cells.iter_mut()) {
+            match cell.take() {
+                Some(v) if !v.is_empty() => b.append_value(v),
+                _ => b.append_null(),
+            }
+        }
+        self.rows.push(row_number);
+    }
+
+    fn finish(mut self, file: &str) -> Result<RecordBatch> {
+        let n = self.rows.len();
+        let mut fields: Vec<Field> =
+            self.names.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect();
+        let mut cols: Vec<ArrayRef> =
+            self.builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        append_row_and_file(&mut fields, &mut cols, UInt64Array::from(self.rows), file, n);
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+    }
+}
+
+fn append_row_and_file(
+    fields: &mut Vec<Field>,
+    cols: &mut Vec<ArrayRef>,
+    rows: UInt64Array,
+    file: &str,
+    n: usize,
+) {
+    fields.push(Field::new(ROW_COL, DataType::UInt64, false));
+    fields.push(Field::new(FILE_COL, DataType::Utf8, false));
+    cols.push(Arc::new(rows));
+    cols.push(Arc::new(arrow::array::StringArray::from(vec![file; n])));
+}
+
+/// Reads every file of `source` into one raw table.
+pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
+    let mut batches = Vec::new();
+    let mut rejects = Vec::new();
+    let mut rows_seen = 0;
+    for path in &source.files {
+        let t = match source.format {
+            Format::Csv => read_csv(&source.name, path, source.delimiter)?,
+            Format::Ndjson => read_ndjson(&source.name, path)?,
+            Format::Parquet => read_parquet(path).await?,
+        };
+        rows_seen += t.rows_seen;
+        rejects.extend(t.rejects);
+        batches.push(t.batch);
+    }
+    let batch = union_by_name(&batches).map_err(|message| Error::Input {
+        path: source.files.first().cloned().unwrap_or_default(),
+        message: format!("source `{}`: {message}", source.name),
+    })?;
+    Ok(RawTable { batch, rejects, rows_seen })
+}
+
+/// Concatenates batches whose columns may differ, matching columns by name.
+fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, String> {
+    let mut fields: Vec<Field> = Vec::new();
+    for b in batches {
+        for f in b.schema().fields() {
+            match fields.iter().find(|g| g.name() == f.name()) {
+                Some(g) if g.data_type() != f.data_type() => {
+                    return Err(format!(
+                        "column `{}` is {} in one file and {} in another; give every file the same schema",
+                        f.name(),
+                        g.data_type(),
+                        f.data_type()
+                    ));
+                }
+                Some(_) => {}
+                None => fields.push(f.as_ref().clone().with_nullable(true)),
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let aligned = batches
+        .iter()
+        .map(|b| {
+            let cols = schema
+                .fields()
+                .iter()
+                .map(|f| match b.column_by_name(f.name()) {
+                    Some(c) => c.clone(),
+                    None => arrow::array::new_null_array(f.data_type(), b.num_rows()),
+                })
+                .collect();
+            RecordBatch::try_new(schema.clone(), cols)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    concat_batches(&schema, &aligned).map_err(|e| e.to_string())
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Reads the header of a CSV file: trimmed column names, UTF-8 BOM removed.
+pub fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(BufReader::new(open(path)?));
+    let header = rdr.byte_headers().map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot read the CSV header: {e}"),
+    })?;
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = std::str::from_utf8(h).map_err(|_| Error::Input {
+                path: path.to_path_buf(),
+                message: format!("header column {} is not valid UTF-8; re-export the file as UTF-8", i + 1),
+            })?;
+            Ok(h.trim_start_matches('\u{feff}').trim().to_string())
+        })
+        .collect()
+}
+
+fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
+    let header = csv_header(path, delimiter)?;
+    let file = path.display().to_string();
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(1 << 20, open(path)?));
+    let width = header.len();
+    let mut cols = TextColumns::new(header);
+    let mut rejects = Vec::new();
+    let mut cells: Vec<Option<String>> = vec![None; width];
+    let mut record = csv::ByteRecord::new();
+    let mut row: u64 = 0;
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                row += 1;
+                rejects.push(Reject {
+                    source: source.to_string(),
+                    file: file.clone(),
+                    row_number: row,
+                    raw: String::new(),
+                    reason: RejectReason::Unreadable,
+                    detail: e.to_string(),
+                });
+                continue;
+            }
+        }
+        row += 1;
+        let raw = || {
+            let parts: Vec<String> =
+                record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+            parts.join(&(delimiter as char).to_string())
+        };
+        if record.len() != width {
+            rejects.push(Reject {
+                source: source.to_string(),
+                file: file.clone(),
+                row_number: row,
+                raw: raw(),
+                reason: RejectReason::WrongColumnCount,
+                detail: format!("{} fields, the header has {width}", record.len()),
+            });
+            continue;
+        }
+        let mut bad_column = None;
+        for (i, f) in record.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(s) => cells[i] = Some(s.to_string()),
+                Err(_) => {
+                    bad_column = Some(i);
+                    break;
+                }
+            }
+        }
+        if let Some(i) = bad_column {
+            rejects.push(Reject {
+                source: source.to_string(),
+                file: file.clone(),
+                row_number: row,
+                raw: raw(),
+                reason: RejectReason::InvalidUtf8,
+                detail: format!("column `{}` is not valid UTF-8", cols.names[i]),
+            });
+            cells.iter_mut().for_each(|c| *c = None);
+            continue;
+        }
+        cols.push_row(row, &mut cells);
+    }
+    Ok(RawTable { batch: cols.finish(&file)?, rejects, rows_seen: row })
+}
+
+/// Column names of an NDJSON file, from its first `sample` object lines.
+pub fn ndjson_columns(path: &Path, sample: usize) -> Result<Vec<String>> {
+    let mut cols = TextColumns::new(Vec::new());
+    let reader = BufReader::new(open(path)?);
+    for line in reader.split(b'\n').take(sample) {
+        let line = line.map_err(|e| Error::io(path, e))?;
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&line) {
+            for k in map.keys() {
+                cols.column(k);
+            }
+        }
+    }
+    Ok(cols.names)
+}
+
+fn read_ndjson(source: &str, path: &Path) -> Result<RawTable> {
+    let file = path.display().to_string();
+    let reader = BufReader::with_capacity(1 << 20, open(path)?);
+    let mut cols = TextColumns::new(Vec::new());
+    let mut rejects = Vec::new();
+    let mut cells: Vec<Option<String>> = Vec::new();
+    let mut row: u64 = 0;
+    for line in reader.split(b'\n') {
+        let line = line.map_err(|e| Error::io(path, e))?;
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        row += 1;
+        let reject = |reason, detail: String| Reject {
+            source: source.to_string(),
+            file: file.clone(),
+            row_number: row,
+            raw: String::from_utf8_lossy(trimmed).into_owned(),
+            reason,
+            detail,
+        };
+        let value: serde_json::Value = match serde_json::from_slice(trimmed) {
+            Ok(v) => v,
+            Err(e) if std::str::from_utf8(trimmed).is_err() => {
+                rejects.push(reject(RejectReason::InvalidUtf8, e.to_string()));
+                continue;
+            }
+            Err(e) => {
+                rejects.push(reject(RejectReason::InvalidJson, e.to_string()));
+                continue;
+            }
+        };
+        let serde_json::Value::Object(map) = value else {
+            rejects.push(reject(RejectReason::NotAnObject, "expected one JSON object per line".into()));
+            continue;
+        };
+        for (k, v) in map {
+            let i = cols.column(&k);
+            if cells.len() <= i {
+                cells.resize(i + 1, None);
+            }
+            cells[i] = match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s),
+                other => Some(other.to_string()),
+            };
+        }
+        cells.resize(cols.names.len(), None);
+        cols.push_row(row, &mut cells);
+    }
+    Ok(RawTable { batch: cols.finish(&file)?, rejects, rows_seen: row })
+}
+
+/// Arrow schema of a Parquet file, read from its footer.
+pub async fn parquet_schema(path: &Path) -> Result<Arc<Schema>> {
+    let ctx = SessionContext::new();
+    let df = ctx.read_parquet(path_str(path)?, parquet_options(path)).await?;
+    Ok(Arc::new(df.schema().as_arrow().clone()))
+}
+
+fn parquet_options(path: &Path) -> ParquetReadOptions<'_> {
+    ParquetReadOptions::default().file_extension(extension_with_dot(path))
+}
+
+fn extension_with_dot(path: &Path) -> &str {
+    let s = path.to_str().unwrap_or("");
+    s.rfind('.').map(|i| &s[i..]).unwrap_or("")
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| Error::Input {
+        path: path.to_path_buf(),
+        message: "the path is not valid UTF-8; rename the file".into(),
+    })
+}
+
+async fn read_parquet(path: &Path) -> Result<RawTable> {
+    // One partition keeps the file's row order, so row numbers match the file.
+    let ctx = SessionContext::new_with_config(
+        datafusion::prelude::SessionConfig::new().with_target_partitions(1),
+    );
+    let df = ctx.read_parquet(path_str(path)?, parquet_options(path)).await.map_err(|e| {
+        Error::Input { path: path.to_path_buf(), message: format!("cannot read as Parquet: {e}") }
+    })?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await.map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot read as Parquet: {e}"),
+    })?;
+    let batch = concat_batches(&schema, &batches)?;
+    let n = batch.num_rows();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
+    let rows = UInt64Array::from_iter_values(1..=n as u64);
+    append_row_and_file(&mut fields, &mut cols, rows, &path.display().to_string(), n);
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+    Ok(RawTable { batch, rejects: Vec::new(), rows_seen: n as u64 })
+}
+
+/// Renders row `i` of `batch` as a JSON object of its non-null source columns (for rejects).
+pub fn row_as_json(batch: &RecordBatch, i: usize) -> String {
+    let mut map = serde_json::Map::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if f.name() == ROW_COL || f.name() == FILE_COL || c.is_null(i) {
+            continue;
+        }
+        let v = arrow::util::display::array_value_to_string(c, i).unwrap_or_default();
+        map.insert(f.name().clone(), serde_json::Value::String(v));
+    }
+    serde_json::Value::Object(map).to_string()
+}
