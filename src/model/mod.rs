@@ -1,1 +1,300 @@
-//! model stage (work in progress).
+//! Stage "score": comparison vectors → match weights and probabilities (Fellegi–Sunter).
+//!
+//! u is estimated from random record pairs ([`u_sampling`]); m by EM over each blocking rule's
+//! pairs with the rule's own fields left out ([`em`]), averaged over the rules weighted by
+//! their expected matches; the prior from the expected matches among all candidate pairs.
+//! Weights are log2 Bayes factors; term-frequency adjustment ([`tf`]) refines exact agreements.
+
+pub mod em;
+pub mod params;
+pub mod tf;
+pub mod u_sampling;
+
+use std::collections::HashSet;
+
+use arrow::array::RecordBatch;
+use rayon::prelude::*;
+
+use crate::block::Blocks;
+use crate::compare::{Compared, Comparator};
+use crate::config::{ModelConfig, Pipeline};
+use crate::{Error, Result};
+pub use params::{ComparisonParams, EmRun, ModelParams, TrainingHistory};
+
+/// Pairs of one rule used for EM, at most (sampled evenly beyond that).
+const EM_PAIRS_PER_RULE: u64 = 2_000_000;
+
+/// Trains m, u and the prior on the standardized records and their blocks.
+pub fn train(batch: &RecordBatch, pipeline: &Pipeline, blocks: &Blocks, compared: &Compared) -> Result<ModelParams> {
+    let cfg = &pipeline.model;
+    let comparator = Comparator::new(batch, &pipeline.comparisons)?;
+    let k = comparator.len();
+    if k > 16 || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
+        return Err(Error::Usage("at most 16 comparisons with at most 13 thresholds each are supported".into()));
+    }
+    let level_counts: Vec<usize> = pipeline.comparisons.iter().map(|c| c.level_count()).collect();
+    let n = batch.num_rows();
+    let (u, u_pairs) = u_sampling::estimate_u(&comparator, &level_counts, n, cfg.u_sample_pairs, cfg.seed);
+
+    let settings = em::EmSettings { max_iterations: cfg.em_max_iterations, tolerance: cfg.em_tolerance, update_m: true };
+    let init: Vec<Vec<f64>> = level_counts.iter().map(|&l| em::initial_m(l)).collect();
+    let mut m_sum: Vec<Vec<f64>> = level_counts.iter().map(|&l| vec![0.0; l]).collect();
+    let mut m_weight = vec![0.0; k];
+    let mut m_from: Vec<Vec<String>> = vec![Vec::new(); k];
+    let mut runs = Vec::new();
+    for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
+        let fixed: HashSet<&str> = rule.keys.iter().map(|key| key.field.as_str()).collect();
+        let active: Vec<bool> = pipeline.comparisons.iter().map(|c| !fixed.contains(c.field.as_str())).collect();
+        if !active.iter().any(|&a| a) {
+            continue;
+        }
+        let patterns = rule_patterns(&comparator, blocks, r as u8, cfg.seed);
+        if patterns.is_empty() {
+            continue;
+        }
+        let res = em::run(&patterns, &u, &init, &active, 0.5, settings);
+        let expected_matches = res.lambda * patterns.pairs() as f64;
+        for c in (0..k).filter(|&c| active[c]) {
+            for (s, v) in m_sum[c].iter_mut().zip(&res.m[c]) {
+                *s += v * expected_matches;
+            }
+            m_weight[c] += expected_matches;
+            m_from[c].push(rule.text.clone());
+        }
+        tracing::debug!(rule = %rule.text, iterations = res.iterations, lambda = res.lambda, "EM run");
+        runs.push(EmRun {
+            blocking_rule: rule.text.clone(),
+            fields_fixed: pipeline.comparisons.iter().filter(|c| fixed.contains(c.field.as_str())).map(|c| c.field.clone()).collect(),
+            pairs: patterns.pairs(),
+            distinct_patterns: patterns.len() as u64,
+            iterations: res.iterations as u64,
+            final_delta: res.delta,
+            converged: res.converged,
+            match_share: res.lambda,
+        });
+    }
+    let m: Vec<Vec<f64>> = (0..k)
+        .map(|c| if m_weight[c] > 0.0 { m_sum[c].iter().map(|s| s / m_weight[c]).collect() } else { init[c].clone() })
+        .collect();
+    let comparisons: Vec<ComparisonParams> = pipeline
+        .comparisons
+        .iter()
+        .enumerate()
+        .map(|(c, cc)| ComparisonParams {
+            field: cc.field.clone(),
+            method: cc.method.as_str().to_string(),
+            thresholds: cc.levels.clone(),
+            m: m[c].clone(),
+            u: u[c].clone(),
+            m_estimated_from: m_from[c].clone(),
+        })
+        .collect();
+    let prior = estimate_prior(compared, &m, &u, n, cfg);
+    Ok(ModelParams {
+        golden_version: env!("CARGO_PKG_VERSION").to_string(),
+        prior,
+        comparisons,
+        history: TrainingHistory {
+            u_sample_pairs: u_pairs,
+            seed: cfg.seed,
+            em_runs: runs,
+            prior_pairs: compared.len() as u64,
+            records: n as u64,
+            trained_at: chrono::Utc::now().to_rfc3339(),
+        },
+    })
+}
+
+/// Distinct comparison vectors of every pair in rule `rule`'s blocks (including pairs earlier
+/// rules also find), sampled down to [`EM_PAIRS_PER_RULE`].
+fn rule_patterns(comparator: &Comparator, blocks: &Blocks, rule: u8, seed: u64) -> em::Patterns {
+    let k = comparator.len();
+    let total: u64 = blocks
+        .blocks
+        .iter()
+        .filter(|b| b.rule == rule)
+        .map(|b| b.len as u64 * (b.len as u64 - 1) / 2)
+        .sum();
+    let keep_below = if total <= EM_PAIRS_PER_RULE { u64::MAX } else { (u64::MAX / total) * EM_PAIRS_PER_RULE };
+    let items: Vec<_> = blocks.work(1 << 16).into_iter().filter(|w| w.block.rule == rule).collect();
+    let counts = items
+        .par_iter()
+        .fold(em::PatternCounts::new, |mut acc, item| {
+            let mut buf = vec![0i8; k];
+            let m = blocks.block_members(item.block);
+            for x in item.row_start as usize..item.row_end as usize {
+                for &b in &m[x + 1..] {
+                    let a = m[x];
+                    if keep_below != u64::MAX && mix(seed, a, b) > keep_below {
+                        continue;
+                    }
+                    comparator.levels(a, b, &mut buf);
+                    *acc.entry(em::pack(&buf)).or_default() += 1;
+                }
+            }
+            acc
+        })
+        .reduce(em::PatternCounts::new, |mut a, b| {
+            for (key, v) in b {
+                *a.entry(key).or_default() += v;
+            }
+            a
+        });
+    em::Patterns::from_counts(k, &counts)
+}
+
+/// A deterministic hash of a pair, for even sampling.
+fn mix(seed: u64, a: u32, b: u32) -> u64 {
+    u_sampling::SplitMix64(seed ^ ((a as u64) << 32 | b as u64)).next_u64()
+}
+
+/// Probability that two random records match: expected matches among the candidate pairs
+/// (λ by EM with m and u fixed) over all record pairs.
+fn estimate_prior(compared: &Compared, m: &[Vec<f64>], u: &[Vec<f64>], n: usize, cfg: &ModelConfig) -> f64 {
+    let all_pairs = (n as f64) * (n as f64 - 1.0) / 2.0;
+    if compared.is_empty() || all_pairs < 1.0 {
+        return 1e-6;
+    }
+    let k = compared.n_comparisons;
+    let mut counts = em::PatternCounts::new();
+    for i in 0..compared.len() {
+        *counts.entry(em::pack(compared.pair_levels(i))).or_default() += 1;
+    }
+    let patterns = em::Patterns::from_counts(k, &counts);
+    let settings = em::EmSettings { max_iterations: cfg.em_max_iterations, tolerance: cfg.em_tolerance, update_m: false };
+    let res = em::run(&patterns, u, m, &vec![true; k], 0.1, settings);
+    let expected = res.lambda * compared.len() as f64;
+    (expected / all_pairs).clamp(1e-12, 0.5)
+}
+
+/// Decision of a scored pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// At or above the match threshold: linked.
+    Match,
+    /// Between review and match thresholds: queued for a person.
+    Review,
+    /// Below the review threshold.
+    NonMatch,
+    /// Forced by a manual must-link or cannot-link decision.
+    Manual,
+}
+
+impl Decision {
+    /// The value written to `decisions.parquet`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Match => "match",
+            Decision::Review => "review",
+            Decision::NonMatch => "non_match",
+            Decision::Manual => "manual",
+        }
+    }
+}
+
+/// Scores of every candidate pair, aligned with [`Compared`].
+#[derive(Debug, Default, Clone)]
+pub struct Scored {
+    /// Per pair and comparison weight, row-major like the levels.
+    pub weights: Vec<f32>,
+    /// Per pair and term-frequency field adjustment, row-major (`tf_fields.len()` per pair).
+    pub tf_adjustments: Vec<f32>,
+    /// Comparison indices that have a term-frequency adjustment.
+    pub tf_fields: Vec<usize>,
+    /// Total match weight, prior included.
+    pub match_weight: Vec<f64>,
+    /// Posterior match probability.
+    pub probability: Vec<f64>,
+    /// Decision.
+    pub decision: Vec<Decision>,
+}
+
+/// Scores every pair of `compared` with `params`.
+pub fn score(batch: &RecordBatch, pipeline: &Pipeline, params: &ModelParams, compared: &Compared) -> Result<Scored> {
+    let k = compared.n_comparisons;
+    if params.comparisons.len() != k {
+        return Err(Error::Usage(format!(
+            "the model has {} comparisons but the pipeline has {k}; retrain with `golden train`",
+            params.comparisons.len()
+        )));
+    }
+    let tf_fields: Vec<usize> = pipeline
+        .comparisons
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| pipeline.model.term_frequency.contains(&c.field))
+        .map(|(i, _)| i)
+        .collect();
+    let shares: Vec<Vec<f64>> = tf_fields
+        .iter()
+        .map(|&c| tf::value_shares(batch, &pipeline.comparisons[c].field))
+        .collect::<Result<_>>()?;
+    // Weight table per comparison and level: no logarithms in the per-pair loop.
+    let table: Vec<Vec<f64>> = params
+        .comparisons
+        .iter()
+        .map(|p| (0..p.m.len()).map(|l| p.weight(l as i8)).collect())
+        .collect();
+    let prior_w = params.prior_weight();
+    let (mt, rt) = (pipeline.model.match_threshold, pipeline.model.review_threshold);
+    let t = tf_fields.len();
+    let n = compared.len();
+    if k == 0 {
+        return Err(Error::Usage("the pipeline has no comparisons; add at least one [[comparisons]]".into()));
+    }
+    // Term-frequency adjustments first (exact agreements on the listed fields only).
+    let mut tf_adjustments = vec![0.0f32; n * t];
+    if t > 0 {
+        tf_adjustments.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
+            let levels = compared.pair_levels(i);
+            for (x, &c) in tf_fields.iter().enumerate() {
+                let p = &params.comparisons[c];
+                if levels[c] as usize == p.m.len() - 1 {
+                    let share = shares[x][compared.left[i] as usize];
+                    row[x] = tf::adjustment(p.u[p.u.len() - 1], share) as f32;
+                }
+            }
+        });
+    }
+    let mut out = Scored {
+        weights: vec![0.0; n * k],
+        tf_adjustments,
+        tf_fields,
+        match_weight: vec![0.0; n],
+        probability: vec![0.0; n],
+        decision: vec![Decision::NonMatch; n],
+    };
+    const CHUNK: usize = 1 << 14;
+    let tf_all = &out.tf_adjustments;
+    out.weights
+        .par_chunks_mut(CHUNK * k)
+        .zip(out.match_weight.par_chunks_mut(CHUNK))
+        .zip(out.probability.par_chunks_mut(CHUNK))
+        .zip(out.decision.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(chunk, (((w, mw), pr), dec))| {
+            for j in 0..mw.len() {
+                let i = chunk * CHUNK + j;
+                let levels = compared.pair_levels(i);
+                let mut total = prior_w;
+                for c in 0..k {
+                    let l = levels[c];
+                    let wc = if l < 0 { 0.0 } else { table[c][l as usize] };
+                    w[j * k + c] = wc as f32;
+                    total += wc;
+                }
+                total += tf_all[i * t..(i + 1) * t].iter().map(|&x| x as f64).sum::<f64>();
+                mw[j] = total;
+                let prob = 1.0 / (1.0 + (-total).exp2());
+                pr[j] = prob;
+                dec[j] = if prob >= mt {
+                    Decision::Match
+                } else if prob >= rt {
+                    Decision::Review
+                } else {
+                    Decision::NonMatch
+                };
+            }
+        });
+    Ok(out)
+}
