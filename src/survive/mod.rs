@@ -1,1 +1,189 @@
-//! survive stage (work in progress).
+//! Stage "survive": clusters → golden records, one value per field chosen by the field's
+//! survivorship rule, each remembered in lineage with the source record and rule behind it.
+
+pub mod rules;
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UInt32Builder};
+use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+
+use crate::cluster::Clusters;
+use crate::config::Pipeline;
+use crate::schema;
+use crate::{Error, Result};
+use rules::Candidate;
+
+/// Golden records and the lineage of each of their values.
+pub struct Survived {
+    /// `golden.parquet`: one row per cluster.
+    pub golden: RecordBatch,
+    /// `lineage.parquet`: one row per non-null golden value.
+    pub lineage: RecordBatch,
+}
+
+/// Lineage rule name of a `full_name` rebuilt from the surviving first and last names.
+const DERIVED_FULL_NAME: &str = "derived(first_name, last_name)";
+
+/// Builds golden records for `clusters` over the standardized `batch`.
+pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) -> Result<Survived> {
+    let col = |name: &str| -> Result<&StringArray> {
+        batch
+            .column_by_name(name)
+            .map(|c| c.as_string::<i32>())
+            .ok_or_else(|| Error::Internal(format!("survive: no column {name}")))
+    };
+    let sources = col(schema::SOURCE)?;
+    let source_ids = col(schema::SOURCE_ID)?;
+    let updated = col(schema::UPDATED_AT)?;
+    let rows = batch
+        .column_by_name(schema::ROW_NUMBER)
+        .map(|c| c.as_primitive::<UInt64Type>())
+        .ok_or_else(|| Error::Internal("survive: no row_number".into()))?;
+    let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
+    let order_of = |s: &str| source_names.iter().position(|n| *n == s).unwrap_or(usize::MAX);
+    let priority_of = |s: &str| {
+        let p = &pipeline.survivorship.source_priority;
+        p.iter().position(|n| n == s).unwrap_or(p.len() + order_of(s))
+    };
+    let n = batch.num_rows();
+    let source_order: Vec<usize> = (0..n).map(|r| order_of(sources.value(r))).collect();
+    let priority: Vec<usize> = (0..n).map(|r| priority_of(sources.value(r))).collect();
+
+    let fields = pipeline.fields();
+    let derive_full_name = fields.iter().any(|f| f == "full_name");
+    let field_cols: Vec<&StringArray> = fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
+    let members = clusters.members();
+    let k = members.len();
+
+    let mut golden_id = StringBuilder::with_capacity(k, k * 17);
+    let mut values: Vec<StringBuilder> = fields.iter().map(|_| StringBuilder::with_capacity(k, k * 8)).collect();
+    let mut record_count = UInt32Builder::with_capacity(k);
+    let mut source_list = StringBuilder::with_capacity(k, k * 12);
+    let mut first_seen = StringBuilder::with_capacity(k, k * 19);
+    let mut last_updated = StringBuilder::with_capacity(k, k * 19);
+    let mut lin = LineageBuilder::default();
+    let full_name_idx = fields.iter().position(|f| f == "full_name");
+    let first_idx = fields.iter().position(|f| f == "first_name");
+    let last_idx = fields.iter().position(|f| f == "last_name");
+    let mut cands: Vec<Candidate> = Vec::new();
+    for (c, m) in members.iter().enumerate() {
+        let gid = clusters.golden_ids[c].as_str();
+        golden_id.append_value(gid);
+        let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
+        for (f, field) in fields.iter().enumerate() {
+            if Some(f) == full_name_idx && derive_full_name {
+                chosen.push(None);
+                continue;
+            }
+            let values_f = field_cols[f];
+            cands.clear();
+            cands.extend(m.iter().filter(|&&r| values_f.is_valid(r as usize)).map(|&r| {
+                let r_us = r as usize;
+                Candidate {
+                    record: r,
+                    value: values_f.value(r_us),
+                    updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
+                    priority: priority[r_us],
+                    source_order: source_order[r_us],
+                    row_number: rows.value(r_us),
+                }
+            }));
+            let rule = pipeline.survivorship.rule_for(field);
+            let pick = rules::pick(rule, &cands);
+            if let Some(p) = pick {
+                let r = p.record as usize;
+                lin.push(gid, field, p.value, sources.value(r), source_ids.value(r), rule.as_str());
+            }
+            chosen.push(pick);
+        }
+        if let Some(fi) = full_name_idx.filter(|_| derive_full_name) {
+            let first = first_idx.and_then(|i| chosen[i]);
+            let last = last_idx.and_then(|i| chosen[i]);
+            let parts: Vec<&str> = [first, last].iter().flatten().map(|c| c.value).collect();
+            if let Some(basis) = first.or(last) {
+                let value = parts.join(" ");
+                let r = basis.record as usize;
+                lin.push(gid, "full_name", &value, sources.value(r), source_ids.value(r), DERIVED_FULL_NAME);
+                values[fi].append_value(&value);
+            } else {
+                values[fi].append_null();
+            }
+        }
+        for (f, pick) in chosen.iter().enumerate() {
+            if Some(f) == full_name_idx && derive_full_name {
+                continue;
+            }
+            match pick {
+                Some(p) => values[f].append_value(p.value),
+                None => values[f].append_null(),
+            }
+        }
+        record_count.append_value(m.len() as u32);
+        let mut srcs: Vec<&str> = m.iter().map(|&r| sources.value(r as usize)).collect();
+        srcs.sort_unstable();
+        srcs.dedup();
+        source_list.append_value(srcs.join(","));
+        let times = m.iter().filter(|&&r| updated.is_valid(r as usize)).map(|&r| updated.value(r as usize));
+        let (lo, hi) = times.fold((None, None), |(lo, hi): (Option<&str>, Option<&str>), t| {
+            (Some(lo.map_or(t, |l| l.min(t))), Some(hi.map_or(t, |h| h.max(t))))
+        });
+        first_seen.append_option(lo);
+        last_updated.append_option(hi);
+    }
+
+    let mut schema_fields = vec![Field::new(schema::GOLDEN_ID, DataType::Utf8, false)];
+    let mut cols: Vec<ArrayRef> = vec![Arc::new(golden_id.finish())];
+    for (f, b) in fields.iter().zip(values.iter_mut()) {
+        schema_fields.push(Field::new(f, DataType::Utf8, true));
+        cols.push(Arc::new(b.finish()));
+    }
+    schema_fields.extend([
+        Field::new("record_count", DataType::UInt32, false),
+        Field::new("sources", DataType::Utf8, false),
+        Field::new("first_seen", DataType::Utf8, true),
+        Field::new("last_updated", DataType::Utf8, true),
+    ]);
+    cols.push(Arc::new(record_count.finish()));
+    cols.push(Arc::new(source_list.finish()));
+    cols.push(Arc::new(first_seen.finish()));
+    cols.push(Arc::new(last_updated.finish()));
+    let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
+    Ok(Survived { golden, lineage: lin.finish()? })
+}
+
+/// Column builders of `lineage.parquet`.
+#[derive(Default)]
+struct LineageBuilder {
+    golden_id: StringBuilder,
+    field: StringBuilder,
+    value: StringBuilder,
+    source: StringBuilder,
+    source_id: StringBuilder,
+    rule: StringBuilder,
+}
+
+impl LineageBuilder {
+    fn push(&mut self, gid: &str, field: &str, value: &str, source: &str, source_id: &str, rule: &str) {
+        self.golden_id.append_value(gid);
+        self.field.append_value(field);
+        self.value.append_value(value);
+        self.source.append_value(source);
+        self.source_id.append_value(source_id);
+        self.rule.append_value(rule);
+    }
+
+    fn finish(mut self) -> Result<RecordBatch> {
+        let names = [schema::GOLDEN_ID, "field", "value", schema::SOURCE, schema::SOURCE_ID, "rule"];
+        let schema = Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>());
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.golden_id.finish()),
+            Arc::new(self.field.finish()),
+            Arc::new(self.value.finish()),
+            Arc::new(self.source.finish()),
+            Arc::new(self.source_id.finish()),
+            Arc::new(self.rule.finish()),
+        ];
+        Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
+    }
+}
