@@ -189,8 +189,14 @@ pub enum Method {
 
 impl Method {
     /// Every method name accepted in pipeline files.
-    pub const NAMES: &'static [&'static str] =
-        &["exact", "jaro_winkler", "jaro", "levenshtein", "damerau_levenshtein", "date"];
+    pub const NAMES: &'static [&'static str] = &[
+        "exact",
+        "jaro_winkler",
+        "jaro",
+        "levenshtein",
+        "damerau_levenshtein",
+        "date",
+    ];
 
     /// Parses a method name as written in pipeline files.
     pub fn parse(s: &str) -> Option<Method> {
@@ -278,8 +284,13 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule name accepted in pipeline files.
-    pub const NAMES: &'static [&'static str] =
-        &["most_recent", "most_frequent", "source_priority", "longest", "first_non_null"];
+    pub const NAMES: &'static [&'static str] = &[
+        "most_recent",
+        "most_frequent",
+        "source_priority",
+        "longest",
+        "first_non_null",
+    ];
 
     /// Parses a rule name as written in pipeline files.
     pub fn parse(s: &str) -> Option<Rule> {
