@@ -338,3 +338,9 @@ impl SurvivorshipConfig {
 pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
     validate::load(path)
 }
+
+/// Validates pipeline `text` as if read from `path` (used in messages and as the base for
+/// relative paths); every problem found is returned together.
+pub fn load_str(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
+    validate::load_str(text, path)
+}
