@@ -192,8 +192,14 @@ pub enum Method {
 
 impl Method {
     /// Every method name accepted in pipeline files.
-    pub const NAMES: &'static [&'static str] =
-        &["exact", "jaro_winkler", "jaro", "levenshtein", "damerau_levenshtein", "date"];
+    pub const NAMES: &'static [&'static str] = &[
+        "exact",
+        "jaro_winkler",
+        "jaro",
+        "levenshtein",
+        "damerau_levenshtein",
+        "date",
+    ];
 
     /// Parses a method name as written in pipeline files.
     pub fn parse(s: &str) -> Option<Method> {
@@ -281,8 +287,13 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule name accepted in pipeline files.
-    pub const NAMES: &'static [&'static str] =
-        &["most_recent", "most_frequent", "source_priority", "longest", "first_non_null"];
+    pub const NAMES: &'static [&'static str] = &[
+        "most_recent",
+        "most_frequent",
+        "source_priority",
+        "longest",
+        "first_non_null",
+    ];
 
     /// Parses a rule name as written in pipeline files.
     pub fn parse(s: &str) -> Option<Rule> {
@@ -329,4 +340,10 @@ impl SurvivorshipConfig {
 /// Loads and validates a pipeline file; every problem found is returned together.
 pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
     validate::load(path)
+}
+
+/// Validates pipeline `text` as if read from `path` (used in messages and as the base for
+/// relative paths); every problem found is returned together.
+pub fn load_str(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
+    validate::load_str(text, path)
 }
