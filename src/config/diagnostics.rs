@@ -153,6 +153,11 @@ impl<'a> Reporter<'a> {
             .push(ConfigError::new(self.file, position, key, message));
     }
 
+    /// 1-based (line, column) of byte `offset`.
+    pub fn position_of(&self, offset: usize) -> (usize, usize) {
+        self.lines.position(offset)
+    }
+
     /// 1-based line of byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
         self.lines.position(offset).0

@@ -467,7 +467,18 @@ impl Checker<'_> {
             }
         }
 
+        let mut positions = BTreeMap::new();
+        positions.insert("path".to_string(), self.r.position_of(s.path.span().start));
+        positions.insert("id".to_string(), self.r.position_of(s.id.span().start));
+        if let Some(u) = &s.updated_at {
+            positions.insert("updated_at".to_string(), self.r.position_of(u.span().start));
+        }
+        for (name, expr) in &s.fields.get_ref().0 {
+            let at = self.r.position_of(expr.span().start);
+            positions.insert(format!("fields.{}", name.get_ref()), at);
+        }
         SourceConfig {
+            positions,
             name: s.name.get_ref().clone(),
             pattern: pattern.clone(),
             files,
