@@ -1,1 +1,240 @@
-//! Orchestrator (work in progress).
+//! The orchestrator: runs the stages in order, times each one, and threads the data between
+//! them; [`run`] writes a run directory, [`train`] only the model.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
+
+use crate::block::{self, Blocks};
+use crate::compare::{self, Compared};
+use crate::config::Pipeline;
+use crate::ingest::{self, rejects::rejects_batch, Reject};
+use crate::model::{self, Decision, ModelParams};
+use crate::output::manifest::{InputFile, SourceCounts};
+use crate::output::{self, tables, Lock, Manifest, RunDir};
+use crate::{cluster, standardize, survive, Error, Result};
+
+/// Options of `golden run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Output directory instead of the pipeline's `[output] dir`.
+    pub output: Option<PathBuf>,
+    /// Threads used by the parallel stages (recorded in the manifest).
+    pub threads: usize,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The committed run directory.
+    pub run_dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+/// Times stages and logs each one as it completes (counts and timings only, never values).
+#[derive(Default)]
+struct Stages {
+    timings: BTreeMap<String, f64>,
+}
+
+impl Stages {
+    fn time<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let t = Instant::now();
+        let out = f()?;
+        let secs = t.elapsed().as_secs_f64();
+        tracing::info!(stage, seconds = secs, "stage completed");
+        self.timings.insert(stage.to_string(), secs);
+        Ok(out)
+    }
+}
+
+/// Records standardized, blocked and compared: everything before scoring.
+pub struct Prepared {
+    /// Standardized records of every source, `record_idx` = row.
+    pub records: RecordBatch,
+    /// Rejected input rows.
+    pub rejects: Vec<Reject>,
+    /// Per-source counts.
+    pub sources: BTreeMap<String, SourceCounts>,
+    /// Blocks of every rule.
+    pub blocks: Blocks,
+    /// Comparison vectors of every candidate pair.
+    pub compared: Compared,
+}
+
+/// Ingests, standardizes, blocks and compares; fails on a source over its reject limit
+/// after writing its rejects into `on_rejects`.
+async fn prepare(
+    p: &Pipeline,
+    stages: &mut Stages,
+    on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
+) -> Result<Prepared> {
+    let t = Instant::now();
+    let ing = ingest::ingest(p).await?;
+    stages.timings.insert("ingest".into(), t.elapsed().as_secs_f64());
+    tracing::info!(stage = "ingest", seconds = t.elapsed().as_secs_f64(), rejects = ing.rejects.len(), "stage completed");
+    let sources: BTreeMap<String, SourceCounts> = ing
+        .sources
+        .iter()
+        .map(|s| {
+            let c = SourceCounts { rows_read: s.rows_read, rows_rejected: s.rows_rejected, records: s.batch.num_rows() as u64 };
+            (s.name.clone(), c)
+        })
+        .collect();
+    let over = p.sources.iter().find_map(|cfg| {
+        let c = sources.get(&cfg.name)?;
+        let ratio = if c.rows_read == 0 { 0.0 } else { c.rows_rejected as f64 / c.rows_read as f64 };
+        (ratio > cfg.max_reject_ratio).then(|| (cfg, c.clone(), ratio))
+    });
+    if let Some((cfg, c, ratio)) = over {
+        let rejects_path = on_rejects(&ing.rejects, &sources)?;
+        return Err(Error::TooManyRejects {
+            source_name: cfg.name.clone(),
+            rejected: c.rows_rejected,
+            total: c.rows_read,
+            ratio: ratio * 100.0,
+            max: cfg.max_reject_ratio * 100.0,
+            rejects: rejects_path,
+        });
+    }
+    let fields = p.fields();
+    let records = stages.time("standardize", || {
+        let parts = ing
+            .sources
+            .iter()
+            .map(|s| standardize::standardize(&s.batch, &fields, &p.standardize))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = parts.first().map(|b| b.schema()).ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
+        Ok(concat_batches(&schema, &parts)?)
+    })?;
+    let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
+    let compared = stages.time("compare", || compare::compare(&records, &p.comparisons, &blocks))?;
+    tracing::info!(records = records.num_rows(), candidate_pairs = compared.len(), "pairs compared");
+    Ok(Prepared { records, rejects: ing.rejects, sources, blocks, compared })
+}
+
+/// Trains the model of `p` on its sources (for `golden train`).
+pub async fn train(p: &Pipeline) -> Result<ModelParams> {
+    let mut stages = Stages::default();
+    let prep = prepare(p, &mut stages, |_, _| Ok(PathBuf::new())).await?;
+    stages.time("train", || model::train(&prep.records, p, &prep.blocks, &prep.compared))
+}
+
+fn input_files(p: &Pipeline) -> Result<Vec<InputFile>> {
+    p.sources.iter().flat_map(|s| s.files.iter().map(move |f| InputFile::describe(&s.name, f))).collect()
+}
+
+/// Runs the whole pipeline and commits a run directory.
+pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
+    let out_dir = opts.output.clone().unwrap_or_else(|| p.output.dir.clone());
+    let _lock = Lock::acquire(&out_dir)?;
+    let run_id = output::new_run_id();
+    tracing::info!(run_id = %run_id, pipeline = %p.name, "run started");
+    let mut manifest = Manifest {
+        run_id: run_id.clone(),
+        status: "running".into(),
+        golden_version: env!("CARGO_PKG_VERSION").into(),
+        pipeline: p.name.clone(),
+        pipeline_path: p.path.display().to_string(),
+        pipeline_hash: p.hash.clone(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        threads: opts.threads,
+        ..Default::default()
+    };
+    let mut stages = Stages::default();
+    manifest.inputs = stages.time("checksum", || input_files(p))?;
+    let dir = RunDir::create(&out_dir, &run_id)?;
+    let prep = {
+        let (dir_ref, manifest_ref) = (&dir, &manifest);
+        let failed = |rejects: &[Reject], sources: &BTreeMap<String, SourceCounts>| {
+            output::write_parquet(&dir_ref.file("rejects.parquet"), &rejects_batch(rejects)?)?;
+            let mut m = manifest_ref.clone();
+            m.status = "failed: too many rejects".into();
+            m.sources = sources.clone();
+            m.finished_at = chrono::Utc::now().to_rfc3339();
+            m.write(&dir_ref.file("manifest.json"))?;
+            Ok(dir_ref.output_dir.join("runs").join(format!("{run_id}.failed")).join("rejects.parquet"))
+        };
+        match prepare(p, &mut stages, failed).await {
+            Ok(prep) => prep,
+            Err(e) => {
+                if matches!(e, Error::TooManyRejects { .. }) {
+                    dir.fail()?;
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir.tmp);
+                }
+                return Err(e);
+            }
+        }
+    };
+    let result = finish_run(p, prep, &dir, &mut manifest, &mut stages);
+    match result {
+        Ok(()) => {
+            let run_dir = dir.commit()?;
+            tracing::info!(run_id = %run_id, "run committed");
+            Ok(RunSummary { run_dir, manifest })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir.tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Scores, clusters, survives and writes every file of the run into `dir`.
+fn finish_run(p: &Pipeline, prep: Prepared, dir: &RunDir, manifest: &mut Manifest, stages: &mut Stages) -> Result<()> {
+    let Prepared { records, rejects, sources, blocks, compared } = prep;
+    let params = match &p.model.model_file {
+        Some(path) => {
+            manifest.model_source = format!("loaded from {}", path.display());
+            ModelParams::load(path)?
+        }
+        None => {
+            manifest.model_source = "trained in this run".into();
+            stages.time("train", || model::train(&records, p, &blocks, &compared))?
+        }
+    };
+    let scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
+    let clusters = stages.time("cluster", || cluster::cluster(&records, &compared, &scored))?;
+    let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
+    stages.time("write", || {
+        output::write_parquet(&dir.file("golden.parquet"), &survived.golden)?;
+        output::write_parquet(&dir.file("crosswalk.parquet"), &tables::crosswalk(&records, &clusters)?)?;
+        output::write_parquet(&dir.file("lineage.parquet"), &survived.lineage)?;
+        output::write_parquet(&dir.file("decisions.parquet"), &tables::decisions(&records, p, &compared, &scored, |_| true)?)?;
+        let review = tables::decisions(&records, p, &compared, &scored, |i| scored.decision[i] == Decision::Review)?;
+        output::write_parquet(&dir.file("review.parquet"), &review)?;
+        output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
+        params.save(&dir.file("model.json"))
+    })?;
+    let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
+    let counts = [
+        ("rows_read", sources.values().map(|s| s.rows_read).sum::<u64>()),
+        ("rows_rejected", rejects.len() as u64),
+        ("records", records.num_rows() as u64),
+        ("candidate_pairs", compared.len() as u64),
+        ("match_pairs", count(Decision::Match)),
+        ("review_pairs", count(Decision::Review)),
+        ("golden_records", clusters.len() as u64),
+    ];
+    for (k, v) in counts {
+        manifest.counts.insert(k.into(), v);
+    }
+    tracing::info!(
+        records = records.num_rows(),
+        candidate_pairs = compared.len(),
+        match_pairs = count(Decision::Match),
+        golden_records = clusters.len(),
+        "run summary"
+    );
+    manifest.sources = sources;
+    manifest.blocking = blocks.stats;
+    manifest.timings_s = stages.timings.clone();
+    manifest.status = "succeeded".into();
+    manifest.finished_at = chrono::Utc::now().to_rfc3339();
+    manifest.write(&dir.file("manifest.json"))
+}

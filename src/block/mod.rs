@@ -30,7 +30,7 @@ pub struct Block {
 }
 
 /// Counts per rule, for the manifest and the logs.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RuleStats {
     /// The rule as written.
     pub rule: String,

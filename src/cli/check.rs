@@ -1,0 +1,18 @@
+//! `golden check PIPELINE`: the file, then every source's columns.
+
+use std::path::Path;
+
+use crate::config::{self, ConfigErrors};
+use crate::{ingest, Result};
+
+/// Validates the pipeline file and that every field expression fits its source.
+pub async fn check(path: &Path) -> Result<()> {
+    let p = config::load(path)?;
+    let errors = ingest::check_sources(&p).await;
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors).into());
+    }
+    let files: usize = p.sources.iter().map(|s| s.files.len()).sum();
+    println!("{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)", path.display(), p.sources.len(), p.comparisons.len(), p.blocking.rules.len());
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! `golden evaluate RUN --truth TRUTH.csv`.
+
+use std::path::Path;
+
+use crate::{evaluate as eval, output, Result};
+
+/// Prints pairwise and cluster scores of a run against truth.
+pub fn evaluate(run: &Path, truth: &Path) -> Result<()> {
+    let dir = output::resolve_run(run)?;
+    let e = eval::evaluate(&dir, truth)?;
+    println!("{e}");
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! `golden run PIPELINE`.
+
+use std::path::{Path, PathBuf};
+
+use crate::pipeline::{self, RunOptions};
+use crate::{config, Result};
+
+/// Loads the pipeline, runs it and prints where the run went.
+pub async fn run(path: &Path, output: Option<PathBuf>, threads: usize) -> Result<()> {
+    let p = config::load(path)?;
+    let summary = pipeline::run(&p, &RunOptions { output, threads }).await?;
+    let c = &summary.manifest.counts;
+    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    println!(
+        "run {}: {} rows read, {} rejected, {} records, {} candidate pairs, {} golden records\n{}",
+        summary.manifest.run_id,
+        get("rows_read"),
+        get("rows_rejected"),
+        get("records"),
+        get("candidate_pairs"),
+        get("golden_records"),
+        summary.run_dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! `golden train PIPELINE`: estimate the model and write model.json.
+
+use std::path::{Path, PathBuf};
+
+use crate::{config, pipeline, Result};
+
+/// Trains on the pipeline's sources and writes the parameters with their history.
+pub async fn train(path: &Path, out: Option<PathBuf>) -> Result<()> {
+    let p = config::load(path)?;
+    let params = pipeline::train(&p).await?;
+    let out = out.unwrap_or_else(|| p.base_dir.join("model.json"));
+    params.save(&out)?;
+    println!("model written to {} (prior {:.3e}, {} EM runs)", out.display(), params.prior, params.history.em_runs.len());
+    Ok(())
+}
