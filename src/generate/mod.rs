@@ -78,14 +78,26 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let (records, broken) = exports.finish()?;
     let pipeline = opts.out.join("pipeline.toml");
     std::fs::write(&pipeline, pipeline_toml(opts)).map_err(|e| Error::io(&pipeline, e))?;
-    let mut files: Vec<PathBuf> = Source::ALL.iter().map(|s| opts.out.join(s.file())).collect();
+    let mut files: Vec<PathBuf> = Source::ALL
+        .iter()
+        .map(|s| opts.out.join(s.file()))
+        .collect();
     files.extend([opts.out.join("truth.csv"), pipeline]);
-    Ok(GenerateSummary { entities: made, records, broken, files })
+    Ok(GenerateSummary {
+        entities: made,
+        records,
+        broken,
+        files,
+    })
 }
 
 /// Draws which sources hold `person` (at least one, sometimes twice) and appends a formatted
 /// record to `rows[source]` for each.
-fn records_of(rng: &mut StdRng, person: &Person, rows: &mut [Vec<(usize, Vec<Option<String>>)>; 3]) {
+fn records_of(
+    rng: &mut StdRng,
+    person: &Person,
+    rows: &mut [Vec<(usize, Vec<Option<String>>)>; 3],
+) {
     let mut present = Source::ALL.map(|s| rng.random_bool(s.coverage()));
     if !present.iter().any(|&p| p) {
         let total: f64 = Source::ALL.iter().map(|s| s.coverage()).sum();
@@ -100,7 +112,11 @@ fn records_of(rng: &mut StdRng, person: &Person, rows: &mut [Vec<(usize, Vec<Opt
         if !present[i] {
             continue;
         }
-        let copies = if rng.random_bool(source.duplicate()) { 2 } else { 1 };
+        let copies = if rng.random_bool(source.duplicate()) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let v = variant::variant(rng, person, &source.missing());
             rows[i].push((person.entity, source.row(rng, v)));
@@ -124,7 +140,10 @@ struct Exports {
 
 impl Exports {
     fn create(opts: &GenerateOptions) -> Result<Exports> {
-        let sinks = Source::ALL.iter().map(|s| Sink::create(*s, &opts.out)).collect::<Result<_>>()?;
+        let sinks = Source::ALL
+            .iter()
+            .map(|s| Sink::create(*s, &opts.out))
+            .collect::<Result<_>>()?;
         let mut truth = TextSink::create(opts.out.join("truth.csv"))?;
         truth.csv(["source", "source_id", "entity_id"].map(Some))?;
         Ok(Exports {
@@ -160,7 +179,11 @@ impl Exports {
                 let id = self.next_id(i);
                 self.sinks[i].row(&id, values)?;
                 let entity = format!("E{entity:07}");
-                self.truth.csv([Some(Source::ALL[i].name()), Some(id.as_str()), Some(&entity)])?;
+                self.truth.csv([
+                    Some(Source::ALL[i].name()),
+                    Some(id.as_str()),
+                    Some(&entity),
+                ])?;
                 if i == 0 && self.first_crm_id.is_none() {
                     self.first_crm_id = Some(id);
                 }
@@ -183,7 +206,12 @@ impl Exports {
                 let bad_utf8 = self.next_id(i);
                 vec![
                     crm_line(&extra, "Alice,Extra", ",unexpected").into_bytes(),
-                    [bad_utf8.as_bytes(), b",Ren\xe9,Lat\xefn", crm_rest().as_bytes()].concat(),
+                    [
+                        bad_utf8.as_bytes(),
+                        b",Ren\xe9,Lat\xefn",
+                        crm_rest().as_bytes(),
+                    ]
+                    .concat(),
                     crm_line("", "Nobody,Noid", "").into_bytes(),
                 ]
             }

@@ -44,13 +44,21 @@ impl Date {
 
     /// The date if `y-m-d` exists.
     pub fn new(y: u32, m: u32, d: u32) -> Option<Date> {
-        ((1..=12).contains(&m) && (1..=days_in_month(y, m)).contains(&d)).then_some(Date { y, m, d })
+        ((1..=12).contains(&m) && (1..=days_in_month(y, m)).contains(&d)).then_some(Date {
+            y,
+            m,
+            d,
+        })
     }
 
     /// The same day `years` later (or earlier), moved to the 28th when it would not exist.
     fn shifted(self, years: i32) -> Date {
         let y = self.y.saturating_add_signed(years);
-        Date::new(y, self.m, self.d).unwrap_or(Date { y, m: self.m, d: 28 })
+        Date::new(y, self.m, self.d).unwrap_or(Date {
+            y,
+            m: self.m,
+            d: 28,
+        })
     }
 }
 
@@ -144,7 +152,10 @@ pub(super) struct PeopleGenerator {
 impl PeopleGenerator {
     /// A generator whose first entity is number 0.
     pub fn new() -> Self {
-        PeopleGenerator { used_emails: HashSet::new(), next_entity: 0 }
+        PeopleGenerator {
+            used_emails: HashSet::new(),
+            next_entity: 0,
+        }
     }
 
     /// The next household: one person, or a hard-negative group of two or three; never more
@@ -177,12 +188,20 @@ impl PeopleGenerator {
     /// Same surname, address and phone; different first names and birth dates.
     fn siblings(&mut self, rng: &mut StdRng, out: &mut Vec<Person>, max: usize) {
         let base = out[0].clone();
-        let count = if max >= 3 && rng.random_bool(0.3) { 2 } else { 1 };
+        let count = if max >= 3 && rng.random_bool(0.3) {
+            2
+        } else {
+            1
+        };
         for _ in 0..count {
             let first = self.other_first_name(rng, &base, None);
             let mut sibling = self.person(rng, Some(first), Some(base.last));
             let gap = rng.random_range(1..=10) * if rng.random_bool(0.5) { 1 } else { -1 };
-            sibling.dob = Date { y: base.dob.y, ..sibling.dob }.shifted(gap);
+            sibling.dob = Date {
+                y: base.dob.y,
+                ..sibling.dob
+            }
+            .shifted(gap);
             share_household(&base, &mut sibling);
             out.push(sibling);
         }
@@ -194,7 +213,11 @@ impl PeopleGenerator {
         let first = self.other_first_name(rng, &base, Some(!base.first.female));
         let last = rng.random_bool(0.6).then_some(base.last);
         let mut spouse = self.person(rng, Some(first), last);
-        spouse.dob = Date { y: base.dob.y, ..spouse.dob }.shifted(rng.random_range(-8..=8));
+        spouse.dob = Date {
+            y: base.dob.y,
+            ..spouse.dob
+        }
+        .shifted(rng.random_range(-8..=8));
         share_household(&base, &mut spouse);
         out.push(spouse);
     }
@@ -318,7 +341,11 @@ fn surname(rng: &mut StdRng) -> &'static str {
 /// A UK mobile number's national significant number (`7` + 9 digits, valid mobile ranges).
 fn mobile(rng: &mut StdRng) -> String {
     const PREFIXES: &[&str] = &["74", "75", "77", "78", "79"];
-    format!("{}{:08}", pick(rng, PREFIXES), rng.random_range(0..100_000_000u32))
+    format!(
+        "{}{:08}",
+        pick(rng, PREFIXES),
+        rng.random_range(0..100_000_000u32)
+    )
 }
 
 /// Lowercase ASCII letters and digits only (`O'Brien` → `obrien`, `Zoë` → `zoe`).

@@ -46,9 +46,11 @@ Agnieszka Katarzyna Ingrid Astrid Olga Natasha Beatrice Edith Mabel Violet Marjo
 Pauline Sheila Wendy Yvonne Rosemary Hazel Irene Brenda Eileen Jennie Naomi Esther Miriam";
 
 /// Non-ASCII first names (about 5% of people): male then female.
-const MALE_INTL: &str = "José Łukasz François Øyvind Jürgen Søren Björn André Raphaël Ömer Mátyás Stéphane";
+const MALE_INTL: &str =
+    "José Łukasz François Øyvind Jürgen Søren Björn André Raphaël Ömer Mátyás Stéphane";
 /// Non-ASCII female first names.
-const FEMALE_INTL: &str = "Zoë Siobhán Chloë Renée Inès Léa Aurélie Małgorzata Sinéad Åsa Dóra Noémie";
+const FEMALE_INTL: &str =
+    "Zoë Siobhán Chloë Renée Inès Léa Aurélie Małgorzata Sinéad Åsa Dóra Noémie";
 
 /// Surnames, most common first (drawn with a Zipf-like skew).
 const SURNAMES: &str = "Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson \
@@ -233,7 +235,11 @@ fn first_names(table: &'static str, female: bool) -> Vec<FirstName> {
         .map(|entry| {
             let (name, nicks) = entry.split_once(':').unwrap_or((entry, ""));
             let nicknames = nicks.split('/').filter(|n| !n.is_empty()).collect();
-            FirstName { name, female, nicknames }
+            FirstName {
+                name,
+                female,
+                nicknames,
+            }
         })
         .collect()
 }
@@ -244,7 +250,10 @@ fn towns() -> Vec<Town> {
     let mut rest = TOWNS;
     while let Some((name, after)) = rest.split_once('|') {
         let (areas, tail) = after.split_once(' ').unwrap_or((after, ""));
-        out.push(Town { name: name.trim(), areas: areas.split('/').collect() });
+        out.push(Town {
+            name: name.trim(),
+            areas: areas.split('/').collect(),
+        });
         rest = tail;
     }
     out

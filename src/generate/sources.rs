@@ -107,13 +107,27 @@ impl Source {
     /// How often this source leaves each field empty.
     pub fn missing(self) -> Missing {
         match self {
-            Source::Crm => Missing { name: 0.01, email: 0.08, phone: 0.1, address: 0.05, dob: 0.1 },
-            Source::Billing => {
-                Missing { name: 0.01, email: 0.05, phone: 0.08, address: 0.03, dob: 0.12 }
-            }
-            Source::Support => {
-                Missing { name: 0.1, email: 0.03, phone: 0.25, address: 0.2, dob: 0.4 }
-            }
+            Source::Crm => Missing {
+                name: 0.01,
+                email: 0.08,
+                phone: 0.1,
+                address: 0.05,
+                dob: 0.1,
+            },
+            Source::Billing => Missing {
+                name: 0.01,
+                email: 0.05,
+                phone: 0.08,
+                address: 0.03,
+                dob: 0.12,
+            },
+            Source::Support => Missing {
+                name: 0.1,
+                email: 0.03,
+                phone: 0.25,
+                address: 0.2,
+                dob: 0.4,
+            },
         }
     }
 

@@ -7,35 +7,71 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use super::*;
 
 fn run(dir: &Path, entities: usize, seed: u64, broken_rows: bool) -> GenerateSummary {
-    let opts = GenerateOptions { entities, seed, out: dir.to_path_buf(), broken_rows };
+    let opts = GenerateOptions {
+        entities,
+        seed,
+        out: dir.to_path_buf(),
+        broken_rows,
+    };
     generate(&opts).expect("generate")
 }
 
 fn lines(path: &Path) -> Vec<Vec<u8>> {
     let bytes = std::fs::read(path).expect("read");
-    bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn parquet_rows(path: &Path) -> (Vec<String>, usize) {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).expect("open"))
-        .expect("parquet");
-    let columns = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let rows = builder.build().expect("reader").map(|b| b.expect("batch").num_rows()).sum();
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(File::open(path).expect("open")).expect("parquet");
+    let columns = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let rows = builder
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch").num_rows())
+        .sum();
     (columns, rows)
 }
 
 #[test]
 fn generate_same_seed_gives_identical_files_and_another_seed_does_not() {
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     let sa = run(a.path(), 200, 7, true);
     let sb = run(b.path(), 200, 7, true);
     run(c.path(), 200, 8, true);
     assert_eq!(sa.records, sb.records);
-    for file in ["crm.csv", "billing.parquet", "support.ndjson", "truth.csv", "pipeline.toml"] {
+    for file in [
+        "crm.csv",
+        "billing.parquet",
+        "support.ndjson",
+        "truth.csv",
+        "pipeline.toml",
+    ] {
         let bytes = std::fs::read(a.path().join(file)).unwrap();
-        assert_eq!(bytes, std::fs::read(b.path().join(file)).unwrap(), "{file} differs");
+        assert_eq!(
+            bytes,
+            std::fs::read(b.path().join(file)).unwrap(),
+            "{file} differs"
+        );
         if file != "pipeline.toml" {
-            assert_ne!(bytes, std::fs::read(c.path().join(file)).unwrap(), "{file} same");
+            assert_ne!(
+                bytes,
+                std::fs::read(c.path().join(file)).unwrap(),
+                "{file} same"
+            );
         }
     }
 }
@@ -55,7 +91,17 @@ fn generate_truth_lists_every_valid_record_and_every_entity() {
     let (columns, billing) = parquet_rows(&dir.path().join("billing.parquet"));
     assert_eq!(
         columns,
-        ["account_no", "full_name", "billing_email", "phone_number", "address_line1", "town", "zip", "dob", "modified"]
+        [
+            "account_no",
+            "full_name",
+            "billing_email",
+            "phone_number",
+            "address_line1",
+            "town",
+            "zip",
+            "dob",
+            "modified"
+        ]
     );
     let support = lines(&dir.path().join("support.ndjson"));
     for line in &support {
@@ -76,7 +122,10 @@ fn generate_truth_lists_every_valid_record_and_every_entity() {
     assert!(ids.contains(&("crm", "C0000001")) && ids.contains(&("billing", "B0000001")));
     assert!(ids.contains(&("support", "10001")));
     let per_entity = rows.len() as f64 / 200.0;
-    assert!((1.4..2.1).contains(&per_entity), "{per_entity} records per entity");
+    assert!(
+        (1.4..2.1).contains(&per_entity),
+        "{per_entity} records per entity"
+    );
 }
 
 #[test]
@@ -85,22 +134,44 @@ fn generate_broken_rows_are_written_but_not_in_truth() {
     let summary = run(dir.path(), 200, 3, true);
     assert_eq!(summary.broken, 6);
     let crm = lines(&dir.path().join("crm.csv"));
-    assert!(crm.iter().any(|l| std::str::from_utf8(l).is_err()), "invalid UTF-8 row");
-    let text: Vec<String> = crm.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+    assert!(
+        crm.iter().any(|l| std::str::from_utf8(l).is_err()),
+        "invalid UTF-8 row"
+    );
+    let text: Vec<String> = crm
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
     assert!(text.iter().any(|l| l.starts_with(',')), "empty id row");
-    assert!(text.iter().any(|l| l.ends_with(",unexpected")), "extra column row");
+    assert!(
+        text.iter().any(|l| l.ends_with(",unexpected")),
+        "extra column row"
+    );
     let dup = text.iter().filter(|l| l.starts_with("C0000001,")).count();
     assert_eq!(dup, 2, "repeated id row");
     let support = lines(&dir.path().join("support.ndjson"));
-    let parsed: Vec<Option<serde_json::Value>> =
-        support.iter().map(|l| serde_json::from_slice(l).ok()).collect();
-    assert_eq!(parsed.iter().filter(|v| v.is_none()).count(), 1, "one invalid JSON line");
-    assert_eq!(parsed.iter().flatten().filter(|v| v.is_array()).count(), 1, "one array line");
+    let parsed: Vec<Option<serde_json::Value>> = support
+        .iter()
+        .map(|l| serde_json::from_slice(l).ok())
+        .collect();
+    assert_eq!(
+        parsed.iter().filter(|v| v.is_none()).count(),
+        1,
+        "one invalid JSON line"
+    );
+    assert_eq!(
+        parsed.iter().flatten().filter(|v| v.is_array()).count(),
+        1,
+        "one array line"
+    );
     let (_, billing) = parquet_rows(&dir.path().join("billing.parquet"));
     let truth = std::fs::read_to_string(dir.path().join("truth.csv")).unwrap();
     let truth_rows = truth.lines().count() - 1;
     assert_eq!(truth_rows, summary.records);
-    assert_eq!(truth_rows + summary.broken, crm.len() - 1 + billing + support.len());
+    assert_eq!(
+        truth_rows + summary.broken,
+        crm.len() - 1 + billing + support.len()
+    );
 }
 
 #[test]
@@ -110,8 +181,4 @@ fn generate_zero_entities_writes_empty_exports() {
     assert_eq!((summary.entities, summary.records), (0, 0));
     assert_eq!(lines(&dir.path().join("crm.csv")).len(), 1);
     assert_eq!(parquet_rows(&dir.path().join("billing.parquet")).1, 0);
-}
-#[test]
-fn generate_tmp_sample() {
-    run(Path::new("/tmp/gen_sample"), 2000, 42, true);
 }

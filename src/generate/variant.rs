@@ -44,9 +44,12 @@ pub(super) struct Timestamp {
 }
 
 impl Timestamp {
-    /// A moment between 2019 and 2025.
+    /// A moment between 2018 and 2024.
     fn random(rng: &mut StdRng) -> Timestamp {
-        Timestamp { date: Date::random(rng, 2019, 2025), secs: rng.random_range(0..86_400) }
+        Timestamp {
+            date: Date::random(rng, 2018, 2024),
+            secs: rng.random_range(0..86_400),
+        }
     }
 
     /// `YYYY-MM-DD{sep}HH:MM:SS`.
@@ -91,9 +94,19 @@ pub(super) fn variant(rng: &mut StdRng, p: &Person, missing: &Missing) -> Varian
     let address = either(rng, &p.address, p.old_address.as_ref());
     let dob = birth_date(rng, p.dob);
     let m = missing;
-    let [first_ok, last_ok, email_ok, phone_ok, street_ok, city_ok, postcode_ok, dob_ok] =
-        [m.name, m.name, m.email, m.phone, m.address, m.address, m.address, m.dob]
-            .map(|rate| !rng.random_bool(rate));
+    let [
+        first_ok,
+        last_ok,
+        email_ok,
+        phone_ok,
+        street_ok,
+        city_ok,
+        postcode_ok,
+        dob_ok,
+    ] = [
+        m.name, m.name, m.email, m.phone, m.address, m.address, m.address, m.dob,
+    ]
+    .map(|rate| !rng.random_bool(rate));
     Variant {
         first: first_ok.then_some(first),
         last: last_ok.then_some(last),
@@ -126,7 +139,11 @@ fn first_name(rng: &mut StdRng, p: &Person) -> String {
 
 /// A name with, at rate [`NAME_TYPO`], one typo, and sometimes another letter case.
 fn name(rng: &mut StdRng, s: &str) -> String {
-    let s = if rng.random_bool(NAME_TYPO) { typo(rng, s) } else { s.to_string() };
+    let s = if rng.random_bool(NAME_TYPO) {
+        typo(rng, s)
+    } else {
+        s.to_string()
+    };
     recase(rng, &s)
 }
 
@@ -188,7 +205,11 @@ fn capitalise_parts(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut start = true;
     for c in s.chars() {
-        out.extend(if start { c.to_uppercase().collect::<Vec<_>>() } else { vec![c] });
+        out.extend(if start {
+            c.to_uppercase().collect::<Vec<_>>()
+        } else {
+            vec![c]
+        });
         start = matches!(c, '.' | '@' | '_');
     }
     out
@@ -196,8 +217,16 @@ fn capitalise_parts(s: &str) -> String {
 
 /// The street line, sometimes with the street type abbreviated or a typo.
 fn street(rng: &mut StdRng, a: &Address) -> String {
-    let kind = if rng.random_bool(0.15) { a.kind.1 } else { a.kind.0 };
-    let stem = if rng.random_bool(STREET_TYPO) { typo(rng, a.stem) } else { a.stem.to_string() };
+    let kind = if rng.random_bool(0.15) {
+        a.kind.1
+    } else {
+        a.kind.0
+    };
+    let stem = if rng.random_bool(STREET_TYPO) {
+        typo(rng, a.stem)
+    } else {
+        a.stem.to_string()
+    };
     let line = format!("{} {stem} {kind}", a.number);
     let line = match a.flat {
         Some(flat) => format!("Flat {flat}, {line}"),

@@ -30,7 +30,11 @@ impl TextSink {
     /// Creates (truncates) `path`.
     pub fn create(path: PathBuf) -> Result<Self> {
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(TextSink { out: BufWriter::with_capacity(1 << 20, file), path, line: Vec::new() })
+        Ok(TextSink {
+            out: BufWriter::with_capacity(1 << 20, file),
+            path,
+            line: Vec::new(),
+        })
     }
 
     /// Writes one CSV line of `fields` (empty for `None`).
@@ -114,7 +118,12 @@ impl ParquetSink {
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
         let columns = columns.iter().map(|_| StringBuilder::new()).collect();
-        Ok(ParquetSink { schema, writer, columns, rows: 0 })
+        Ok(ParquetSink {
+            schema,
+            writer,
+            columns,
+            rows: 0,
+        })
     }
 
     fn row(&mut self, id: &str, values: &[Option<String>]) -> Result<()> {
@@ -124,14 +133,22 @@ impl ParquetSink {
             builder.append_option(value.as_deref());
         }
         self.rows += 1;
-        if self.rows == BATCH_ROWS { self.flush() } else { Ok(()) }
+        if self.rows == BATCH_ROWS {
+            self.flush()
+        } else {
+            Ok(())
+        }
     }
 
     fn flush(&mut self) -> Result<()> {
         if self.rows > 0 {
-            let arrays: Vec<ArrayRef> =
-                self.columns.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-            self.writer.write(&RecordBatch::try_new(self.schema.clone(), arrays)?)?;
+            let arrays: Vec<ArrayRef> = self
+                .columns
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef)
+                .collect();
+            self.writer
+                .write(&RecordBatch::try_new(self.schema.clone(), arrays)?)?;
             self.rows = 0;
         }
         Ok(())
@@ -165,8 +182,9 @@ impl Sink {
     /// Creates `source`'s file in `dir` (writing the CSV header).
     pub fn create(source: Source, dir: &Path) -> Result<Sink> {
         let path = dir.join(source.file());
-        let columns: Vec<&str> =
-            std::iter::once(source.id_column()).chain(source.columns().iter().copied()).collect();
+        let columns: Vec<&str> = std::iter::once(source.id_column())
+            .chain(source.columns().iter().copied())
+            .collect();
         Ok(match source {
             Source::Crm => {
                 let mut text = TextSink::create(path)?;
@@ -188,7 +206,11 @@ impl Sink {
             Sink::Csv(text) => {
                 text.csv(std::iter::once(Some(id)).chain(values.iter().map(|v| v.as_deref())))
             }
-            Sink::Ndjson { text, id: id_key, columns } => {
+            Sink::Ndjson {
+                text,
+                id: id_key,
+                columns,
+            } => {
                 let buf = &mut text.line;
                 buf.push(b'{');
                 push_json_str(buf, id_key);
@@ -214,9 +236,9 @@ impl Sink {
     pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
         match self {
             Sink::Csv(text) | Sink::Ndjson { text, .. } => text.raw(bytes),
-            Sink::Parquet(_) => {
-                Err(Error::Internal("generate: raw rows cannot be written to Parquet".into()))
-            }
+            Sink::Parquet(_) => Err(Error::Internal(
+                "generate: raw rows cannot be written to Parquet".into(),
+            )),
         }
     }
 
