@@ -28,6 +28,9 @@ use write::{Sink, TextSink};
 /// People generated, shuffled and written per chunk (bounds memory; ids do not follow truth).
 const CHUNK_ENTITIES: usize = 64 * 1024;
 
+/// Per source (in [`Source::ALL`] order): each record's entity number and column values.
+type SourceRows = [Vec<(usize, Vec<Option<String>>)>; 3];
+
 /// Options for synthetic data.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -64,7 +67,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let mut made = 0;
     while made < opts.entities {
         let target = CHUNK_ENTITIES.min(opts.entities - made);
-        let mut rows: [Vec<(usize, Vec<Option<String>>)>; 3] = Default::default();
+        let mut rows = SourceRows::default();
         let mut in_chunk = 0;
         while in_chunk < target {
             for person in people.household(&mut rng, target - in_chunk) {
@@ -93,11 +96,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 
 /// Draws which sources hold `person` (at least one, sometimes twice) and appends a formatted
 /// record to `rows[source]` for each.
-fn records_of(
-    rng: &mut StdRng,
-    person: &Person,
-    rows: &mut [Vec<(usize, Vec<Option<String>>)>; 3],
-) {
+fn records_of(rng: &mut StdRng, person: &Person, rows: &mut SourceRows) {
     let mut present = Source::ALL.map(|s| rng.random_bool(s.coverage()));
     if !present.iter().any(|&p| p) {
         let total: f64 = Source::ALL.iter().map(|s| s.coverage()).sum();
@@ -164,11 +163,7 @@ impl Exports {
     }
 
     /// Shuffles each source's rows, gives them ids and writes them with their truth rows.
-    fn write_chunk(
-        &mut self,
-        rng: &mut StdRng,
-        mut rows: [Vec<(usize, Vec<Option<String>>)>; 3],
-    ) -> Result<()> {
+    fn write_chunk(&mut self, rng: &mut StdRng, mut rows: SourceRows) -> Result<()> {
         for (i, source_rows) in rows.iter_mut().enumerate() {
             source_rows.shuffle(rng);
             let middle = source_rows.len() / 2;

@@ -43,7 +43,7 @@ Charlotte Freya Evie Ruby Chloe Millie Daisy Phoebe Imogen Lucy Holly Jade Leah 
 Lindsay Fiona Morag Eilidh Catriona Rhiannon Bethan Sian Ffion Niamh Aoife Ciara Orla Gillian \
 Tracey Joanne Claire Louise Kerry Zara Aisha Fatima Priya Ananya Mei Yuki Giulia Chiara Anja \
 Agnieszka Katarzyna Ingrid Astrid Olga Natasha Beatrice Edith Mabel Violet Marjorie Maureen \
-Pauline Sheila Wendy Yvonne Rosemary Hazel Irene Brenda Eileen Jennie Naomi Esther Miriam";
+Pauline Sheila Wendy Yvonne Rosemary Hazel Irene Eileen Jennie Naomi Esther Miriam";
 
 /// Non-ASCII first names (about 5% of people): male then female.
 const MALE_INTL: &str =
