@@ -1,1 +1,0 @@
-//! Synthetic multi-source customer data with known truth, for tests and benchmarks.
