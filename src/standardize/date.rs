@@ -198,10 +198,13 @@ fn parse_month_name(s: &str, ctx: &Context) -> Option<NaiveDate> {
         let digits = token.trim_end_matches(|c: char| c.is_ascii_alphabetic());
         if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
             numbers.push(digits);
-        } else if let Ok(i) = MONTHS.binary_search_by(|(name, _)| (*name).cmp(token)) {
-            if month.replace(MONTHS[i].1).is_some() {
-                return None;
-            }
+            continue;
+        }
+        let Ok(i) = MONTHS.binary_search_by(|(name, _)| (*name).cmp(token)) else {
+            continue;
+        };
+        if month.replace(MONTHS[i].1).is_some() {
+            return None;
         }
     }
     let month = month?;
@@ -254,6 +257,11 @@ mod tests {
 
     fn all(value: &str, n: usize) -> Vec<Option<String>> {
         vec![Some(value.to_string()); n]
+    }
+
+    #[test]
+    fn months_are_sorted() {
+        assert!(MONTHS.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

@@ -9,8 +9,9 @@ use unicode_normalization::UnicodeNormalization;
 use super::Cleaned;
 
 /// Placeholders that mean "no value" (compared case-insensitively).
+/// ("na" is left alone: it is also a surname.)
 const JUNK: &[&str] = &[
-    "#n/a", "-", "--", "n.a.", "n/a", "na", "nil", "none", "null", "unknown",
+    "#n/a", "-", "--", "n.a.", "n/a", "nil", "none", "null", "unknown",
 ];
 
 /// NFKC-normalises, trims and collapses whitespace; blank values and placeholders give `None`.
