@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use arrow::array::{Array, StringArray};
+use phonenumber::PhoneNumber;
 use phonenumber::country::Id;
 use phonenumber::metadata::DATABASE;
-use phonenumber::{Mode, PhoneNumber};
+use rayon::prelude::*;
 
 use super::Cleaned;
 use super::address::country_code;
@@ -15,8 +16,10 @@ use super::text::{CleanedBuilder, clean};
 
 /// Standardises a phone column. `countries` (row for row, optional) gives each record's
 /// country as a name or ISO code; `default_region` (ISO alpha-2) is used where it gives none.
-/// Unparseable or implausible numbers become null (see [`plausible`]). Parses are cached per
-/// distinct input.
+/// Unparseable or implausible numbers become null (see [`plausible`]).
+///
+/// Parsing is the expensive part, so each distinct (digits, region) pair is parsed once, and the
+/// distinct pairs are parsed in parallel.
 pub fn phones(
     values: &StringArray,
     countries: Option<&StringArray>,
@@ -24,14 +27,9 @@ pub fn phones(
 ) -> Cleaned {
     let default_region = default_region.and_then(region);
     let mut regions: HashMap<&str, Option<Id>> = HashMap::new();
-    let mut parsed: HashMap<(&str, Option<Id>), Option<String>> = HashMap::new();
-    let mut out = CleanedBuilder::like(values);
+    let mut distinct: HashMap<(String, Option<Id>), usize> = HashMap::new();
+    let mut slots: Vec<Option<usize>> = Vec::with_capacity(values.len());
     for row in 0..values.len() {
-        if values.is_null(row) {
-            out.append(None, None);
-            continue;
-        }
-        let raw = values.value(row);
         let row_region = countries
             .filter(|c| row < c.len() && c.is_valid(row))
             .and_then(|c| {
@@ -39,12 +37,27 @@ pub fn phones(
                 *regions.entry(name).or_insert_with(|| region(name))
             })
             .or(default_region);
-        let e164 = parsed
-            .entry((raw, row_region))
-            .or_insert_with(|| to_e164(raw, row_region));
-        out.append(e164.as_deref(), e164.as_deref());
+        let number = value_at(values, row).and_then(|raw| normalise(raw, row_region.is_some()));
+        let next = distinct.len();
+        slots.push(number.map(|n| *distinct.entry((n, row_region)).or_insert(next)));
+    }
+    let mut pending: Vec<((String, Option<Id>), usize)> = distinct.into_iter().collect();
+    pending.sort_unstable_by_key(|(_, slot)| *slot);
+    let parsed: Vec<Option<String>> = pending
+        .par_iter()
+        .map(|((number, region), _)| to_e164(number, *region))
+        .collect();
+    let mut out = CleanedBuilder::like(values);
+    for slot in slots {
+        let e164 = slot.and_then(|i| parsed.get(i)).and_then(Option::as_deref);
+        out.append(e164, e164);
     }
     out.finish()
+}
+
+/// The value at `row`, `None` when null.
+fn value_at(values: &StringArray, row: usize) -> Option<&str> {
+    values.is_valid(row).then(|| values.value(row))
 }
 
 /// The phone region of a country name or code, if it is one.
@@ -52,36 +65,35 @@ fn region(country: &str) -> Option<Id> {
     Id::from_str(&country_code(&clean(country)?)).ok()
 }
 
-/// Parses one number: keeps a leading `+` and the digits up to any extension, reads `00` as
-/// `+`, drops a `(0)` trunk prefix, and formats a valid number as E.164.
-fn to_e164(raw: &str, region: Option<Id>) -> Option<String> {
+/// Reduces a written number to a leading `+` (also for an `00` prefix) and its digits, dropping
+/// a `(0)` trunk prefix and anything from an extension marker on; `None` when it cannot be a
+/// phone number, or has no `+` and no region to read it in.
+fn normalise(raw: &str, has_region: bool) -> Option<String> {
     let text = raw.trim().replace("(0)", "");
     let number_part = text
         .split(|c: char| c.is_alphabetic() || matches!(c, '#' | ';' | ','))
         .next()
         .unwrap_or_default();
     let digits: String = number_part.chars().filter(char::is_ascii_digit).collect();
-    let international = number_part.starts_with('+');
-    let normalised = match (international, digits.strip_prefix("00")) {
+    let normalised = match (number_part.starts_with('+'), digits.strip_prefix("00")) {
         (true, _) => format!("+{digits}"),
         (false, Some(rest)) => format!("+{rest}"),
-        (false, None) if region.is_some() => digits,
+        (false, None) if has_region => digits,
         (false, None) => return None,
     };
-    if !(6..=17).contains(&normalised.len()) {
-        return None;
-    }
-    let number = phonenumber::parse(region, &normalised).ok()?;
-    plausible(&number).then(|| number.format().mode(Mode::E164).to_string())
+    (6..=17).contains(&normalised.len()).then_some(normalised)
 }
 
-/// Valid per libphonenumber, or at least matching the general pattern and length of its
-/// country: reserved ranges such as the UK's fictional `07700 900xxx`, which libphonenumber
-/// calls invalid, are kept, while numbers of impossible shape are not.
+/// Parses a [`normalise`]d number in `region` and writes a plausible one as E.164.
+fn to_e164(number: &str, region: Option<Id>) -> Option<String> {
+    let number = phonenumber::parse(region, number).ok()?;
+    plausible(&number).then(|| format!("+{}{}", number.code().value(), number.national()))
+}
+
+/// Whether the national number matches the general pattern and length of its country code's
+/// regions (libphonenumber's full per-type validation costs about twice as much and rejects
+/// reserved ranges such as the UK's fictional `07700 900xxx`).
 fn plausible(number: &PhoneNumber) -> bool {
-    if number.is_valid() {
-        return true;
-    }
     let national = number.national().to_string();
     DATABASE
         .by_code(&number.code().value())
