@@ -25,7 +25,7 @@ use crate::schema::match_column;
 use crate::{Error, Result};
 
 use name::{FullNames, NameKind};
-use text::CleanedBuilder;
+use text::{CleanedBuilder, value_at};
 
 /// A standardised column: row for row, the value to show and the key to match on.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,15 +55,10 @@ impl Cleaned {
             } else {
                 fill
             };
-            out.append(value(&from.display, row), value(&from.key, row));
+            out.append(value_at(&from.display, row), value_at(&from.key, row));
         }
         out.finish()
     }
-}
-
-/// The value at `row`, `None` when null.
-fn value(array: &StringArray, row: usize) -> Option<&str> {
-    array.is_valid(row).then(|| array.value(row))
 }
 
 /// Which kernel standardises a field, decided by the field's name.

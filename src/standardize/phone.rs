@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::Cleaned;
 use super::address::country_code;
-use super::text::{CleanedBuilder, clean};
+use super::text::{CleanedBuilder, clean, value_at};
 
 /// Standardises a phone column. `countries` (row for row, optional) gives each record's
 /// country as a name or ISO code; `default_region` (ISO alpha-2) is used where it gives none.
@@ -53,11 +53,6 @@ pub fn phones(
         out.append(e164, e164);
     }
     out.finish()
-}
-
-/// The value at `row`, `None` when null.
-fn value_at(values: &StringArray, row: usize) -> Option<&str> {
-    values.is_valid(row).then(|| values.value(row))
 }
 
 /// The phone region of a country name or code, if it is one.

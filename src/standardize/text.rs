@@ -93,6 +93,11 @@ pub(crate) fn match_text(s: &str, separators: &[char]) -> String {
     out
 }
 
+/// The value at `row`, `None` when null.
+pub(crate) fn value_at(values: &StringArray, row: usize) -> Option<&str> {
+    values.is_valid(row).then(|| values.value(row))
+}
+
 /// Builds the display and key arrays of a [`Cleaned`] row by row.
 pub(crate) struct CleanedBuilder {
     display: StringBuilder,
