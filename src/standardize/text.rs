@@ -1,0 +1,178 @@
+//! Text helpers shared by the field kernels: cleaning, title case, ASCII folding and the
+//! builder that assembles a [`Cleaned`] pair of arrays.
+
+use std::borrow::Cow;
+
+use arrow::array::{Array, StringArray, StringBuilder};
+use unicode_normalization::UnicodeNormalization;
+
+use super::Cleaned;
+
+/// Placeholders that mean "no value" (compared case-insensitively).
+/// ("na" is left alone: it is also a surname.)
+const JUNK: &[&str] = &[
+    "#n/a", "-", "--", "n.a.", "n/a", "nil", "none", "null", "unknown",
+];
+
+/// NFKC-normalises, trims and collapses whitespace; blank values and placeholders give `None`.
+pub(crate) fn clean(raw: &str) -> Option<String> {
+    let normalised: Cow<'_, str> = if raw.is_ascii() {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.nfkc().collect())
+    };
+    let mut out = String::with_capacity(normalised.len());
+    for word in normalised.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    let junk = JUNK.iter().any(|j| j.eq_ignore_ascii_case(&out));
+    (!out.is_empty() && !junk).then_some(out)
+}
+
+/// Appends `word` title-cased: an all-lower or all-upper word gets a capital at its start, after
+/// `-`, and after a one-letter `O'`-style prefix; mixed-case words and words with digits are kept.
+pub(crate) fn push_title_word(word: &str, out: &mut String) {
+    let has_lower = word.chars().any(char::is_lowercase);
+    let has_upper = word.chars().any(char::is_uppercase);
+    if (has_lower && has_upper) || word.chars().any(|c| c.is_ascii_digit()) {
+        out.push_str(word);
+        return;
+    }
+    let mut capital = true;
+    for (i, c) in word.chars().enumerate() {
+        if capital {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        capital = c == '-' || (i == 1 && matches!(c, '\'' | '’'));
+    }
+}
+
+/// Title-cases every space-separated word of `words` (see [`push_title_word`]).
+pub(crate) fn title_case<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for word in words {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        push_title_word(word, &mut out);
+    }
+    out
+}
+
+/// ASCII-folds (`Müller` → `Muller`) and lowercases.
+pub(crate) fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        deunicode::deunicode(s).to_ascii_lowercase()
+    }
+}
+
+/// Folds `s` and keeps ASCII letters and digits; whitespace and `separators` become single
+/// spaces, every other character is dropped.
+pub(crate) fn match_text(s: &str, separators: &[char]) -> String {
+    let folded = fold(s);
+    let mut out = String::with_capacity(folded.len());
+    let mut pending_space = false;
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c);
+        } else if c.is_whitespace() || separators.contains(&c) {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// The value at `row`, `None` when null.
+pub(crate) fn value_at(values: &StringArray, row: usize) -> Option<&str> {
+    values.is_valid(row).then(|| values.value(row))
+}
+
+/// Builds the display and key arrays of a [`Cleaned`] row by row.
+pub(crate) struct CleanedBuilder {
+    display: StringBuilder,
+    key: StringBuilder,
+}
+
+impl CleanedBuilder {
+    /// A builder sized for an output like `values`.
+    pub(crate) fn like(values: &StringArray) -> Self {
+        let rows = values.len();
+        let bytes = values.value_data().len();
+        CleanedBuilder {
+            display: StringBuilder::with_capacity(rows, bytes),
+            key: StringBuilder::with_capacity(rows, bytes),
+        }
+    }
+
+    /// Appends one row.
+    pub(crate) fn append(&mut self, display: Option<&str>, key: Option<&str>) {
+        self.display.append_option(display);
+        self.key.append_option(key);
+    }
+
+    /// Finishes both arrays.
+    pub(crate) fn finish(mut self) -> Cleaned {
+        Cleaned {
+            display: self.display.finish(),
+            key: self.key.finish(),
+        }
+    }
+}
+
+/// Runs `f` on every value that survives [`clean`]; `None` from `f` makes the row null in both.
+pub(crate) fn map_cleaned(
+    values: &StringArray,
+    mut f: impl FnMut(&str) -> Option<(String, String)>,
+) -> Cleaned {
+    let mut out = CleanedBuilder::like(values);
+    for value in values.iter() {
+        match value.and_then(clean).and_then(|s| f(&s)) {
+            Some((display, key)) => out.append(Some(&display), Some(&key)),
+            None => out.append(None, None),
+        }
+    }
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_trims_collapses_and_drops_placeholders() {
+        assert_eq!(clean("  a   b \t c ").as_deref(), Some("a b c"));
+        assert_eq!(clean("   "), None);
+        assert_eq!(clean(""), None);
+        for junk in ["N/A", "null", "None", "-", "UNKNOWN"] {
+            assert_eq!(clean(junk), None, "{junk}");
+        }
+        // NFKC: full-width letters and the ﬁ ligature.
+        assert_eq!(clean("Ｊｏｈｎ ﬁ").as_deref(), Some("John fi"));
+    }
+
+    #[test]
+    fn title_case_rules() {
+        assert_eq!(title_case(["o'brien"]), "O'Brien");
+        assert_eq!(title_case(["JOHN", "McDonald"]), "John McDonald");
+        assert_eq!(title_case(["anne-marie"]), "Anne-Marie");
+        assert_eq!(title_case(["king's", "road", "4B"]), "King's Road 4B");
+        assert_eq!(title_case(["ØYVIND"]), "Øyvind");
+    }
+
+    #[test]
+    fn match_text_folds_and_strips() {
+        assert_eq!(match_text("José  O'Neil-Smith", &['-']), "jose oneil smith");
+        assert_eq!(match_text("Müller", &[]), "muller");
+    }
+}
