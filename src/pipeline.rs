@@ -11,11 +11,11 @@ use arrow::record_batch::RecordBatch;
 use crate::block::{self, Blocks};
 use crate::compare::{self, Compared};
 use crate::config::Pipeline;
-use crate::ingest::{self, rejects::rejects_batch, Reject};
+use crate::ingest::{self, Reject, rejects::rejects_batch};
 use crate::model::{self, Decision, ModelParams};
 use crate::output::manifest::{InputFile, SourceCounts};
-use crate::output::{self, tables, Lock, Manifest, RunDir};
-use crate::{cluster, standardize, survive, Error, Result};
+use crate::output::{self, Lock, Manifest, RunDir, tables};
+use crate::{Error, Result, cluster, standardize, survive};
 
 /// Options of `golden run`.
 #[derive(Debug, Clone, Default)]
@@ -75,19 +75,34 @@ async fn prepare(
 ) -> Result<Prepared> {
     let t = Instant::now();
     let ing = ingest::ingest(p).await?;
-    stages.timings.insert("ingest".into(), t.elapsed().as_secs_f64());
-    tracing::info!(stage = "ingest", seconds = t.elapsed().as_secs_f64(), rejects = ing.rejects.len(), "stage completed");
+    stages
+        .timings
+        .insert("ingest".into(), t.elapsed().as_secs_f64());
+    tracing::info!(
+        stage = "ingest",
+        seconds = t.elapsed().as_secs_f64(),
+        rejects = ing.rejects.len(),
+        "stage completed"
+    );
     let sources: BTreeMap<String, SourceCounts> = ing
         .sources
         .iter()
         .map(|s| {
-            let c = SourceCounts { rows_read: s.rows_read, rows_rejected: s.rows_rejected, records: s.batch.num_rows() as u64 };
+            let c = SourceCounts {
+                rows_read: s.rows_read,
+                rows_rejected: s.rows_rejected,
+                records: s.batch.num_rows() as u64,
+            };
             (s.name.clone(), c)
         })
         .collect();
     let over = p.sources.iter().find_map(|cfg| {
         let c = sources.get(&cfg.name)?;
-        let ratio = if c.rows_read == 0 { 0.0 } else { c.rows_rejected as f64 / c.rows_read as f64 };
+        let ratio = if c.rows_read == 0 {
+            0.0
+        } else {
+            c.rows_rejected as f64 / c.rows_read as f64
+        };
         (ratio > cfg.max_reject_ratio).then(|| (cfg, c.clone(), ratio))
     });
     if let Some((cfg, c, ratio)) = over {
@@ -108,24 +123,44 @@ async fn prepare(
             .iter()
             .map(|s| standardize::standardize(&s.batch, &fields, &p.standardize))
             .collect::<Result<Vec<_>>>()?;
-        let schema = parts.first().map(|b| b.schema()).ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
+        let schema = parts
+            .first()
+            .map(|b| b.schema())
+            .ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
         Ok(concat_batches(&schema, &parts)?)
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
-    let compared = stages.time("compare", || compare::compare(&records, &p.comparisons, &blocks))?;
-    tracing::info!(records = records.num_rows(), candidate_pairs = compared.len(), "pairs compared");
-    Ok(Prepared { records, rejects: ing.rejects, sources, blocks, compared })
+    let compared = stages.time("compare", || {
+        compare::compare(&records, &p.comparisons, &blocks)
+    })?;
+    tracing::info!(
+        records = records.num_rows(),
+        candidate_pairs = compared.len(),
+        "pairs compared"
+    );
+    Ok(Prepared {
+        records,
+        rejects: ing.rejects,
+        sources,
+        blocks,
+        compared,
+    })
 }
 
 /// Trains the model of `p` on its sources (for `golden train`).
 pub async fn train(p: &Pipeline) -> Result<ModelParams> {
     let mut stages = Stages::default();
     let prep = prepare(p, &mut stages, |_, _| Ok(PathBuf::new())).await?;
-    stages.time("train", || model::train(&prep.records, p, &prep.blocks, &prep.compared))
+    stages.time("train", || {
+        model::train(&prep.records, p, &prep.blocks, &prep.compared)
+    })
 }
 
 fn input_files(p: &Pipeline) -> Result<Vec<InputFile>> {
-    p.sources.iter().flat_map(|s| s.files.iter().map(move |f| InputFile::describe(&s.name, f))).collect()
+    p.sources
+        .iter()
+        .flat_map(|s| s.files.iter().map(move |f| InputFile::describe(&s.name, f)))
+        .collect()
 }
 
 /// Runs the whole pipeline and commits a run directory.
@@ -157,7 +192,11 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
             m.sources = sources.clone();
             m.finished_at = chrono::Utc::now().to_rfc3339();
             m.write(&dir_ref.file("manifest.json"))?;
-            Ok(dir_ref.output_dir.join("runs").join(format!("{run_id}.failed")).join("rejects.parquet"))
+            Ok(dir_ref
+                .output_dir
+                .join("runs")
+                .join(format!("{run_id}.failed"))
+                .join("rejects.parquet"))
         };
         match prepare(p, &mut stages, failed).await {
             Ok(prep) => prep,
@@ -186,8 +225,20 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
 }
 
 /// Scores, clusters, survives and writes every file of the run into `dir`.
-fn finish_run(p: &Pipeline, prep: Prepared, dir: &RunDir, manifest: &mut Manifest, stages: &mut Stages) -> Result<()> {
-    let Prepared { records, rejects, sources, blocks, compared } = prep;
+fn finish_run(
+    p: &Pipeline,
+    prep: Prepared,
+    dir: &RunDir,
+    manifest: &mut Manifest,
+    stages: &mut Stages,
+) -> Result<()> {
+    let Prepared {
+        records,
+        rejects,
+        sources,
+        blocks,
+        compared,
+    } = prep;
     let params = match &p.model.model_file {
         Some(path) => {
             manifest.model_source = format!("loaded from {}", path.display());
@@ -203,17 +254,28 @@ fn finish_run(p: &Pipeline, prep: Prepared, dir: &RunDir, manifest: &mut Manifes
     let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
     stages.time("write", || {
         output::write_parquet(&dir.file("golden.parquet"), &survived.golden)?;
-        output::write_parquet(&dir.file("crosswalk.parquet"), &tables::crosswalk(&records, &clusters)?)?;
+        output::write_parquet(
+            &dir.file("crosswalk.parquet"),
+            &tables::crosswalk(&records, &clusters)?,
+        )?;
         output::write_parquet(&dir.file("lineage.parquet"), &survived.lineage)?;
-        output::write_parquet(&dir.file("decisions.parquet"), &tables::decisions(&records, p, &compared, &scored, |_| true)?)?;
-        let review = tables::decisions(&records, p, &compared, &scored, |i| scored.decision[i] == Decision::Review)?;
+        output::write_parquet(
+            &dir.file("decisions.parquet"),
+            &tables::decisions(&records, p, &compared, &scored, |_| true)?,
+        )?;
+        let review = tables::decisions(&records, p, &compared, &scored, |i| {
+            scored.decision[i] == Decision::Review
+        })?;
         output::write_parquet(&dir.file("review.parquet"), &review)?;
         output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
         params.save(&dir.file("model.json"))
     })?;
     let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
     let counts = [
-        ("rows_read", sources.values().map(|s| s.rows_read).sum::<u64>()),
+        (
+            "rows_read",
+            sources.values().map(|s| s.rows_read).sum::<u64>(),
+        ),
         ("rows_rejected", rejects.len() as u64),
         ("records", records.num_rows() as u64),
         ("candidate_pairs", compared.len() as u64),

@@ -82,10 +82,13 @@ impl Blocks {
 
     /// The first rule whose keys `a` and `b` share, if any.
     pub fn first_rule(&self, a: u32, b: u32) -> Option<u8> {
-        self.groups.iter().position(|g| {
-            let ga = g[a as usize];
-            ga != NONE && ga == g[b as usize]
-        }).map(|r| r as u8)
+        self.groups
+            .iter()
+            .position(|g| {
+                let ga = g[a as usize];
+                ga != NONE && ga == g[b as usize]
+            })
+            .map(|r| r as u8)
     }
 
     /// Records of `block`.
@@ -100,14 +103,22 @@ impl Blocks {
         for &block in &self.blocks {
             let n = block.len as u64;
             if n * (n - 1) / 2 <= pairs_per_item {
-                items.push(WorkItem { block, row_start: 0, row_end: block.len });
+                items.push(WorkItem {
+                    block,
+                    row_start: 0,
+                    row_end: block.len,
+                });
                 continue;
             }
             let rows = (pairs_per_item / n).max(1) as u32;
             let mut s = 0;
             while s < block.len {
                 let e = (s + rows).min(block.len);
-                items.push(WorkItem { block, row_start: s, row_end: e });
+                items.push(WorkItem {
+                    block,
+                    row_start: s,
+                    row_end: e,
+                });
                 s = e;
             }
         }
@@ -137,7 +148,9 @@ struct Interner<K> {
 
 impl<K: std::hash::Hash + Eq> Interner<K> {
     fn new(capacity: usize) -> Self {
-        Interner { ids: HashMap::with_capacity(capacity) }
+        Interner {
+            ids: HashMap::with_capacity(capacity),
+        }
     }
     fn id(&mut self, k: K) -> u32 {
         let next = self.ids.len() as u32;
@@ -163,7 +176,10 @@ fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
     for k in &rule.keys {
         let col_name = match_column(&k.field);
         let col = batch.column_by_name(&col_name).ok_or_else(|| {
-            Error::Internal(format!("blocking key `{}` has no column {col_name}", k.field))
+            Error::Internal(format!(
+                "blocking key `{}` has no column {col_name}",
+                k.field
+            ))
         })?;
         let part = part_groups(&key(col.as_string::<i32>(), k.transform));
         groups = Some(match groups {
@@ -172,7 +188,13 @@ fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
                 let mut interner = Interner::new(prev.len() / 2);
                 prev.iter()
                     .zip(&part)
-                    .map(|(&a, &b)| if a == NONE || b == NONE { NONE } else { interner.id((a, b)) })
+                    .map(|(&a, &b)| {
+                        if a == NONE || b == NONE {
+                            NONE
+                        } else {
+                            interner.id((a, b))
+                        }
+                    })
                     .collect()
             }
         });
@@ -183,17 +205,29 @@ fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
 /// Builds the blocks of every rule over `batch` (standardized, with `__match` columns).
 pub fn block(batch: &RecordBatch, cfg: &BlockingConfig) -> Result<Blocks> {
     let n = batch.num_rows();
-    let mut out = Blocks { groups: Vec::new(), blocks: Vec::new(), members: Vec::new(), stats: Vec::new() };
+    let mut out = Blocks {
+        groups: Vec::new(),
+        blocks: Vec::new(),
+        members: Vec::new(),
+        stats: Vec::new(),
+    };
     for (r, rule) in cfg.rules.iter().enumerate() {
         let mut groups = rule_groups(batch, rule)?;
-        let n_groups = groups.iter().filter(|&&g| g != NONE).max().map_or(0, |&g| g as usize + 1);
+        let n_groups = groups
+            .iter()
+            .filter(|&&g| g != NONE)
+            .max()
+            .map_or(0, |&g| g as usize + 1);
         let mut sizes = vec![0u32; n_groups];
         for &g in &groups {
             if g != NONE {
                 sizes[g as usize] += 1;
             }
         }
-        let mut stats = RuleStats { rule: rule.text.clone(), ..Default::default() };
+        let mut stats = RuleStats {
+            rule: rule.text.clone(),
+            ..Default::default()
+        };
         for &s in &sizes {
             if s as usize > cfg.max_block_size {
                 stats.capped_blocks += 1;
@@ -234,7 +268,11 @@ pub fn block(batch: &RecordBatch, cfg: &BlockingConfig) -> Result<Blocks> {
         for g in 0..n_groups {
             let len = starts[g + 1] - starts[g];
             if len >= 2 {
-                out.blocks.push(Block { rule: r as u8, start: base as u32 + starts[g], len });
+                out.blocks.push(Block {
+                    rule: r as u8,
+                    start: base as u32 + starts[g],
+                    len,
+                });
             }
         }
         debug_assert_eq!(groups.len(), n);
@@ -255,14 +293,26 @@ mod tests {
     use crate::config::{BlockKey, KeyTransform};
 
     fn batch(cols: &[(&str, Vec<Option<&str>>)]) -> RecordBatch {
-        let fields: Vec<Field> = cols.iter().map(|(n, _)| Field::new(match_column(n), DataType::Utf8, true)).collect();
-        let arrays: Vec<ArrayRef> = cols.iter().map(|(_, v)| Arc::new(StringArray::from(v.clone())) as ArrayRef).collect();
+        let fields: Vec<Field> = cols
+            .iter()
+            .map(|(n, _)| Field::new(match_column(n), DataType::Utf8, true))
+            .collect();
+        let arrays: Vec<ArrayRef> = cols
+            .iter()
+            .map(|(_, v)| Arc::new(StringArray::from(v.clone())) as ArrayRef)
+            .collect();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
     }
 
     fn rule(fields: &[&str]) -> BlockingRule {
         BlockingRule {
-            keys: fields.iter().map(|f| BlockKey { field: f.to_string(), transform: KeyTransform::Identity }).collect(),
+            keys: fields
+                .iter()
+                .map(|f| BlockKey {
+                    field: f.to_string(),
+                    transform: KeyTransform::Identity,
+                })
+                .collect(),
             text: fields.join(" & "),
         }
     }
@@ -279,10 +329,19 @@ mod tests {
     #[test]
     fn pairs_once_tagged_with_first_rule_nulls_never_block() {
         let b = batch(&[
-            ("email", vec![Some("a@x"), Some("a@x"), None, None, Some("")]),
-            ("phone", vec![Some("1"), Some("1"), Some("2"), Some("2"), Some("")]),
+            (
+                "email",
+                vec![Some("a@x"), Some("a@x"), None, None, Some("")],
+            ),
+            (
+                "phone",
+                vec![Some("1"), Some("1"), Some("2"), Some("2"), Some("")],
+            ),
         ]);
-        let cfg = BlockingConfig { rules: vec![rule(&["email"]), rule(&["phone"])], max_block_size: 10 };
+        let cfg = BlockingConfig {
+            rules: vec![rule(&["email"]), rule(&["phone"])],
+            max_block_size: 10,
+        };
         let blocks = block(&b, &cfg).unwrap();
         // (0,1) agrees on both rules: found once, by rule 0. Nulls/empties never pair.
         assert_eq!(pairs(&blocks), vec![(0, 1, 0), (2, 3, 1)]);
@@ -295,9 +354,15 @@ mod tests {
     fn multi_key_rules_need_every_key() {
         let b = batch(&[
             ("last_name", vec![Some("lee"), Some("lee"), Some("lee")]),
-            ("birth_date", vec![Some("1990-01-01"), Some("1990-01-01"), Some("1991-01-01")]),
+            (
+                "birth_date",
+                vec![Some("1990-01-01"), Some("1990-01-01"), Some("1991-01-01")],
+            ),
         ]);
-        let cfg = BlockingConfig { rules: vec![rule(&["last_name", "birth_date"])], max_block_size: 10 };
+        let cfg = BlockingConfig {
+            rules: vec![rule(&["last_name", "birth_date"])],
+            max_block_size: 10,
+        };
         assert_eq!(pairs(&block(&b, &cfg).unwrap()), vec![(0, 1, 0)]);
     }
 
@@ -307,7 +372,10 @@ mod tests {
             ("city", vec![Some("leeds"); 4]),
             ("phone", vec![Some("1"), Some("1"), None, None]),
         ]);
-        let cfg = BlockingConfig { rules: vec![rule(&["city"]), rule(&["phone"])], max_block_size: 3 };
+        let cfg = BlockingConfig {
+            rules: vec![rule(&["city"]), rule(&["phone"])],
+            max_block_size: 3,
+        };
         let blocks = block(&b, &cfg).unwrap();
         assert_eq!(blocks.stats[0].capped_blocks, 1);
         assert_eq!(blocks.stats[0].capped_records, 4);
@@ -319,12 +387,21 @@ mod tests {
         // Oracle: every pair agreeing on some rule appears exactly once, with the first rule.
         let mut state = 7u64;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 33) % 5
         };
         let n = 60;
         let vals: Vec<Vec<Option<String>>> = (0..3)
-            .map(|_| (0..n).map(|_| match next() { 0 => None, v => Some(v.to_string()) }).collect())
+            .map(|_| {
+                (0..n)
+                    .map(|_| match next() {
+                        0 => None,
+                        v => Some(v.to_string()),
+                    })
+                    .collect()
+            })
             .collect();
         let cols: Vec<(&str, Vec<Option<&str>>)> = ["a", "b", "c"]
             .iter()
@@ -332,13 +409,24 @@ mod tests {
             .map(|(name, v)| (*name, v.iter().map(|x| x.as_deref()).collect()))
             .collect();
         let b = batch(&cols);
-        let cfg = BlockingConfig { rules: vec![rule(&["a"]), rule(&["b", "c"]), rule(&["c"])], max_block_size: 1000 };
+        let cfg = BlockingConfig {
+            rules: vec![rule(&["a"]), rule(&["b", "c"]), rule(&["c"])],
+            max_block_size: 1000,
+        };
         let blocks = block(&b, &cfg).unwrap();
         let mut want = Vec::new();
         for i in 0..n {
             for j in i + 1..n {
                 let eq = |k: usize| vals[k][i].is_some() && vals[k][i] == vals[k][j];
-                let rule = if eq(0) { Some(0) } else if eq(1) && eq(2) { Some(1) } else if eq(2) { Some(2) } else { None };
+                let rule = if eq(0) {
+                    Some(0)
+                } else if eq(1) && eq(2) {
+                    Some(1)
+                } else if eq(2) {
+                    Some(2)
+                } else {
+                    None
+                };
                 if let Some(r) = rule {
                     want.push((i as u32, j as u32, r));
                 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::config::{self, ConfigErrors};
-use crate::{ingest, Result};
+use crate::{Result, ingest};
 
 /// Validates the pipeline file and that every field expression fits its source.
 pub async fn check(path: &Path) -> Result<()> {
@@ -13,6 +13,12 @@ pub async fn check(path: &Path) -> Result<()> {
         return Err(ConfigErrors(errors).into());
     }
     let files: usize = p.sources.iter().map(|s| s.files.len()).sum();
-    println!("{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)", path.display(), p.sources.len(), p.comparisons.len(), p.blocking.rules.len());
+    println!(
+        "{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)",
+        path.display(),
+        p.sources.len(),
+        p.comparisons.len(),
+        p.blocking.rules.len()
+    );
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{evaluate as eval, output, Result};
+use crate::{Result, evaluate as eval, output};
 
 /// Prints pairwise and cluster scores of a run against truth.
 pub fn evaluate(run: &Path, truth: &Path) -> Result<()> {

@@ -2,12 +2,23 @@
 
 use std::path::PathBuf;
 
-use crate::generate::{self as synth, GenerateOptions};
 use crate::Result;
+use crate::generate::{self as synth, GenerateOptions};
 
 /// Writes synthetic exports, truth and a pipeline file.
 pub fn generate(entities: usize, seed: u64, out: PathBuf, broken_rows: bool) -> Result<()> {
-    let s = synth::generate(&GenerateOptions { entities, seed, out: out.clone(), broken_rows })?;
-    println!("{} entities, {} records ({} broken rows) written to {}", s.entities, s.records, s.broken, out.display());
+    let s = synth::generate(&GenerateOptions {
+        entities,
+        seed,
+        out: out.clone(),
+        broken_rows,
+    })?;
+    println!(
+        "{} entities, {} records ({} broken rows) written to {}",
+        s.entities,
+        s.records,
+        s.broken,
+        out.display()
+    );
     Ok(())
 }

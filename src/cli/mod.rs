@@ -84,14 +84,23 @@ pub enum Command {
 /// Runs a parsed command line and maps the outcome onto DESIGN §4's exit codes.
 pub fn run(cli: Cli) -> ExitCode {
     let threads = match &cli.command {
-        Command::Run { threads: Some(n), .. } => *n,
+        Command::Run {
+            threads: Some(n), ..
+        } => *n,
         _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+    {
         eprintln!("error: cannot start {threads} threads: {e}");
         return ExitCode::from(1);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -100,11 +109,21 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run { pipeline, output, full: _, .. } => run::run(&pipeline, output, threads).await,
+            Command::Run {
+                pipeline,
+                output,
+                full: _,
+                ..
+            } => run::run(&pipeline, output, threads).await,
             Command::Check { pipeline } => check::check(&pipeline).await,
             Command::Train { pipeline, out } => train::train(&pipeline, out).await,
             Command::Evaluate { run, truth } => evaluate::evaluate(&run, &truth),
-            Command::Generate { entities, seed, out, broken_rows } => generate::generate(entities, seed, out, broken_rows),
+            Command::Generate {
+                entities,
+                seed,
+                out,
+                broken_rows,
+            } => generate::generate(entities, seed, out, broken_rows),
         }
     });
     match result {

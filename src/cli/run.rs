@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::pipeline::{self, RunOptions};
-use crate::{config, Result};
+use crate::{Result, config};
 
 /// Loads the pipeline, runs it and prints where the run went.
 pub async fn run(path: &Path, output: Option<PathBuf>, threads: usize) -> Result<()> {

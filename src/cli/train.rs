@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{config, pipeline, Result};
+use crate::{Result, config, pipeline};
 
 /// Trains on the pipeline's sources and writes the parameters with their history.
 pub async fn train(path: &Path, out: Option<PathBuf>) -> Result<()> {
@@ -10,6 +10,11 @@ pub async fn train(path: &Path, out: Option<PathBuf>) -> Result<()> {
     let params = pipeline::train(&p).await?;
     let out = out.unwrap_or_else(|| p.base_dir.join("model.json"));
     params.save(&out)?;
-    println!("model written to {} (prior {:.3e}, {} EM runs)", out.display(), params.prior, params.history.em_runs.len());
+    println!(
+        "model written to {} (prior {:.3e}, {} EM runs)",
+        out.display(),
+        params.prior,
+        params.history.em_runs.len()
+    );
     Ok(())
 }

@@ -93,5 +93,9 @@ pub fn cluster(batch: &RecordBatch, compared: &Compared, scored: &Scored) -> Res
         .into_iter()
         .map(|s| s.map(|(a, b)| golden_id(a, b)).unwrap_or_default())
         .collect();
-    Ok(Clusters { cluster_of, golden_ids, best_link })
+    Ok(Clusters {
+        cluster_of,
+        golden_ids,
+        best_link,
+    })
 }

@@ -20,7 +20,12 @@ pub fn similarity(method: Method, a: &str, b: &str) -> f64 {
 /// 1 when they differ in a single character (a typo), else 0.
 pub fn date_level(a: &str, b: &str) -> i8 {
     let (ab, bb) = (a.as_bytes(), b.as_bytes());
-    if ab.len() == 10 && bb.len() == 10 && ab[..5] == bb[..5] && ab[5..7] == bb[8..10] && ab[8..10] == bb[5..7] {
+    if ab.len() == 10
+        && bb.len() == 10
+        && ab[..5] == bb[..5]
+        && ab[5..7] == bb[8..10]
+        && ab[8..10] == bb[5..7]
+    {
         return 2;
     }
     if ab.len() == bb.len() && ab.iter().zip(bb).filter(|(x, y)| x != y).count() == 1 {
@@ -37,7 +42,9 @@ mod tests {
     fn similarities_match_strsim() {
         assert!((similarity(Method::JaroWinkler, "martha", "marhta") - 0.9611).abs() < 1e-3);
         assert!((similarity(Method::Jaro, "martha", "marhta") - 0.9444).abs() < 1e-3);
-        assert!((similarity(Method::Levenshtein, "kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-9);
+        assert!(
+            (similarity(Method::Levenshtein, "kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-9
+        );
         assert!((similarity(Method::DamerauLevenshtein, "ab", "ba") - 0.5).abs() < 1e-9);
         assert_eq!(similarity(Method::Exact, "a", "b"), 0.0);
         // Non-ASCII values are compared by character, not byte.

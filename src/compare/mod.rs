@@ -47,7 +47,10 @@ impl FieldComparator<'_> {
         }
         let s = method::similarity(self.method, x, y);
         let n = self.thresholds.len();
-        self.thresholds.iter().position(|&t| s >= t).map_or(0, |k| (n - k) as i8)
+        self.thresholds
+            .iter()
+            .position(|&t| s >= t)
+            .map_or(0, |k| (n - k) as i8)
     }
 }
 
@@ -63,9 +66,9 @@ impl<'a> Comparator<'a> {
             .iter()
             .map(|c| {
                 let name = match_column(&c.field);
-                let col = batch
-                    .column_by_name(&name)
-                    .ok_or_else(|| Error::Internal(format!("comparison of `{}` has no column {name}", c.field)))?;
+                let col = batch.column_by_name(&name).ok_or_else(|| {
+                    Error::Internal(format!("comparison of `{}` has no column {name}", c.field))
+                })?;
                 Ok(FieldComparator {
                     values: col.as_string::<i32>(),
                     method: c.method,
@@ -136,14 +139,21 @@ impl Compared {
 }
 
 /// Compares every candidate pair of `blocks`, in parallel.
-pub fn compare(batch: &RecordBatch, comparisons: &[ComparisonConfig], blocks: &Blocks) -> Result<Compared> {
+pub fn compare(
+    batch: &RecordBatch,
+    comparisons: &[ComparisonConfig],
+    blocks: &Blocks,
+) -> Result<Compared> {
     let comparator = Comparator::new(batch, comparisons)?;
     let k = comparator.len();
     let work = blocks.work(1 << 16);
     let parts: Vec<Compared> = work
         .par_iter()
         .fold(
-            || Compared { n_comparisons: k, ..Default::default() },
+            || Compared {
+                n_comparisons: k,
+                ..Default::default()
+            },
             |mut acc, &item| {
                 let mut buf = vec![0i8; k];
                 blocks.for_each_pair(item, |a, b, rule| {
@@ -157,7 +167,10 @@ pub fn compare(batch: &RecordBatch, comparisons: &[ComparisonConfig], blocks: &B
             },
         )
         .collect();
-    let mut out = Compared { n_comparisons: k, ..Default::default() };
+    let mut out = Compared {
+        n_comparisons: k,
+        ..Default::default()
+    };
     for p in parts {
         out.append(p);
     }
@@ -175,16 +188,36 @@ mod tests {
 
     #[test]
     fn levels_per_method_with_nulls() {
-        let names: ArrayRef = Arc::new(StringArray::from(vec![Some("martha"), Some("marhta"), Some("zed"), None, Some("martha")]));
-        let dates: ArrayRef = Arc::new(StringArray::from(vec![Some("1985-02-03"), Some("1985-03-02"), Some("1985-02-08"), Some("1985-02-03"), None]));
+        let names: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("martha"),
+            Some("marhta"),
+            Some("zed"),
+            None,
+            Some("martha"),
+        ]));
+        let dates: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("1985-02-03"),
+            Some("1985-03-02"),
+            Some("1985-02-08"),
+            Some("1985-02-03"),
+            None,
+        ]));
         let schema = Schema::new(vec![
             Field::new(match_column("first_name"), DataType::Utf8, true),
             Field::new(match_column("birth_date"), DataType::Utf8, true),
         ]);
         let batch = RecordBatch::try_new(Arc::new(schema), vec![names, dates]).unwrap();
         let cmp = vec![
-            ComparisonConfig { field: "first_name".into(), method: Method::JaroWinkler, levels: vec![0.92, 0.80] },
-            ComparisonConfig { field: "birth_date".into(), method: Method::Date, levels: vec![] },
+            ComparisonConfig {
+                field: "first_name".into(),
+                method: Method::JaroWinkler,
+                levels: vec![0.92, 0.80],
+            },
+            ComparisonConfig {
+                field: "birth_date".into(),
+                method: Method::Date,
+                levels: vec![],
+            },
         ];
         let c = Comparator::new(&batch, &cmp).unwrap();
         let mut out = [0i8; 2];

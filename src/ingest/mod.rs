@@ -66,12 +66,12 @@ pub async fn ingest(pipeline: &Pipeline) -> Result<Ingested> {
         ctx.register_batch(&table, raw.batch.clone())?;
         let mapped = ctx.sql(&mapping_sql(src, &table)).await?.collect().await?;
         ctx.deregister_table(&table)?;
-        let mapped = concat_batches(&mapping_schema(src), &mapped)?;
+        let mapped = to_schema(&mapping_schema(src), &mapped)?;
         let keep = check_ids(src, &raw.batch, &mapped, &mut rejects)?;
         let batch = canonical_batch(src, &mapped, &keep, next_idx)?;
-        next_idx = next_idx.checked_add(batch.num_rows() as u32).ok_or_else(|| {
-            Error::Usage("more than 4 billion records: split the run".into())
-        })?;
+        next_idx = next_idx
+            .checked_add(batch.num_rows() as u32)
+            .ok_or_else(|| Error::Usage("more than 4 billion records: split the run".into()))?;
         tracing::info!(
             source = %src.name,
             rows_read = raw.rows_seen,
@@ -86,7 +86,10 @@ pub async fn ingest(pipeline: &Pipeline) -> Result<Ingested> {
         });
         all_rejects.extend(rejects);
     }
-    Ok(Ingested { sources, rejects: all_rejects })
+    Ok(Ingested {
+        sources,
+        rejects: all_rejects,
+    })
 }
 
 /// Quotes a SQL identifier.
@@ -96,7 +99,11 @@ fn ident(name: &str) -> String {
 
 /// `SELECT id, updated_at, fields…, __row, __file FROM table`, every value cast to text.
 fn mapping_sql(src: &SourceConfig, table: &str) -> String {
-    let mut cols = vec![format!("CAST(({}) AS VARCHAR) AS {}", src.id, ident(schema::SOURCE_ID))];
+    let mut cols = vec![format!(
+        "CAST(({}) AS VARCHAR) AS {}",
+        src.id,
+        ident(schema::SOURCE_ID)
+    )];
     cols.push(match &src.updated_at {
         Some(e) => format!("CAST(({e}) AS VARCHAR) AS {}", ident(schema::UPDATED_AT)),
         None => format!("CAST(NULL AS VARCHAR) AS {}", ident(schema::UPDATED_AT)),
@@ -115,10 +122,30 @@ fn mapping_schema(src: &SourceConfig) -> Arc<Schema> {
         Field::new(schema::SOURCE_ID, DataType::Utf8, true),
         Field::new(schema::UPDATED_AT, DataType::Utf8, true),
     ];
-    fields.extend(src.fields.iter().map(|(f, _)| Field::new(f, DataType::Utf8, true)));
+    fields.extend(
+        src.fields
+            .iter()
+            .map(|(f, _)| Field::new(f, DataType::Utf8, true)),
+    );
     fields.push(Field::new(ROW_COL, DataType::UInt64, false));
     fields.push(Field::new(FILE_COL, DataType::Utf8, false));
     Arc::new(Schema::new(fields))
+}
+
+/// Concatenates query results, casting each column to `schema`'s type (DataFusion may give
+/// `Utf8View` where the stages expect `Utf8`).
+fn to_schema(schema: &Arc<Schema>, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let cast_batch = |b: &RecordBatch| -> Result<RecordBatch> {
+        let cols = b
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| Ok(cast(c, f.data_type())?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RecordBatch::try_new(schema.clone(), cols)?)
+    };
+    let cast_batches = batches.iter().map(cast_batch).collect::<Result<Vec<_>>>()?;
+    Ok(concat_batches(schema, &cast_batches)?)
 }
 
 /// Rejects rows with a missing or repeated id; returns the indices of the rows kept.
@@ -129,19 +156,33 @@ fn check_ids(
     rejects: &mut Vec<Reject>,
 ) -> Result<Vec<u32>> {
     let ids = mapped.column(0).as_string::<i32>();
-    let rows = mapped.column_by_name(ROW_COL).map(|c| c.as_primitive::<arrow::datatypes::UInt64Type>());
-    let files = mapped.column_by_name(FILE_COL).map(|c| c.as_string::<i32>());
+    let rows = mapped
+        .column_by_name(ROW_COL)
+        .map(|c| c.as_primitive::<arrow::datatypes::UInt64Type>());
+    let files = mapped
+        .column_by_name(FILE_COL)
+        .map(|c| c.as_string::<i32>());
     let (Some(rows), Some(files)) = (rows, files) else {
         return Err(Error::Internal("mapping lost its row columns".into()));
     };
     let mut seen: HashSet<&str> = HashSet::with_capacity(ids.len());
     let mut keep = Vec::with_capacity(ids.len());
     for i in 0..ids.len() {
-        let id = if ids.is_null(i) { "" } else { ids.value(i).trim() };
+        let id = if ids.is_null(i) {
+            ""
+        } else {
+            ids.value(i).trim()
+        };
         let reason = if id.is_empty() {
-            Some((RejectReason::MissingId, "the id expression gave no value".to_string()))
+            Some((
+                RejectReason::MissingId,
+                "the id expression gave no value".to_string(),
+            ))
         } else if !seen.insert(id) {
-            Some((RejectReason::DuplicateId, "an earlier row of this source has the same id".to_string()))
+            Some((
+                RejectReason::DuplicateId,
+                "an earlier row of this source has the same id".to_string(),
+            ))
         } else {
             None
         };
@@ -177,8 +218,11 @@ fn canonical_batch(
         Ok(take(col.as_ref(), &keep, None)?)
     };
     let ids = pick(schema::SOURCE_ID)?;
-    let trimmed: StringArray =
-        ids.as_string::<i32>().iter().map(|v| v.map(|s| s.trim().to_string())).collect();
+    let trimmed: StringArray = ids
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.map(|s| s.trim().to_string()))
+        .collect();
     let updated = pick(schema::UPDATED_AT)?;
     let updated: StringArray = updated
         .as_string::<i32>()
@@ -194,7 +238,9 @@ fn canonical_batch(
         Field::new(schema::UPDATED_AT, DataType::Utf8, true),
     ];
     let mut cols: Vec<ArrayRef> = vec![
-        Arc::new(UInt32Array::from_iter_values(first_idx..first_idx + n as u32)),
+        Arc::new(UInt32Array::from_iter_values(
+            first_idx..first_idx + n as u32,
+        )),
         Arc::new(StringArray::from(vec![src.name.as_str(); n])),
         Arc::new(trimmed),
         cast(&pick(ROW_COL)?, &DataType::UInt64)?,
@@ -219,7 +265,9 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
             key: format!("sources[{i}].{key}"),
             message,
         };
-        let Some(first) = src.files.first() else { continue };
+        let Some(first) = src.files.first() else {
+            continue;
+        };
         let schema = match source_schema(src, first).await {
             Ok(s) => s,
             Err(e) => {
@@ -229,15 +277,26 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
         };
         let ctx = session();
         let table = format!("__check_{i}");
-        if ctx.register_batch(&table, RecordBatch::new_empty(schema.clone())).is_err() {
+        if ctx
+            .register_batch(&table, RecordBatch::new_empty(schema.clone()))
+            .is_err()
+        {
             continue;
         }
-        let available: Vec<String> = schema.fields().iter().map(|f| format!("`{}`", f.name())).collect();
+        let available: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| format!("`{}`", f.name()))
+            .collect();
         let mut exprs: Vec<(String, &str)> = vec![("id".into(), src.id.as_str())];
         if let Some(u) = &src.updated_at {
             exprs.push(("updated_at".into(), u.as_str()));
         }
-        exprs.extend(src.fields.iter().map(|(f, e)| (format!("fields.{f}"), e.as_str())));
+        exprs.extend(
+            src.fields
+                .iter()
+                .map(|(f, e)| (format!("fields.{f}"), e.as_str())),
+        );
         for (key, expr) in exprs {
             let sql = format!("SELECT CAST(({expr}) AS VARCHAR) FROM {}", ident(&table));
             if let Err(e) = ctx.sql(&sql).await {
@@ -263,8 +322,10 @@ fn first_line(s: &str) -> String {
 /// The columns a source's first file offers, as the mapping query sees them.
 async fn source_schema(src: &SourceConfig, file: &PathBuf) -> Result<Arc<Schema>> {
     let text = |names: Vec<String>| {
-        let mut fields: Vec<Field> =
-            names.into_iter().map(|n| Field::new(n, DataType::Utf8, true)).collect();
+        let mut fields: Vec<Field> = names
+            .into_iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect();
         fields.push(Field::new(ROW_COL, DataType::UInt64, false));
         Arc::new(Schema::new(fields))
     };

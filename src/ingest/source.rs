@@ -45,9 +45,18 @@ struct TextColumns {
 
 impl TextColumns {
     fn new(names: Vec<String>) -> Self {
-        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         let builders = names.iter().map(|_| StringBuilder::new()).collect();
-        TextColumns { names, index, builders, rows: Vec::new() }
+        TextColumns {
+            names,
+            index,
+            builders,
+            rows: Vec::new(),
+        }
     }
 
     /// Index of column `name`, adding it (null for earlier rows) when new.
@@ -76,11 +85,23 @@ impl TextColumns {
 
     fn finish(mut self, file: &str) -> Result<RecordBatch> {
         let n = self.rows.len();
-        let mut fields: Vec<Field> =
-            self.names.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect();
-        let mut cols: Vec<ArrayRef> =
-            self.builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        append_row_and_file(&mut fields, &mut cols, UInt64Array::from(self.rows), file, n);
+        let mut fields: Vec<Field> = self
+            .names
+            .iter()
+            .map(|c| Field::new(c, DataType::Utf8, true))
+            .collect();
+        let mut cols: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        append_row_and_file(
+            &mut fields,
+            &mut cols,
+            UInt64Array::from(self.rows),
+            file,
+            n,
+        );
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
     }
 }
@@ -117,7 +138,11 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
         path: source.files.first().cloned().unwrap_or_default(),
         message: format!("source `{}`: {message}", source.name),
     })?;
-    Ok(RawTable { batch, rejects, rows_seen })
+    Ok(RawTable {
+        batch,
+        rejects,
+        rows_seen,
+    })
 }
 
 /// Concatenates batches whose columns may differ, matching columns by name.
@@ -178,7 +203,10 @@ pub fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
         .map(|(i, h)| {
             let h = std::str::from_utf8(h).map_err(|_| Error::Input {
                 path: path.to_path_buf(),
-                message: format!("header column {} is not valid UTF-8; re-export the file as UTF-8", i + 1),
+                message: format!(
+                    "header column {} is not valid UTF-8; re-export the file as UTF-8",
+                    i + 1
+                ),
             })?;
             Ok(h.trim_start_matches('\u{feff}').trim().to_string())
         })
@@ -217,8 +245,10 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
         }
         row += 1;
         let raw = || {
-            let parts: Vec<String> =
-                record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+            let parts: Vec<String> = record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
             parts.join(&(delimiter as char).to_string())
         };
         if record.len() != width {
@@ -256,7 +286,11 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
         }
         cols.push_row(row, &mut cells);
     }
-    Ok(RawTable { batch: cols.finish(&file)?, rejects, rows_seen: row })
+    Ok(RawTable {
+        batch: cols.finish(&file)?,
+        rejects,
+        rows_seen: row,
+    })
 }
 
 /// Column names of an NDJSON file, from its first `sample` object lines.
@@ -308,7 +342,10 @@ fn read_ndjson(source: &str, path: &Path) -> Result<RawTable> {
             }
         };
         let serde_json::Value::Object(map) = value else {
-            rejects.push(reject(RejectReason::NotAnObject, "expected one JSON object per line".into()));
+            rejects.push(reject(
+                RejectReason::NotAnObject,
+                "expected one JSON object per line".into(),
+            ));
             continue;
         };
         for (k, v) in map {
@@ -325,13 +362,19 @@ fn read_ndjson(source: &str, path: &Path) -> Result<RawTable> {
         cells.resize(cols.names.len(), None);
         cols.push_row(row, &mut cells);
     }
-    Ok(RawTable { batch: cols.finish(&file)?, rejects, rows_seen: row })
+    Ok(RawTable {
+        batch: cols.finish(&file)?,
+        rejects,
+        rows_seen: row,
+    })
 }
 
 /// Arrow schema of a Parquet file, read from its footer.
 pub async fn parquet_schema(path: &Path) -> Result<Arc<Schema>> {
     let ctx = SessionContext::new();
-    let df = ctx.read_parquet(path_str(path)?, parquet_options(path)).await?;
+    let df = ctx
+        .read_parquet(path_str(path)?, parquet_options(path))
+        .await?;
     Ok(Arc::new(df.schema().as_arrow().clone()))
 }
 
@@ -356,9 +399,13 @@ async fn read_parquet(path: &Path) -> Result<RawTable> {
     let ctx = SessionContext::new_with_config(
         datafusion::prelude::SessionConfig::new().with_target_partitions(1),
     );
-    let df = ctx.read_parquet(path_str(path)?, parquet_options(path)).await.map_err(|e| {
-        Error::Input { path: path.to_path_buf(), message: format!("cannot read as Parquet: {e}") }
-    })?;
+    let df = ctx
+        .read_parquet(path_str(path)?, parquet_options(path))
+        .await
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot read as Parquet: {e}"),
+        })?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(|e| Error::Input {
         path: path.to_path_buf(),
@@ -371,7 +418,11 @@ async fn read_parquet(path: &Path) -> Result<RawTable> {
     let rows = UInt64Array::from_iter_values(1..=n as u64);
     append_row_and_file(&mut fields, &mut cols, rows, &path.display().to_string(), n);
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
-    Ok(RawTable { batch, rejects: Vec::new(), rows_seen: n as u64 })
+    Ok(RawTable {
+        batch,
+        rejects: Vec::new(),
+        rows_seen: n as u64,
+    })
 }
 
 /// Renders row `i` of `batch` as a JSON object of its non-null source columns (for rejects).

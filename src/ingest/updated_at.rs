@@ -35,7 +35,10 @@ fn parse(v: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = DateTime::parse_from_rfc3339(v) {
         return Some(d.naive_utc());
     }
-    if let Some(d) = DATETIME_FORMATS.iter().find_map(|f| NaiveDateTime::parse_from_str(v, f).ok()) {
+    if let Some(d) = DATETIME_FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+    {
         return Some(d);
     }
     DATE_FORMATS

@@ -17,7 +17,9 @@ pub struct Patterns {
 /// Packs a comparison vector into a u64 key (4 bits a level; at most 16 comparisons).
 #[inline]
 pub fn pack(levels: &[i8]) -> u64 {
-    levels.iter().fold(0u64, |acc, &l| (acc << 4) | (l + 1) as u64)
+    levels
+        .iter()
+        .fold(0u64, |acc, &l| (acc << 4) | (l + 1) as u64)
 }
 
 /// Counts of packed comparison vectors.
@@ -28,7 +30,11 @@ impl Patterns {
     pub fn from_counts(k: usize, counts: &PatternCounts) -> Self {
         let mut keys: Vec<(&u64, &u64)> = counts.iter().collect();
         keys.sort();
-        let mut p = Patterns { k, levels: Vec::with_capacity(keys.len() * k), counts: Vec::with_capacity(keys.len()) };
+        let mut p = Patterns {
+            k,
+            levels: Vec::with_capacity(keys.len() * k),
+            counts: Vec::with_capacity(keys.len()),
+        };
         for (&key, &count) in keys {
             for c in (0..k).rev() {
                 p.levels.push(((key >> (4 * c)) & 0xF) as i8 - 1);
@@ -90,7 +96,11 @@ pub fn run(
     lambda_init: f64,
     settings: EmSettings,
 ) -> EmResult {
-    let EmSettings { max_iterations, tolerance, update_m } = settings;
+    let EmSettings {
+        max_iterations,
+        tolerance,
+        update_m,
+    } = settings;
     let k = patterns.k;
     let mut m: Vec<Vec<f64>> = m_init.to_vec();
     let mut lambda = lambda_init;
@@ -137,11 +147,21 @@ pub fn run(
                 *old = new;
             }
         }
-        let new_lambda = if total > 0.0 { match_total / total } else { lambda };
+        let new_lambda = if total > 0.0 {
+            match_total / total
+        } else {
+            lambda
+        };
         delta = delta.max((new_lambda - lambda).abs());
         lambda = new_lambda.clamp(1e-9, 1.0 - 1e-9);
     }
-    EmResult { m, lambda, iterations, delta, converged: delta <= tolerance }
+    EmResult {
+        m,
+        lambda,
+        iterations,
+        delta,
+        converged: delta <= tolerance,
+    }
 }
 
 /// Starting m: most mass on the exact level, decreasing towards "else".
@@ -183,7 +203,18 @@ mod tests {
         }
         let pats = Patterns::from_counts(3, &counts);
         let init: Vec<Vec<f64>> = m_true.iter().map(|v| initial_m(v.len())).collect();
-        let r = run(&pats, &u, &init, &[true; 3], 0.1, EmSettings { max_iterations: 200, tolerance: 1e-7, update_m: true });
+        let r = run(
+            &pats,
+            &u,
+            &init,
+            &[true; 3],
+            0.1,
+            EmSettings {
+                max_iterations: 200,
+                tolerance: 1e-7,
+                update_m: true,
+            },
+        );
         assert!(r.converged);
         assert!((r.lambda - lambda_true).abs() < 0.01, "lambda {}", r.lambda);
         for (est, truth) in r.m.iter().zip(&m_true) {
@@ -202,7 +233,18 @@ mod tests {
         assert_eq!(pats.levels, vec![0, -1, 1, 1]);
         let u = vec![vec![0.9, 0.1], vec![0.9, 0.1]];
         let init = vec![vec![0.2, 0.8], vec![0.3, 0.7]];
-        let r = run(&pats, &u, &init, &[true, false], 0.5, EmSettings { max_iterations: 50, tolerance: 1e-9, update_m: true });
+        let r = run(
+            &pats,
+            &u,
+            &init,
+            &[true, false],
+            0.5,
+            EmSettings {
+                max_iterations: 50,
+                tolerance: 1e-9,
+                update_m: true,
+            },
+        );
         assert_eq!(r.m[1], vec![0.3, 0.7]);
     }
 }

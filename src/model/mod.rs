@@ -16,7 +16,7 @@ use arrow::array::RecordBatch;
 use rayon::prelude::*;
 
 use crate::block::Blocks;
-use crate::compare::{Compared, Comparator};
+use crate::compare::{Comparator, Compared};
 use crate::config::{ModelConfig, Pipeline};
 use crate::{Error, Result};
 pub use params::{ComparisonParams, EmRun, ModelParams, TrainingHistory};
@@ -25,18 +25,34 @@ pub use params::{ComparisonParams, EmRun, ModelParams, TrainingHistory};
 const EM_PAIRS_PER_RULE: u64 = 2_000_000;
 
 /// Trains m, u and the prior on the standardized records and their blocks.
-pub fn train(batch: &RecordBatch, pipeline: &Pipeline, blocks: &Blocks, compared: &Compared) -> Result<ModelParams> {
+pub fn train(
+    batch: &RecordBatch,
+    pipeline: &Pipeline,
+    blocks: &Blocks,
+    compared: &Compared,
+) -> Result<ModelParams> {
     let cfg = &pipeline.model;
     let comparator = Comparator::new(batch, &pipeline.comparisons)?;
     let k = comparator.len();
     if k > 16 || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
-        return Err(Error::Usage("at most 16 comparisons with at most 13 thresholds each are supported".into()));
+        return Err(Error::Usage(
+            "at most 16 comparisons with at most 13 thresholds each are supported".into(),
+        ));
     }
-    let level_counts: Vec<usize> = pipeline.comparisons.iter().map(|c| c.level_count()).collect();
+    let level_counts: Vec<usize> = pipeline
+        .comparisons
+        .iter()
+        .map(|c| c.level_count())
+        .collect();
     let n = batch.num_rows();
-    let (u, u_pairs) = u_sampling::estimate_u(&comparator, &level_counts, n, cfg.u_sample_pairs, cfg.seed);
+    let (u, u_pairs) =
+        u_sampling::estimate_u(&comparator, &level_counts, n, cfg.u_sample_pairs, cfg.seed);
 
-    let settings = em::EmSettings { max_iterations: cfg.em_max_iterations, tolerance: cfg.em_tolerance, update_m: true };
+    let settings = em::EmSettings {
+        max_iterations: cfg.em_max_iterations,
+        tolerance: cfg.em_tolerance,
+        update_m: true,
+    };
     let init: Vec<Vec<f64>> = level_counts.iter().map(|&l| em::initial_m(l)).collect();
     let mut m_sum: Vec<Vec<f64>> = level_counts.iter().map(|&l| vec![0.0; l]).collect();
     let mut m_weight = vec![0.0; k];
@@ -44,7 +60,11 @@ pub fn train(batch: &RecordBatch, pipeline: &Pipeline, blocks: &Blocks, compared
     let mut runs = Vec::new();
     for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
         let fixed: HashSet<&str> = rule.keys.iter().map(|key| key.field.as_str()).collect();
-        let active: Vec<bool> = pipeline.comparisons.iter().map(|c| !fixed.contains(c.field.as_str())).collect();
+        let active: Vec<bool> = pipeline
+            .comparisons
+            .iter()
+            .map(|c| !fixed.contains(c.field.as_str()))
+            .collect();
         if !active.iter().any(|&a| a) {
             continue;
         }
@@ -64,7 +84,12 @@ pub fn train(batch: &RecordBatch, pipeline: &Pipeline, blocks: &Blocks, compared
         tracing::debug!(rule = %rule.text, iterations = res.iterations, lambda = res.lambda, "EM run");
         runs.push(EmRun {
             blocking_rule: rule.text.clone(),
-            fields_fixed: pipeline.comparisons.iter().filter(|c| fixed.contains(c.field.as_str())).map(|c| c.field.clone()).collect(),
+            fields_fixed: pipeline
+                .comparisons
+                .iter()
+                .filter(|c| fixed.contains(c.field.as_str()))
+                .map(|c| c.field.clone())
+                .collect(),
             pairs: patterns.pairs(),
             distinct_patterns: patterns.len() as u64,
             iterations: res.iterations as u64,
@@ -74,7 +99,13 @@ pub fn train(batch: &RecordBatch, pipeline: &Pipeline, blocks: &Blocks, compared
         });
     }
     let m: Vec<Vec<f64>> = (0..k)
-        .map(|c| if m_weight[c] > 0.0 { m_sum[c].iter().map(|s| s / m_weight[c]).collect() } else { init[c].clone() })
+        .map(|c| {
+            if m_weight[c] > 0.0 {
+                m_sum[c].iter().map(|s| s / m_weight[c]).collect()
+            } else {
+                init[c].clone()
+            }
+        })
         .collect();
     let comparisons: Vec<ComparisonParams> = pipeline
         .comparisons
@@ -115,8 +146,16 @@ fn rule_patterns(comparator: &Comparator, blocks: &Blocks, rule: u8, seed: u64) 
         .filter(|b| b.rule == rule)
         .map(|b| b.len as u64 * (b.len as u64 - 1) / 2)
         .sum();
-    let keep_below = if total <= EM_PAIRS_PER_RULE { u64::MAX } else { (u64::MAX / total) * EM_PAIRS_PER_RULE };
-    let items: Vec<_> = blocks.work(1 << 16).into_iter().filter(|w| w.block.rule == rule).collect();
+    let keep_below = if total <= EM_PAIRS_PER_RULE {
+        u64::MAX
+    } else {
+        (u64::MAX / total) * EM_PAIRS_PER_RULE
+    };
+    let items: Vec<_> = blocks
+        .work(1 << 16)
+        .into_iter()
+        .filter(|w| w.block.rule == rule)
+        .collect();
     let counts = items
         .par_iter()
         .fold(em::PatternCounts::new, |mut acc, item| {
@@ -150,7 +189,13 @@ fn mix(seed: u64, a: u32, b: u32) -> u64 {
 
 /// Probability that two random records match: expected matches among the candidate pairs
 /// (λ by EM with m and u fixed) over all record pairs.
-fn estimate_prior(compared: &Compared, m: &[Vec<f64>], u: &[Vec<f64>], n: usize, cfg: &ModelConfig) -> f64 {
+fn estimate_prior(
+    compared: &Compared,
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    n: usize,
+    cfg: &ModelConfig,
+) -> f64 {
     let all_pairs = (n as f64) * (n as f64 - 1.0) / 2.0;
     if compared.is_empty() || all_pairs < 1.0 {
         return 1e-6;
@@ -161,7 +206,11 @@ fn estimate_prior(compared: &Compared, m: &[Vec<f64>], u: &[Vec<f64>], n: usize,
         *counts.entry(em::pack(compared.pair_levels(i))).or_default() += 1;
     }
     let patterns = em::Patterns::from_counts(k, &counts);
-    let settings = em::EmSettings { max_iterations: cfg.em_max_iterations, tolerance: cfg.em_tolerance, update_m: false };
+    let settings = em::EmSettings {
+        max_iterations: cfg.em_max_iterations,
+        tolerance: cfg.em_tolerance,
+        update_m: false,
+    };
     let res = em::run(&patterns, u, m, &vec![true; k], 0.1, settings);
     let expected = res.lambda * compared.len() as f64;
     (expected / all_pairs).clamp(1e-12, 0.5)
@@ -210,7 +259,12 @@ pub struct Scored {
 }
 
 /// Scores every pair of `compared` with `params`.
-pub fn score(batch: &RecordBatch, pipeline: &Pipeline, params: &ModelParams, compared: &Compared) -> Result<Scored> {
+pub fn score(
+    batch: &RecordBatch,
+    pipeline: &Pipeline,
+    params: &ModelParams,
+    compared: &Compared,
+) -> Result<Scored> {
     let k = compared.n_comparisons;
     if params.comparisons.len() != k {
         return Err(Error::Usage(format!(
@@ -236,25 +290,33 @@ pub fn score(batch: &RecordBatch, pipeline: &Pipeline, params: &ModelParams, com
         .map(|p| (0..p.m.len()).map(|l| p.weight(l as i8)).collect())
         .collect();
     let prior_w = params.prior_weight();
-    let (mt, rt) = (pipeline.model.match_threshold, pipeline.model.review_threshold);
+    let (mt, rt) = (
+        pipeline.model.match_threshold,
+        pipeline.model.review_threshold,
+    );
     let t = tf_fields.len();
     let n = compared.len();
     if k == 0 {
-        return Err(Error::Usage("the pipeline has no comparisons; add at least one [[comparisons]]".into()));
+        return Err(Error::Usage(
+            "the pipeline has no comparisons; add at least one [[comparisons]]".into(),
+        ));
     }
     // Term-frequency adjustments first (exact agreements on the listed fields only).
     let mut tf_adjustments = vec![0.0f32; n * t];
     if t > 0 {
-        tf_adjustments.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
-            let levels = compared.pair_levels(i);
-            for (x, &c) in tf_fields.iter().enumerate() {
-                let p = &params.comparisons[c];
-                if levels[c] as usize == p.m.len() - 1 {
-                    let share = shares[x][compared.left[i] as usize];
-                    row[x] = tf::adjustment(p.u[p.u.len() - 1], share) as f32;
+        tf_adjustments
+            .par_chunks_mut(t)
+            .enumerate()
+            .for_each(|(i, row)| {
+                let levels = compared.pair_levels(i);
+                for (x, &c) in tf_fields.iter().enumerate() {
+                    let p = &params.comparisons[c];
+                    if levels[c] as usize == p.m.len() - 1 {
+                        let share = shares[x][compared.left[i] as usize];
+                        row[x] = tf::adjustment(p.u[p.u.len() - 1], share) as f32;
+                    }
                 }
-            }
-        });
+            });
     }
     let mut out = Scored {
         weights: vec![0.0; n * k],
@@ -283,7 +345,10 @@ pub fn score(batch: &RecordBatch, pipeline: &Pipeline, params: &ModelParams, com
                     w[j * k + c] = wc as f32;
                     total += wc;
                 }
-                total += tf_all[i * t..(i + 1) * t].iter().map(|&x| x as f64).sum::<f64>();
+                total += tf_all[i * t..(i + 1) * t]
+                    .iter()
+                    .map(|&x| x as f64)
+                    .sum::<f64>();
                 mw[j] = total;
                 let prob = 1.0 / (1.0 + (-total).exp2());
                 pr[j] = prob;

@@ -29,7 +29,9 @@ pub fn value_shares(batch: &RecordBatch, field: &str) -> Result<Vec<f64>> {
             if col.is_null(i) {
                 return 0.0;
             }
-            counts.get(col.value(i)).map_or(0.0, |&c| c as f64 / non_null as f64)
+            counts
+                .get(col.value(i))
+                .map_or(0.0, |&c| c as f64 / non_null as f64)
         })
         .collect())
 }
@@ -52,7 +54,10 @@ mod tests {
         let u_exact = 0.01;
         let smith = adjustment(u_exact, 0.05);
         let rare = adjustment(u_exact, 0.0001);
-        assert!(smith < 0.0, "agreeing on a common surname counts for less than average");
+        assert!(
+            smith < 0.0,
+            "agreeing on a common surname counts for less than average"
+        );
         assert!(rare > 0.0, "agreeing on a rare surname counts for more");
         assert_eq!(adjustment(u_exact, 0.0), 0.0);
     }

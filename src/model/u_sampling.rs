@@ -10,7 +10,13 @@ const CHUNK: usize = 1 << 16;
 
 /// Estimates u per comparison and level from `sample` random pairs of `n` records (every pair
 /// when there are fewer). Returns (u per comparison, pairs compared).
-pub fn estimate_u(comparator: &Comparator, level_counts: &[usize], n: usize, sample: usize, seed: u64) -> (Vec<Vec<f64>>, u64) {
+pub fn estimate_u(
+    comparator: &Comparator,
+    level_counts: &[usize],
+    n: usize,
+    sample: usize,
+    seed: u64,
+) -> (Vec<Vec<f64>>, u64) {
     let k = comparator.len();
     let all_pairs = (n as u64).saturating_mul(n.saturating_sub(1) as u64) / 2;
     let count_into = |counts: &mut Vec<Vec<u64>>, a: u32, b: u32, buf: &mut [i8]| {
@@ -21,7 +27,12 @@ pub fn estimate_u(comparator: &Comparator, level_counts: &[usize], n: usize, sam
             }
         }
     };
-    let zero = || level_counts.iter().map(|&l| vec![0u64; l]).collect::<Vec<_>>();
+    let zero = || {
+        level_counts
+            .iter()
+            .map(|&l| vec![0u64; l])
+            .collect::<Vec<_>>()
+    };
     let merge = |mut a: Vec<Vec<u64>>, b: Vec<Vec<u64>>| {
         for (x, y) in a.iter_mut().zip(b) {
             for (p, q) in x.iter_mut().zip(y) {

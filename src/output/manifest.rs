@@ -37,7 +37,12 @@ impl InputFile {
             bytes += n as u64;
             h.update(&buf[..n]);
         }
-        Ok(InputFile { source: source.into(), path: path.display().to_string(), bytes, sha256: hex::encode(h.finalize()) })
+        Ok(InputFile {
+            source: source.into(),
+            path: path.display().to_string(),
+            bytes,
+            sha256: hex::encode(h.finalize()),
+        })
     }
 }
 
@@ -90,13 +95,17 @@ pub struct Manifest {
 impl Manifest {
     /// Writes the manifest as pretty JSON.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Internal(format!("manifest: {e}")))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
         super::write_file(path, text.as_bytes())
     }
 
     /// Reads a manifest.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::Input { path: path.into(), message: format!("not a golden manifest: {e}") })
+        serde_json::from_str(&text).map_err(|e| Error::Input {
+            path: path.into(),
+            message: format!("not a golden manifest: {e}"),
+        })
     }
 }

@@ -44,17 +44,24 @@ pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
     let schema = reader.schema().clone();
-    let batches = reader.build()?.collect::<std::result::Result<Vec<_>, _>>()?;
+    let batches = reader
+        .build()?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(arrow::compute::concat_batches(&schema, &batches)?)
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
-    File::open(path).and_then(|d| d.sync_all()).map_err(|e| Error::io(path, e))
+    File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(path, e))
 }
 
 /// A new run id: UTC time to the millisecond, sortable.
 pub fn new_run_id() -> String {
-    chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', "")
+    chrono::Utc::now()
+        .format("%Y%m%dT%H%M%S%.3fZ")
+        .to_string()
+        .replace('.', "")
 }
 
 /// Holds `<output>/.lock` while alive; removes it when dropped.
@@ -67,15 +74,24 @@ impl Lock {
     pub fn acquire(output_dir: &Path) -> Result<Lock> {
         fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
         let path = output_dir.join(".lock");
-        let host = fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let host = fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
-                let text = format!("pid={}\nhost={host}\nstarted={}\n", std::process::id(), chrono::Utc::now().to_rfc3339());
-                f.write_all(text.as_bytes()).map_err(|e| Error::io(&path, e))?;
+                let text = format!(
+                    "pid={}\nhost={host}\nstarted={}\n",
+                    std::process::id(),
+                    chrono::Utc::now().to_rfc3339()
+                );
+                f.write_all(text.as_bytes())
+                    .map_err(|e| Error::io(&path, e))?;
                 Ok(Lock { path })
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = fs::read_to_string(&path).unwrap_or_default().replace('\n', " ");
+                let holder = fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .replace('\n', " ");
                 Err(Error::Locked(format!(
                     "{} is held by another run ({}); wait for it to finish, or delete the lock file if that process is gone",
                     path.display(),
@@ -109,7 +125,11 @@ impl RunDir {
         let runs = output_dir.join("runs");
         let tmp = runs.join(format!(".tmp-{run_id}"));
         fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        Ok(RunDir { output_dir: output_dir.to_path_buf(), run_id: run_id.to_string(), tmp })
+        Ok(RunDir {
+            output_dir: output_dir.to_path_buf(),
+            run_id: run_id.to_string(),
+            tmp,
+        })
     }
 
     /// Path of `name` inside the temporary directory.
@@ -135,7 +155,10 @@ impl RunDir {
 
     /// Keeps what was written under `runs/<run_id>.failed` for inspection; `latest` is untouched.
     pub fn fail(self) -> Result<PathBuf> {
-        let fin = self.output_dir.join("runs").join(format!("{}.failed", self.run_id));
+        let fin = self
+            .output_dir
+            .join("runs")
+            .join(format!("{}.failed", self.run_id));
         fs::rename(&self.tmp, &fin).map_err(|e| Error::io(&fin, e))?;
         Ok(fin)
     }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float32Array, Float64Array, Int8Array, RecordBatch, StringArray, UInt32Array};
+use arrow::array::{
+    ArrayRef, Float32Array, Float64Array, Int8Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, Schema};
 
@@ -15,12 +17,18 @@ use crate::schema;
 use crate::{Error, Result};
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
-    batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("missing column {name}")))
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("missing column {name}")))
 }
 
 /// `crosswalk.parquet`: one row per input record.
 pub fn crosswalk(batch: &RecordBatch, clusters: &Clusters) -> Result<RecordBatch> {
-    let gids: StringArray = clusters.cluster_of.iter().map(|&c| Some(clusters.golden_ids[c as usize].as_str())).collect();
+    let gids: StringArray = clusters
+        .cluster_of
+        .iter()
+        .map(|&c| Some(clusters.golden_ids[c as usize].as_str()))
+        .collect();
     let probs: Float64Array = clusters.best_link.iter().copied().collect();
     let schema = Schema::new(vec![
         Field::new(schema::SOURCE, DataType::Utf8, false),
@@ -49,12 +57,28 @@ pub fn decisions(
     scored: &Scored,
     keep: impl Fn(usize) -> bool,
 ) -> Result<RecordBatch> {
-    let rows: Vec<u32> = (0..compared.len()).filter(|&i| keep(i)).map(|i| i as u32).collect();
-    let left = UInt32Array::from(rows.iter().map(|&i| compared.left[i as usize]).collect::<Vec<_>>());
-    let right = UInt32Array::from(rows.iter().map(|&i| compared.right[i as usize]).collect::<Vec<_>>());
+    let rows: Vec<u32> = (0..compared.len())
+        .filter(|&i| keep(i))
+        .map(|i| i as u32)
+        .collect();
+    let left = UInt32Array::from(
+        rows.iter()
+            .map(|&i| compared.left[i as usize])
+            .collect::<Vec<_>>(),
+    );
+    let right = UInt32Array::from(
+        rows.iter()
+            .map(|&i| compared.right[i as usize])
+            .collect::<Vec<_>>(),
+    );
     let src = column(batch, schema::SOURCE)?;
     let ids = column(batch, schema::SOURCE_ID)?;
-    let rule_names: Vec<&str> = pipeline.blocking.rules.iter().map(|r| r.text.as_str()).collect();
+    let rule_names: Vec<&str> = pipeline
+        .blocking
+        .rules
+        .iter()
+        .map(|r| r.text.as_str())
+        .collect();
     let mut fields = vec![
         Field::new("left_source", DataType::Utf8, false),
         Field::new("left_id", DataType::Utf8, false),
@@ -62,7 +86,10 @@ pub fn decisions(
         Field::new("right_id", DataType::Utf8, false),
         Field::new("blocking_rule", DataType::Utf8, false),
     ];
-    let rule_col: StringArray = rows.iter().map(|&i| Some(rule_names[compared.rule[i as usize] as usize])).collect();
+    let rule_col: StringArray = rows
+        .iter()
+        .map(|&i| Some(rule_names[compared.rule[i as usize] as usize]))
+        .collect();
     let mut cols: Vec<ArrayRef> = vec![
         take(src.as_ref(), &left, None)?,
         take(ids.as_ref(), &left, None)?,
@@ -72,24 +99,58 @@ pub fn decisions(
     ];
     let k = compared.n_comparisons;
     for (c, cmp) in pipeline.comparisons.iter().enumerate() {
-        let levels: Int8Array = rows.iter().map(|&i| Some(compared.levels[i as usize * k + c])).collect();
-        let weights: Float32Array = rows.iter().map(|&i| Some(scored.weights[i as usize * k + c])).collect();
-        fields.push(Field::new(format!("{}_level", cmp.field), DataType::Int8, false));
-        fields.push(Field::new(format!("{}_weight", cmp.field), DataType::Float32, false));
+        let levels: Int8Array = rows
+            .iter()
+            .map(|&i| Some(compared.levels[i as usize * k + c]))
+            .collect();
+        let weights: Float32Array = rows
+            .iter()
+            .map(|&i| Some(scored.weights[i as usize * k + c]))
+            .collect();
+        fields.push(Field::new(
+            format!("{}_level", cmp.field),
+            DataType::Int8,
+            false,
+        ));
+        fields.push(Field::new(
+            format!("{}_weight", cmp.field),
+            DataType::Float32,
+            false,
+        ));
         cols.push(Arc::new(levels));
         cols.push(Arc::new(weights));
         if let Some(x) = scored.tf_fields.iter().position(|&t| t == c) {
             let t = scored.tf_fields.len();
-            let adj: Float32Array = rows.iter().map(|&i| Some(scored.tf_adjustments[i as usize * t + x])).collect();
-            fields.push(Field::new(format!("{}_tf_adjustment", cmp.field), DataType::Float32, false));
+            let adj: Float32Array = rows
+                .iter()
+                .map(|&i| Some(scored.tf_adjustments[i as usize * t + x]))
+                .collect();
+            fields.push(Field::new(
+                format!("{}_tf_adjustment", cmp.field),
+                DataType::Float32,
+                false,
+            ));
             cols.push(Arc::new(adj));
         }
     }
-    let mw: Float64Array = rows.iter().map(|&i| Some(scored.match_weight[i as usize])).collect();
-    let mp: Float64Array = rows.iter().map(|&i| Some(scored.probability[i as usize])).collect();
-    let dec: StringArray = rows.iter().map(|&i| Some(scored.decision[i as usize].as_str())).collect();
+    let mw: Float64Array = rows
+        .iter()
+        .map(|&i| Some(scored.match_weight[i as usize]))
+        .collect();
+    let mp: Float64Array = rows
+        .iter()
+        .map(|&i| Some(scored.probability[i as usize]))
+        .collect();
+    let dec: StringArray = rows
+        .iter()
+        .map(|&i| Some(scored.decision[i as usize].as_str()))
+        .collect();
     fields.push(Field::new(schema::MATCH_WEIGHT, DataType::Float64, false));
-    fields.push(Field::new(schema::MATCH_PROBABILITY, DataType::Float64, false));
+    fields.push(Field::new(
+        schema::MATCH_PROBABILITY,
+        DataType::Float64,
+        false,
+    ));
     fields.push(Field::new("decision", DataType::Utf8, false));
     cols.push(Arc::new(mw));
     cols.push(Arc::new(mp));

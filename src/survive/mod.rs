@@ -5,7 +5,9 @@ pub mod rules;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UInt32Builder};
+use arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UInt32Builder,
+};
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 
 use crate::cluster::Clusters;
@@ -41,10 +43,17 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
         .map(|c| c.as_primitive::<UInt64Type>())
         .ok_or_else(|| Error::Internal("survive: no row_number".into()))?;
     let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
-    let order_of = |s: &str| source_names.iter().position(|n| *n == s).unwrap_or(usize::MAX);
+    let order_of = |s: &str| {
+        source_names
+            .iter()
+            .position(|n| *n == s)
+            .unwrap_or(usize::MAX)
+    };
     let priority_of = |s: &str| {
         let p = &pipeline.survivorship.source_priority;
-        p.iter().position(|n| n == s).unwrap_or(p.len() + order_of(s))
+        p.iter()
+            .position(|n| n == s)
+            .unwrap_or(p.len() + order_of(s))
     };
     let n = batch.num_rows();
     let source_order: Vec<usize> = (0..n).map(|r| order_of(sources.value(r))).collect();
@@ -57,7 +66,10 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
     let k = members.len();
 
     let mut golden_id = StringBuilder::with_capacity(k, k * 17);
-    let mut values: Vec<StringBuilder> = fields.iter().map(|_| StringBuilder::with_capacity(k, k * 8)).collect();
+    let mut values: Vec<StringBuilder> = fields
+        .iter()
+        .map(|_| StringBuilder::with_capacity(k, k * 8))
+        .collect();
     let mut record_count = UInt32Builder::with_capacity(k);
     let mut source_list = StringBuilder::with_capacity(k, k * 12);
     let mut first_seen = StringBuilder::with_capacity(k, k * 19);
@@ -78,22 +90,33 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
             }
             let values_f = field_cols[f];
             cands.clear();
-            cands.extend(m.iter().filter(|&&r| values_f.is_valid(r as usize)).map(|&r| {
-                let r_us = r as usize;
-                Candidate {
-                    record: r,
-                    value: values_f.value(r_us),
-                    updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
-                    priority: priority[r_us],
-                    source_order: source_order[r_us],
-                    row_number: rows.value(r_us),
-                }
-            }));
+            cands.extend(
+                m.iter()
+                    .filter(|&&r| values_f.is_valid(r as usize))
+                    .map(|&r| {
+                        let r_us = r as usize;
+                        Candidate {
+                            record: r,
+                            value: values_f.value(r_us),
+                            updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
+                            priority: priority[r_us],
+                            source_order: source_order[r_us],
+                            row_number: rows.value(r_us),
+                        }
+                    }),
+            );
             let rule = pipeline.survivorship.rule_for(field);
             let pick = rules::pick(rule, &cands);
             if let Some(p) = pick {
                 let r = p.record as usize;
-                lin.push(gid, field, p.value, sources.value(r), source_ids.value(r), rule.as_str());
+                lin.push(
+                    gid,
+                    field,
+                    p.value,
+                    sources.value(r),
+                    source_ids.value(r),
+                    rule.as_str(),
+                );
             }
             chosen.push(pick);
         }
@@ -104,7 +127,14 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
             if let Some(basis) = first.or(last) {
                 let value = parts.join(" ");
                 let r = basis.record as usize;
-                lin.push(gid, "full_name", &value, sources.value(r), source_ids.value(r), DERIVED_FULL_NAME);
+                lin.push(
+                    gid,
+                    "full_name",
+                    &value,
+                    sources.value(r),
+                    source_ids.value(r),
+                    DERIVED_FULL_NAME,
+                );
                 values[fi].append_value(&value);
             } else {
                 values[fi].append_null();
@@ -124,9 +154,15 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
         srcs.sort_unstable();
         srcs.dedup();
         source_list.append_value(srcs.join(","));
-        let times = m.iter().filter(|&&r| updated.is_valid(r as usize)).map(|&r| updated.value(r as usize));
+        let times = m
+            .iter()
+            .filter(|&&r| updated.is_valid(r as usize))
+            .map(|&r| updated.value(r as usize));
         let (lo, hi) = times.fold((None, None), |(lo, hi): (Option<&str>, Option<&str>), t| {
-            (Some(lo.map_or(t, |l| l.min(t))), Some(hi.map_or(t, |h| h.max(t))))
+            (
+                Some(lo.map_or(t, |l| l.min(t))),
+                Some(hi.map_or(t, |h| h.max(t))),
+            )
         });
         first_seen.append_option(lo);
         last_updated.append_option(hi);
@@ -149,7 +185,10 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
     cols.push(Arc::new(first_seen.finish()));
     cols.push(Arc::new(last_updated.finish()));
     let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
-    Ok(Survived { golden, lineage: lin.finish()? })
+    Ok(Survived {
+        golden,
+        lineage: lin.finish()?,
+    })
 }
 
 /// Column builders of `lineage.parquet`.
@@ -164,7 +203,15 @@ struct LineageBuilder {
 }
 
 impl LineageBuilder {
-    fn push(&mut self, gid: &str, field: &str, value: &str, source: &str, source_id: &str, rule: &str) {
+    fn push(
+        &mut self,
+        gid: &str,
+        field: &str,
+        value: &str,
+        source: &str,
+        source_id: &str,
+        rule: &str,
+    ) {
         self.golden_id.append_value(gid);
         self.field.append_value(field);
         self.value.append_value(value);
@@ -174,8 +221,20 @@ impl LineageBuilder {
     }
 
     fn finish(mut self) -> Result<RecordBatch> {
-        let names = [schema::GOLDEN_ID, "field", "value", schema::SOURCE, schema::SOURCE_ID, "rule"];
-        let schema = Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>());
+        let names = [
+            schema::GOLDEN_ID,
+            "field",
+            "value",
+            schema::SOURCE,
+            schema::SOURCE_ID,
+            "rule",
+        ];
+        let schema = Schema::new(
+            names
+                .iter()
+                .map(|n| Field::new(*n, DataType::Utf8, false))
+                .collect::<Vec<_>>(),
+        );
         let cols: Vec<ArrayRef> = vec![
             Arc::new(self.golden_id.finish()),
             Arc::new(self.field.finish()),

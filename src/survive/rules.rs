@@ -38,16 +38,27 @@ pub fn pick<'a>(rule: Rule, candidates: &[Candidate<'a>]) -> Option<Candidate<'a
                 .min_by(|a, b| count(b.value).cmp(&count(a.value)).then(recency(a, b)))
                 .copied()
         }
-        Rule::SourcePriority => {
-            candidates.iter().min_by(|a, b| a.priority.cmp(&b.priority).then(recency(a, b))).copied()
-        }
+        Rule::SourcePriority => candidates
+            .iter()
+            .min_by(|a, b| a.priority.cmp(&b.priority).then(recency(a, b)))
+            .copied(),
         Rule::Longest => candidates
             .iter()
-            .min_by(|a, b| b.value.chars().count().cmp(&a.value.chars().count()).then(recency(a, b)))
+            .min_by(|a, b| {
+                b.value
+                    .chars()
+                    .count()
+                    .cmp(&a.value.chars().count())
+                    .then(recency(a, b))
+            })
             .copied(),
         Rule::FirstNonNull => candidates
             .iter()
-            .min_by(|a, b| a.source_order.cmp(&b.source_order).then(a.row_number.cmp(&b.row_number)))
+            .min_by(|a, b| {
+                a.source_order
+                    .cmp(&b.source_order)
+                    .then(a.row_number.cmp(&b.row_number))
+            })
             .copied(),
     }
 }
@@ -56,8 +67,20 @@ pub fn pick<'a>(rule: Rule, candidates: &[Candidate<'a>]) -> Option<Candidate<'a
 mod tests {
     use super::*;
 
-    fn cand(record: u32, value: &'static str, updated: Option<&'static str>, priority: usize) -> Candidate<'static> {
-        Candidate { record, value, updated_at: updated, priority, source_order: priority, row_number: record as u64 }
+    fn cand(
+        record: u32,
+        value: &'static str,
+        updated: Option<&'static str>,
+        priority: usize,
+    ) -> Candidate<'static> {
+        Candidate {
+            record,
+            value,
+            updated_at: updated,
+            priority,
+            source_order: priority,
+            row_number: record as u64,
+        }
     }
 
     #[test]
@@ -69,7 +92,11 @@ mod tests {
             cand(3, "longest@x.com", Some("2019-01-01T00:00:00"), 3),
         ];
         assert_eq!(pick(Rule::MostRecent, &c).map(|c| c.record), Some(1));
-        assert_eq!(pick(Rule::MostFrequent, &c).map(|c| c.record), Some(0), "a@x.com twice; most recent of the two");
+        assert_eq!(
+            pick(Rule::MostFrequent, &c).map(|c| c.record),
+            Some(0),
+            "a@x.com twice; most recent of the two"
+        );
         assert_eq!(pick(Rule::SourcePriority, &c).map(|c| c.record), Some(2));
         assert_eq!(pick(Rule::Longest, &c).map(|c| c.record), Some(3));
         assert_eq!(pick(Rule::FirstNonNull, &c).map(|c| c.record), Some(2));
