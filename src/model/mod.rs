@@ -21,6 +21,36 @@ use crate::config::{ModelConfig, Pipeline};
 use crate::{Error, Result};
 pub use params::{ComparisonParams, EmRun, ModelParams, TrainingHistory};
 
+/// The identity-conflict rule: household members (twins, siblings, spouses) agree on surname,
+/// address and phone, which naive Bayes adds up to overwhelming evidence. A pair whose given
+/// names are both present and disagree at the "else" level is a conflict, unless the emails
+/// agree exactly: such a pair is never linked automatically (at most `review`) and is left out
+/// of EM, so household pairs do not teach the model that different given names are common
+/// among matches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conflict {
+    person: Option<usize>,
+    email: Option<(usize, i8)>,
+}
+
+impl Conflict {
+    /// Finds the `first_name` and `email` comparisons of the pipeline.
+    pub fn new(pipeline: &Pipeline) -> Self {
+        let find = |f: &str| pipeline.comparisons.iter().position(|c| c.field == f);
+        Conflict {
+            person: find("first_name"),
+            email: find("email").map(|i| (i, (pipeline.comparisons[i].level_count() - 1) as i8)),
+        }
+    }
+
+    /// True when `levels` show an identity conflict.
+    #[inline]
+    pub fn is_conflict(&self, levels: &[i8]) -> bool {
+        let Some(p) = self.person else { return false };
+        levels[p] == 0 && self.email.is_none_or(|(e, top)| levels[e] != top)
+    }
+}
+
 /// Pairs of one rule used for EM, at most (sampled evenly beyond that).
 const EM_PAIRS_PER_RULE: u64 = 2_000_000;
 
@@ -45,6 +75,7 @@ pub fn train(
         .map(|c| c.level_count())
         .collect();
     let n = batch.num_rows();
+    let conflict = Conflict::new(pipeline);
     let (u, u_pairs) =
         u_sampling::estimate_u(&comparator, &level_counts, n, cfg.u_sample_pairs, cfg.seed);
 
@@ -68,7 +99,7 @@ pub fn train(
         if !active.iter().any(|&a| a) {
             continue;
         }
-        let patterns = rule_patterns(&comparator, blocks, r as u8, cfg.seed);
+        let patterns = rule_patterns(&comparator, blocks, r as u8, cfg.seed, conflict);
         if patterns.is_empty() {
             continue;
         }
@@ -120,7 +151,7 @@ pub fn train(
             m_estimated_from: m_from[c].clone(),
         })
         .collect();
-    let prior = estimate_prior(compared, &m, &u, n, cfg);
+    let prior = estimate_prior(compared, &m, &u, n, cfg, conflict);
     Ok(ModelParams {
         golden_version: env!("CARGO_PKG_VERSION").to_string(),
         prior,
@@ -138,7 +169,7 @@ pub fn train(
 
 /// Distinct comparison vectors of every pair in rule `rule`'s blocks (including pairs earlier
 /// rules also find), sampled down to [`EM_PAIRS_PER_RULE`].
-fn rule_patterns(comparator: &Comparator, blocks: &Blocks, rule: u8, seed: u64) -> em::Patterns {
+fn rule_patterns(comparator: &Comparator, blocks: &Blocks, rule: u8, seed: u64, conflict: Conflict) -> em::Patterns {
     let k = comparator.len();
     let total: u64 = blocks
         .blocks
@@ -168,7 +199,9 @@ fn rule_patterns(comparator: &Comparator, blocks: &Blocks, rule: u8, seed: u64) 
                         continue;
                     }
                     comparator.levels(a, b, &mut buf);
-                    *acc.entry(em::pack(&buf)).or_default() += 1;
+                    if !conflict.is_conflict(&buf) {
+                        *acc.entry(em::pack(&buf)).or_default() += 1;
+                    }
                 }
             }
             acc
@@ -195,6 +228,7 @@ fn estimate_prior(
     u: &[Vec<f64>],
     n: usize,
     cfg: &ModelConfig,
+    conflict: Conflict,
 ) -> f64 {
     let all_pairs = (n as f64) * (n as f64 - 1.0) / 2.0;
     if compared.is_empty() || all_pairs < 1.0 {
@@ -203,7 +237,10 @@ fn estimate_prior(
     let k = compared.n_comparisons;
     let mut counts = em::PatternCounts::new();
     for i in 0..compared.len() {
-        *counts.entry(em::pack(compared.pair_levels(i))).or_default() += 1;
+        let levels = compared.pair_levels(i);
+        if !conflict.is_conflict(levels) {
+            *counts.entry(em::pack(levels)).or_default() += 1;
+        }
     }
     let patterns = em::Patterns::from_counts(k, &counts);
     let settings = em::EmSettings {
@@ -290,6 +327,7 @@ pub fn score(
         .map(|p| (0..p.m.len()).map(|l| p.weight(l as i8)).collect())
         .collect();
     let prior_w = params.prior_weight();
+    let conflict = Conflict::new(pipeline);
     let (mt, rt) = (
         pipeline.model.match_threshold,
         pipeline.model.review_threshold,
@@ -352,7 +390,7 @@ pub fn score(
                 mw[j] = total;
                 let prob = 1.0 / (1.0 + (-total).exp2());
                 pr[j] = prob;
-                dec[j] = if prob >= mt {
+                dec[j] = if prob >= mt && !conflict.is_conflict(levels) {
                     Decision::Match
                 } else if prob >= rt {
                     Decision::Review
