@@ -169,7 +169,13 @@ pub fn train(
 
 /// Distinct comparison vectors of every pair in rule `rule`'s blocks (including pairs earlier
 /// rules also find), sampled down to [`EM_PAIRS_PER_RULE`].
-fn rule_patterns(comparator: &Comparator, blocks: &Blocks, rule: u8, seed: u64, conflict: Conflict) -> em::Patterns {
+fn rule_patterns(
+    comparator: &Comparator,
+    blocks: &Blocks,
+    rule: u8,
+    seed: u64,
+    conflict: Conflict,
+) -> em::Patterns {
     let k = comparator.len();
     let total: u64 = blocks
         .blocks

@@ -1,1 +1,7 @@
-//! tests
+//! The one integration-test binary: end-to-end runs, invariants and error messages.
+
+mod cli;
+mod config_errors;
+mod golden_files;
+mod invariants;
+mod util;
