@@ -249,8 +249,17 @@ fn finish_run(
             stages.time("train", || model::train(&records, p, &blocks, &compared))?
         }
     };
-    let scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
-    let clusters = stages.time("cluster", || cluster::cluster(&records, &compared, &scored))?;
+    let manual = match cluster::manual::path_of(p) {
+        Some(path) => cluster::manual::load(&path, &records)?,
+        None => cluster::ManualDecisions::default(),
+    };
+    let mut compared = compared;
+    manual.append_missing(&records, p, &mut compared)?;
+    let mut scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
+    manual.mark(&compared, &mut scored);
+    let clusters = stages.time("cluster", || {
+        cluster::cluster(&records, &compared, &scored, &manual)
+    })?;
     let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
     stages.time("write", || {
         output::write_parquet(&dir.file("golden.parquet"), &survived.golden)?;
@@ -281,6 +290,7 @@ fn finish_run(
         ("candidate_pairs", compared.len() as u64),
         ("match_pairs", count(Decision::Match)),
         ("review_pairs", count(Decision::Review)),
+        ("manual_pairs", count(Decision::Manual)),
         ("golden_records", clusters.len() as u64),
     ];
     for (k, v) in counts {

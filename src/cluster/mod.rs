@@ -3,7 +3,10 @@
 //! A golden id is derived from the cluster's smallest member key (`source`, `source_id`), so a
 //! rerun on the same inputs gives the same ids.
 
+pub mod manual;
 pub mod union_find;
+
+use std::collections::HashMap;
 
 use arrow::array::{AsArray, RecordBatch};
 use sha2::{Digest, Sha256};
@@ -12,6 +15,7 @@ use crate::compare::Compared;
 use crate::model::{Decision, Scored};
 use crate::schema;
 use crate::{Error, Result};
+pub use manual::ManualDecisions;
 pub use union_find::UnionFind;
 
 /// Every record's cluster.
@@ -56,15 +60,59 @@ pub fn golden_id(source: &str, source_id: &str) -> String {
     format!("G{}", hex::encode(&d[..8]))
 }
 
-/// Joins every pair decided `match` or `manual` (must-link) into clusters.
-pub fn cluster(batch: &RecordBatch, compared: &Compared, scored: &Scored) -> Result<Clusters> {
+/// Joins every pair decided `match`, and every manual must-link, into clusters, strongest
+/// links first; a link that would put the two records of a cannot-link pair into one cluster
+/// is skipped, so a cannot-link splits a cluster even when other links would join it.
+pub fn cluster(
+    batch: &RecordBatch,
+    compared: &Compared,
+    scored: &Scored,
+    manual: &ManualDecisions,
+) -> Result<Clusters> {
     let n = batch.num_rows();
     let mut uf = UnionFind::new(n);
     let mut best_link: Vec<Option<f64>> = vec![None; n];
-    for i in 0..compared.len() {
-        if matches!(scored.decision[i], Decision::Match | Decision::Manual) {
+    let must = |i: usize| {
+        scored.decision[i] == Decision::Manual
+            && manual.is_must_link(compared.left[i], compared.right[i])
+    };
+    let mut edges: Vec<usize> = (0..compared.len())
+        .filter(|&i| scored.decision[i] == Decision::Match || must(i))
+        .collect();
+    edges.sort_by(|&x, &y| {
+        must(y)
+            .cmp(&must(x))
+            .then(scored.probability[y].total_cmp(&scored.probability[x]))
+            .then(x.cmp(&y))
+    });
+    // Cannot-link partners of each set, keyed by the set's root.
+    let mut forbidden: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (a, b) in manual.cannot_links() {
+        forbidden.entry(a).or_default().push(b);
+        forbidden.entry(b).or_default().push(a);
+    }
+    for i in edges {
+        {
             let (a, b) = (compared.left[i], compared.right[i]);
+            let (ra, rb) = (uf.find(a), uf.find(b));
+            if ra == rb {
+                continue;
+            }
+            let clash = |uf: &mut UnionFind, from: u32, to: u32| {
+                forbidden
+                    .get(&from)
+                    .is_some_and(|v| v.iter().any(|&x| uf.find(x) == to))
+            };
+            if clash(&mut uf, ra, rb) || clash(&mut uf, rb, ra) {
+                continue;
+            }
             uf.union(a, b);
+            let root = uf.find(a);
+            let mut merged = forbidden.remove(&ra).unwrap_or_default();
+            merged.extend(forbidden.remove(&rb).unwrap_or_default());
+            if !merged.is_empty() {
+                forbidden.insert(root, merged);
+            }
             let p = scored.probability[i];
             for x in [a, b] {
                 let slot = &mut best_link[x as usize];

@@ -88,7 +88,14 @@ pub fn decisions(
     ];
     let rule_col: StringArray = rows
         .iter()
-        .map(|&i| Some(rule_names[compared.rule[i as usize] as usize]))
+        .map(|&i| {
+            Some(
+                rule_names
+                    .get(compared.rule[i as usize] as usize)
+                    .copied()
+                    .unwrap_or("manual"),
+            )
+        })
         .collect();
     let mut cols: Vec<ArrayRef> = vec![
         take(src.as_ref(), &left, None)?,

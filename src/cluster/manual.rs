@@ -1,0 +1,185 @@
+//! Manual decisions: must-link and cannot-link pairs recorded by data stewards in a CSV
+//! (`left,right,decision,reason,author,date`, records as `source:id`), honoured by every run.
+//!
+//! A must-link joins two records even when no blocking rule paired them; a cannot-link keeps
+//! two records in different clusters even when other links would join them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{AsArray, RecordBatch};
+
+use crate::compare::{Comparator, Compared};
+use crate::config::Pipeline;
+use crate::model::{Decision, Scored};
+use crate::schema;
+use crate::{Error, Result};
+
+/// Rule index of a pair that only a manual decision brought in (written as `manual`).
+pub const MANUAL_RULE: u8 = u8::MAX;
+
+/// The manual decisions of a run, by record index (`left < right`).
+#[derive(Debug, Clone, Default)]
+pub struct ManualDecisions {
+    /// Pair → true for must-link, false for cannot-link.
+    pub pairs: HashMap<(u32, u32), bool>,
+    /// Rows naming records that are not in this run (retired or rejected).
+    pub unknown_records: usize,
+}
+
+/// Where a pipeline's manual decisions live: the configured file, or
+/// `decisions/manual.csv` next to the pipeline file when it exists.
+pub fn path_of(p: &Pipeline) -> Option<PathBuf> {
+    p.manual_decisions.clone().or_else(|| {
+        let default = p.base_dir.join("decisions").join("manual.csv");
+        default.exists().then_some(default)
+    })
+}
+
+fn bad(path: &Path, line: usize, message: String) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    }
+}
+
+/// Reads the decisions file and maps its records onto `batch`'s record indices.
+pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
+    let col = |n: &str| {
+        batch
+            .column_by_name(n)
+            .map(|c| c.as_string::<i32>().clone())
+            .ok_or_else(|| Error::Internal(format!("manual decisions: no column {n}")))
+    };
+    let (sources, ids) = (col(schema::SOURCE)?, col(schema::SOURCE_ID)?);
+    let index: HashMap<(&str, &str), u32> = (0..batch.num_rows())
+        .map(|i| ((sources.value(i), ids.value(i)), i as u32))
+        .collect();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| bad(path, 1, e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let pos = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            bad(path, 1, format!("missing column `{name}`; the header must be left,right,decision,reason,author,date"))
+        })
+    };
+    let (l, r, d) = (pos("left")?, pos("right")?, pos("decision")?);
+    let mut out = ManualDecisions::default();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = rec.map_err(|e| bad(path, line, e.to_string()))?;
+        let field = |i: usize| rec.get(i).unwrap_or("").trim();
+        let key = |s: &str| -> Result<(String, String)> {
+            s.split_once(':')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .ok_or_else(|| {
+                    bad(
+                        path,
+                        line,
+                        format!("record `{s}` is not of the form source:id"),
+                    )
+                })
+        };
+        let must = match field(d) {
+            "must_link" => true,
+            "cannot_link" => false,
+            other => {
+                return Err(bad(
+                    path,
+                    line,
+                    format!("decision `{other}`; expected must_link or cannot_link"),
+                ));
+            }
+        };
+        let (a, b) = (key(field(l))?, key(field(r))?);
+        let (Some(&x), Some(&y)) = (
+            index.get(&(a.0.as_str(), a.1.as_str())),
+            index.get(&(b.0.as_str(), b.1.as_str())),
+        ) else {
+            out.unknown_records += 1;
+            continue;
+        };
+        if x != y {
+            out.pairs.insert((x.min(y), x.max(y)), must);
+        }
+    }
+    if out.unknown_records > 0 {
+        tracing::warn!(
+            rows = out.unknown_records,
+            "manual decisions name records not in this run; skipped"
+        );
+    }
+    Ok(out)
+}
+
+impl ManualDecisions {
+    /// Appends the manual pairs that no blocking rule found, compared like any other pair, so
+    /// that every manual decision appears in `decisions.parquet`.
+    pub fn append_missing(
+        &self,
+        batch: &RecordBatch,
+        p: &Pipeline,
+        compared: &mut Compared,
+    ) -> Result<()> {
+        if self.pairs.is_empty() {
+            return Ok(());
+        }
+        let present: std::collections::HashSet<(u32, u32)> = compared
+            .left
+            .iter()
+            .zip(&compared.right)
+            .map(|(&a, &b)| (a, b))
+            .collect();
+        let comparator = Comparator::new(batch, &p.comparisons)?;
+        let mut missing: Vec<(u32, u32)> = self
+            .pairs
+            .keys()
+            .copied()
+            .filter(|k| !present.contains(k))
+            .collect();
+        missing.sort_unstable();
+        let mut buf = vec![0i8; compared.n_comparisons];
+        for (a, b) in missing {
+            comparator.levels(a, b, &mut buf);
+            compared.left.push(a);
+            compared.right.push(b);
+            compared.rule.push(MANUAL_RULE);
+            compared.levels.extend_from_slice(&buf);
+        }
+        Ok(())
+    }
+
+    /// Marks every manual pair's decision `manual`.
+    pub fn mark(&self, compared: &Compared, scored: &mut Scored) {
+        for i in 0..compared.len() {
+            if self
+                .pairs
+                .contains_key(&(compared.left[i], compared.right[i]))
+            {
+                scored.decision[i] = Decision::Manual;
+            }
+        }
+    }
+
+    /// Whether pair `(a, b)` (a < b) is a must-link.
+    pub fn is_must_link(&self, a: u32, b: u32) -> bool {
+        self.pairs.get(&(a, b)).copied().unwrap_or(false)
+    }
+
+    /// Cannot-link pairs.
+    pub fn cannot_links(&self) -> Vec<(u32, u32)> {
+        let mut v: Vec<(u32, u32)> = self.pairs.iter().filter(|e| !*e.1).map(|e| *e.0).collect();
+        v.sort_unstable();
+        v
+    }
+}
