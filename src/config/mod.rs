@@ -268,6 +268,10 @@ pub struct ModelConfig {
     pub seed: u64,
     /// A trained model.json to use instead of training.
     pub model_file: Option<PathBuf>,
+    /// Compared field whose "else" level is an identity conflict (never an automatic link).
+    pub conflict_field: Option<String>,
+    /// Compared fields whose exact agreement overrides a conflict.
+    pub conflict_unless_exact: Vec<String>,
 }
 
 /// Survivorship rule for a field.

@@ -161,6 +161,13 @@ pub struct RawModel {
     /// A trained `model.json` to use instead of training, relative to the pipeline file.
     #[serde(default)]
     pub model_file: Option<Spanned<String>>,
+    /// Compared field whose complete disagreement (level "else") blocks an automatic link;
+    /// default `first_name` when compared; `""` turns the identity-conflict rule off.
+    #[serde(default)]
+    pub conflict_field: Option<Spanned<String>>,
+    /// Compared fields whose exact agreement overrides a conflict; default `["email"]`.
+    #[serde(default)]
+    pub conflict_unless_exact: Option<Vec<Spanned<String>>>,
 }
 
 /// `[survivorship]`.

@@ -706,8 +706,39 @@ impl Checker<'_> {
             em_tolerance: raw::DEFAULT_EM_TOLERANCE,
             seed: raw::DEFAULT_SEED,
             model_file: None,
+            conflict_field: Some("first_name".to_string()).filter(|f| compared.contains(f)),
+            conflict_unless_exact: vec!["email".to_string()],
         };
         let Some(raw) = raw else { return m };
+
+        if let Some(f) = &raw.conflict_field {
+            let name = f.get_ref().trim();
+            m.conflict_field = (!name.is_empty()).then(|| name.to_string());
+            if !name.is_empty() && !compared.iter().any(|c| c == name) {
+                self.err(
+                    f.span(),
+                    "model.conflict_field",
+                    format!("`{name}` is not compared; name a compared field ({}) or \"\" to turn the rule off", compared.join(", ")),
+                );
+            }
+        }
+        if let Some(list) = &raw.conflict_unless_exact {
+            m.conflict_unless_exact.clear();
+            for (j, f) in list.iter().enumerate() {
+                if !compared.contains(f.get_ref()) {
+                    self.err(
+                        f.span(),
+                        format!("model.conflict_unless_exact[{j}]"),
+                        format!(
+                            "`{}` is not compared; name compared fields: {}",
+                            f.get_ref(),
+                            compared.join(", ")
+                        ),
+                    );
+                }
+                m.conflict_unless_exact.push(f.get_ref().clone());
+            }
+        }
 
         let mut thresholds_ok = true;
         for (t, name, default, slot) in [

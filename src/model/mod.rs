@@ -22,24 +22,31 @@ use crate::{Error, Result};
 pub use params::{ComparisonParams, EmRun, ModelParams, TrainingHistory};
 
 /// The identity-conflict rule: household members (twins, siblings, spouses) agree on surname,
-/// address and phone, which naive Bayes adds up to overwhelming evidence. A pair whose given
-/// names are both present and disagree at the "else" level is a conflict, unless the emails
-/// agree exactly: such a pair is never linked automatically (at most `review`) and is left out
-/// of EM, so household pairs do not teach the model that different given names are common
+/// address and phone, which naive Bayes adds up to overwhelming evidence. A pair whose
+/// `model.conflict_field` (default `first_name`) values are both present and disagree at the
+/// "else" level is a conflict, unless it agrees exactly on one of `model.conflict_unless_exact`
+/// (default `email`): such a pair is never linked automatically (at most `review`) and is left
+/// out of EM, so household pairs do not teach the model that different given names are common
 /// among matches.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Conflict {
     person: Option<usize>,
-    email: Option<(usize, i8)>,
+    overrides: Vec<(usize, i8)>,
 }
 
 impl Conflict {
-    /// Finds the `first_name` and `email` comparisons of the pipeline.
+    /// Finds the conflict and override comparisons of the pipeline.
     pub fn new(pipeline: &Pipeline) -> Self {
         let find = |f: &str| pipeline.comparisons.iter().position(|c| c.field == f);
+        let m = &pipeline.model;
         Conflict {
-            person: find("first_name"),
-            email: find("email").map(|i| (i, (pipeline.comparisons[i].level_count() - 1) as i8)),
+            person: m.conflict_field.as_deref().and_then(find),
+            overrides: m
+                .conflict_unless_exact
+                .iter()
+                .filter_map(|f| find(f))
+                .map(|i| (i, (pipeline.comparisons[i].level_count() - 1) as i8))
+                .collect(),
         }
     }
 
@@ -47,7 +54,7 @@ impl Conflict {
     #[inline]
     pub fn is_conflict(&self, levels: &[i8]) -> bool {
         let Some(p) = self.person else { return false };
-        levels[p] == 0 && self.email.is_none_or(|(e, top)| levels[e] != top)
+        levels[p] == 0 && !self.overrides.iter().any(|&(i, top)| levels[i] == top)
     }
 }
 
@@ -99,7 +106,7 @@ pub fn train(
         if !active.iter().any(|&a| a) {
             continue;
         }
-        let patterns = rule_patterns(&comparator, blocks, r as u8, cfg.seed, conflict);
+        let patterns = rule_patterns(&comparator, blocks, r as u8, cfg.seed, &conflict);
         if patterns.is_empty() {
             continue;
         }
@@ -151,7 +158,7 @@ pub fn train(
             m_estimated_from: m_from[c].clone(),
         })
         .collect();
-    let prior = estimate_prior(compared, &m, &u, n, cfg, conflict);
+    let prior = estimate_prior(compared, &m, &u, n, cfg, &conflict);
     Ok(ModelParams {
         golden_version: env!("CARGO_PKG_VERSION").to_string(),
         prior,
@@ -174,7 +181,7 @@ fn rule_patterns(
     blocks: &Blocks,
     rule: u8,
     seed: u64,
-    conflict: Conflict,
+    conflict: &Conflict,
 ) -> em::Patterns {
     let k = comparator.len();
     let total: u64 = blocks
@@ -234,7 +241,7 @@ fn estimate_prior(
     u: &[Vec<f64>],
     n: usize,
     cfg: &ModelConfig,
-    conflict: Conflict,
+    conflict: &Conflict,
 ) -> f64 {
     let all_pairs = (n as f64) * (n as f64 - 1.0) / 2.0;
     if compared.is_empty() || all_pairs < 1.0 {
