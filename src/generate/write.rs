@@ -162,6 +162,7 @@ impl ParquetSink {
 }
 
 /// The writer of one source's export.
+#[allow(clippy::large_enum_variant)] // one per source, never in a hot collection
 pub(super) enum Sink {
     /// CSV with a header row.
     Csv(TextSink),

@@ -10,7 +10,6 @@ pub mod source;
 pub mod updated_at;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
@@ -320,7 +319,7 @@ fn first_line(s: &str) -> String {
 }
 
 /// The columns a source's first file offers, as the mapping query sees them.
-async fn source_schema(src: &SourceConfig, file: &PathBuf) -> Result<Arc<Schema>> {
+async fn source_schema(src: &SourceConfig, file: &std::path::Path) -> Result<Arc<Schema>> {
     let text = |names: Vec<String>| {
         let mut fields: Vec<Field> = names
             .into_iter()
