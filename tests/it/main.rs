@@ -4,4 +4,5 @@ mod cli;
 mod config_errors;
 mod golden_files;
 mod invariants;
+mod nightly;
 mod util;
