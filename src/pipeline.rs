@@ -9,6 +9,7 @@ use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 
 use crate::block::{self, Blocks};
+use crate::cluster::stable_ids::{self, ChangeKind, PreviousRun};
 use crate::compare::{self, Compared};
 use crate::config::Pipeline;
 use crate::ingest::{self, Reject, rejects::rejects_batch};
@@ -24,6 +25,8 @@ pub struct RunOptions {
     pub output: Option<PathBuf>,
     /// Threads used by the parallel stages (recorded in the manifest).
     pub threads: usize,
+    /// Remove a stale lock (its run is gone) before taking it (`--break-lock`).
+    pub break_lock: bool,
 }
 
 /// What a finished run reports.
@@ -166,7 +169,7 @@ fn input_files(p: &Pipeline) -> Result<Vec<InputFile>> {
 /// Runs the whole pipeline and commits a run directory.
 pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     let out_dir = opts.output.clone().unwrap_or_else(|| p.output.dir.clone());
-    let _lock = Lock::acquire(&out_dir)?;
+    let _lock = Lock::acquire(&out_dir, opts.break_lock)?;
     let run_id = output::new_run_id();
     tracing::info!(run_id = %run_id, pipeline = %p.name, "run started");
     let mut manifest = Manifest {
@@ -215,6 +218,7 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
         Ok(()) => {
             let run_dir = dir.commit()?;
             tracing::info!(run_id = %run_id, "run committed");
+            prune(&out_dir, p.output.keep_runs, &run_id);
             Ok(RunSummary { run_dir, manifest })
         }
         Err(e) => {
@@ -260,9 +264,19 @@ fn finish_run(
     let clusters = stages.time("cluster", || {
         cluster::cluster(&records, &compared, &scored, &manual)
     })?;
+    let (clusters, changes) = stages.time("stable_ids", || {
+        let mut clusters = clusters;
+        let previous = PreviousRun::load(&dir.output_dir)?;
+        let changes = stable_ids::assign(&mut clusters, &records, previous.as_ref(), &dir.run_id)?;
+        Ok((clusters, changes))
+    })?;
     let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
     stages.time("write", || {
-        output::write_parquet(&dir.file("golden.parquet"), &survived.golden)?;
+        output::write_parquet(
+            &dir.file("golden.parquet"),
+            &changes.with_created_run(&survived.golden)?,
+        )?;
+        output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?)?;
         output::write_parquet(
             &dir.file("crosswalk.parquet"),
             &tables::crosswalk(&records, &clusters)?,
@@ -296,11 +310,22 @@ fn finish_run(
     for (k, v) in counts {
         manifest.counts.insert(k.into(), v);
     }
+    for kind in [
+        ChangeKind::New,
+        ChangeKind::Updated,
+        ChangeKind::MergedInto,
+        ChangeKind::SplitFrom,
+        ChangeKind::Retired,
+    ] {
+        let key = format!("changes_{}", kind.as_str());
+        manifest.counts.insert(key, changes.count(kind));
+    }
     tracing::info!(
         records = records.num_rows(),
         candidate_pairs = compared.len(),
         match_pairs = count(Decision::Match),
         golden_records = clusters.len(),
+        changes = changes.rows.len(),
         "run summary"
     );
     manifest.sources = sources;
@@ -309,4 +334,23 @@ fn finish_run(
     manifest.status = "succeeded".into();
     manifest.finished_at = chrono::Utc::now().to_rfc3339();
     manifest.write(&dir.file("manifest.json"))
+}
+
+/// Deletes runs beyond `keep_runs` and leftovers of dead runs; the run is already committed,
+/// so a failure here is only logged.
+fn prune(out_dir: &std::path::Path, keep_runs: Option<usize>, run_id: &str) {
+    match output::runs::prune(out_dir, keep_runs, run_id) {
+        Ok(pr) => {
+            tracing::info!(
+                committed = pr.committed,
+                failed = pr.failed,
+                incomplete = pr.incomplete,
+                "old runs deleted"
+            );
+            for e in pr.errors {
+                tracing::warn!("cannot delete an old run: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("cannot prune old runs: {e}"),
+    }
 }

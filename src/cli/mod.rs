@@ -5,6 +5,7 @@ mod check;
 mod evaluate;
 mod generate;
 mod run;
+mod runs;
 mod train;
 
 use std::path::PathBuf;
@@ -42,6 +43,15 @@ pub enum Command {
         /// Recompute everything (runs are full until incremental runs exist).
         #[arg(long)]
         full: bool,
+        /// Remove a stale lock left by a crashed or killed run on this host, then run
+        /// (a lock whose process is still running is never broken).
+        #[arg(long)]
+        break_lock: bool,
+    },
+    /// List past runs of an output directory, newest first; `*` marks the one `latest` points at.
+    Runs {
+        /// The output directory (a pipeline's [output] dir or --output).
+        output_dir: PathBuf,
     },
     /// Validate a pipeline file and its sources' columns without running.
     Check {
@@ -113,8 +123,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 pipeline,
                 output,
                 full: _,
+                break_lock,
                 ..
-            } => run::run(&pipeline, output, threads).await,
+            } => run::run(&pipeline, output, threads, break_lock).await,
+            Command::Runs { output_dir } => runs::runs(&output_dir),
             Command::Check { pipeline } => check::check(&pipeline).await,
             Command::Train { pipeline, out } => train::train(&pipeline, out).await,
             Command::Evaluate { run, truth } => evaluate::evaluate(&run, &truth),

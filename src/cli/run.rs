@@ -6,9 +6,19 @@ use crate::pipeline::{self, RunOptions};
 use crate::{Result, config};
 
 /// Loads the pipeline, runs it and prints where the run went.
-pub async fn run(path: &Path, output: Option<PathBuf>, threads: usize) -> Result<()> {
+pub async fn run(
+    path: &Path,
+    output: Option<PathBuf>,
+    threads: usize,
+    break_lock: bool,
+) -> Result<()> {
     let p = config::load(path)?;
-    let summary = pipeline::run(&p, &RunOptions { output, threads }).await?;
+    let opts = RunOptions {
+        output,
+        threads,
+        break_lock,
+    };
+    let summary = pipeline::run(&p, &opts).await?;
     let c = &summary.manifest.counts;
     let get = |k: &str| c.get(k).copied().unwrap_or(0);
     println!(

@@ -1,9 +1,11 @@
 //! Stage "cluster": linked pairs → clusters (connected components) with golden ids.
 //!
 //! A golden id is derived from the cluster's smallest member key (`source`, `source_id`), so a
-//! rerun on the same inputs gives the same ids.
+//! rerun on the same inputs gives the same ids; [`stable_ids`] then carries ids over from the
+//! previous run.
 
 pub mod manual;
+pub mod stable_ids;
 pub mod union_find;
 
 use std::collections::HashMap;

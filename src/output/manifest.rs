@@ -82,7 +82,7 @@ pub struct Manifest {
     pub inputs: Vec<InputFile>,
     /// Per-source counts.
     pub sources: BTreeMap<String, SourceCounts>,
-    /// Counts per stage (`records`, `candidate_pairs`, `matches`, …).
+    /// Counts per stage (`records`, `candidate_pairs`, `golden_records`, `changes_<kind>`, …).
     pub counts: BTreeMap<String, u64>,
     /// Seconds per stage.
     pub timings_s: BTreeMap<String, f64>,

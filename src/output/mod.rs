@@ -2,12 +2,14 @@
 //!
 //! Files are written into `runs/.tmp-<run_id>/`, fsynced, and the directory is renamed to
 //! `runs/<run_id>` only when every file is complete; `latest` (a symlink) is then swapped to it
-//! by an atomic rename. A lock file keeps two runs off one output directory.
+//! by an atomic rename. A lock file keeps two runs off one output directory; [`runs`] lists
+//! and prunes past runs.
 
 pub mod manifest;
+pub mod runs;
 pub mod tables;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +66,69 @@ pub fn new_run_id() -> String {
         .replace('.', "")
 }
 
+/// This machine's host name, as recorded in lock files (`/etc/hostname`, else the kernel's).
+pub fn host_name() -> String {
+    ["/etc/hostname", "/proc/sys/kernel/hostname"]
+        .iter()
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_string())
+        .find(|h| !h.is_empty())
+        .unwrap_or_default()
+}
+
+/// Who holds a lock file, as written by [`Lock::acquire`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The file's text on one line, for messages.
+    pub text: String,
+    /// Process id, if readable.
+    pub pid: Option<u32>,
+    /// Host name, if readable.
+    pub host: Option<String>,
+}
+
+/// Whether a lock's holder is still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// Its process exists on this host.
+    Alive,
+    /// Same host, and no process has its pid: the run crashed or was killed.
+    Stale,
+    /// Another host, or an unreadable lock file: cannot tell.
+    Unknown,
+}
+
+impl LockHolder {
+    /// Reads the lock file at `path`; `None` when there is none.
+    pub fn read(path: &Path) -> Option<LockHolder> {
+        let text = fs::read_to_string(path).ok()?;
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                .map(|v| v.trim().to_string())
+        };
+        Some(LockHolder {
+            pid: field("pid").and_then(|p| p.parse().ok()),
+            host: field("host"),
+            text: text.replace('\n', " ").trim().to_string(),
+        })
+    }
+
+    /// Alive if its pid exists under `/proc` on this host, stale if it does not.
+    pub fn liveness(&self) -> Liveness {
+        match (self.pid, &self.host) {
+            (Some(pid), Some(host)) if *host == host_name() => {
+                if Path::new("/proc").join(pid.to_string()).exists() {
+                    Liveness::Alive
+                } else {
+                    Liveness::Stale
+                }
+            }
+            _ => Liveness::Unknown,
+        }
+    }
+}
+
 /// Holds `<output>/.lock` while alive; removes it when dropped.
 pub struct Lock {
     path: PathBuf,
@@ -71,34 +136,81 @@ pub struct Lock {
 
 impl Lock {
     /// Takes the lock of `output_dir`, or fails with exit code 4 naming the holder.
-    pub fn acquire(output_dir: &Path) -> Result<Lock> {
+    ///
+    /// The lock file (`pid=`, `host=`, `started=` lines) appears complete or not at all: it is
+    /// written under a private name and hard-linked into place. A lock whose pid no longer
+    /// exists on this host is stale (the run crashed or was killed); it is removed only when
+    /// `break_stale` is set (`golden run --break-lock`). A live lock, or one from another host,
+    /// is never broken.
+    pub fn acquire(output_dir: &Path, break_stale: bool) -> Result<Lock> {
         fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
         let path = output_dir.join(".lock");
-        let host = fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default();
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                let text = format!(
-                    "pid={}\nhost={host}\nstarted={}\n",
-                    std::process::id(),
-                    chrono::Utc::now().to_rfc3339()
+        let pid = std::process::id();
+        let mine = output_dir.join(format!(".lock.{pid}"));
+        let text = format!(
+            "pid={pid}\nhost={}\nstarted={}\n",
+            host_name(),
+            chrono::Utc::now().to_rfc3339()
+        );
+        write_file(&mine, text.as_bytes())?;
+        let result = Self::link(&mine, &path, break_stale);
+        let _ = fs::remove_file(&mine);
+        result
+    }
+
+    fn link(mine: &Path, path: &Path, break_stale: bool) -> Result<Lock> {
+        match fs::hard_link(mine, path) {
+            Ok(()) => return Ok(Lock { path: path.into() }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        let Some(holder) = LockHolder::read(path) else {
+            // Released between our attempt and the read: try once more.
+            return fs::hard_link(mine, path)
+                .map(|()| Lock { path: path.into() })
+                .map_err(|e| {
+                    Error::Locked(format!("{}: cannot take the lock: {e}", path.display()))
+                });
+        };
+        let p = path.display();
+        match holder.liveness() {
+            Liveness::Stale if break_stale => {
+                tracing::warn!(
+                    lock = %p,
+                    pid = holder.pid,
+                    host = holder.host.as_deref().unwrap_or(""),
+                    "breaking a stale lock"
                 );
-                f.write_all(text.as_bytes())
-                    .map_err(|e| Error::io(&path, e))?;
-                Ok(Lock { path })
+                fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+                fs::hard_link(mine, path)
+                    .map(|()| Lock { path: path.into() })
+                    .map_err(|e| {
+                        Error::Locked(format!(
+                            "{p}: another run took the lock while the stale one was broken ({e}); wait for it to finish"
+                        ))
+                    })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = fs::read_to_string(&path)
-                    .unwrap_or_default()
-                    .replace('\n', " ");
-                Err(Error::Locked(format!(
-                    "{} is held by another run ({}); wait for it to finish, or delete the lock file if that process is gone",
-                    path.display(),
-                    holder.trim()
-                )))
-            }
-            Err(e) => Err(Error::io(&path, e)),
+            Liveness::Stale => Err(Error::Locked(format!(
+                "{p} is a stale lock: pid {} on host {} is no longer running (the run crashed or was killed); \
+                 rerun with `--break-lock` to remove it ({})",
+                holder.pid.unwrap_or_default(),
+                holder.host.as_deref().unwrap_or(""),
+                holder.text
+            ))),
+            Liveness::Alive => Err(Error::Locked(format!(
+                "{p} is held by another run ({}) that is still running; wait for it to finish{}",
+                holder.text,
+                if break_stale {
+                    " (`--break-lock` only removes the lock of a run that is gone)"
+                } else {
+                    ""
+                }
+            ))),
+            Liveness::Unknown => Err(Error::Locked(format!(
+                "{p} is held by another run ({}) on another host or in an unknown format, so golden cannot tell whether it is still running; \
+                 wait for it to finish, or delete the lock file by hand if that process is gone",
+                holder.text
+            ))),
         }
     }
 }

@@ -5,4 +5,5 @@ mod config_errors;
 mod golden_files;
 mod invariants;
 mod manual;
+mod nightly;
 mod util;

@@ -1,0 +1,577 @@
+//! Stable golden ids across runs (DESIGN §5): the previous committed run's crosswalk and golden
+//! ids in, this run's ids and `changes.parquet` out.
+//!
+//! Rules, applied in this order:
+//!
+//! 1. Every (new cluster, previous golden id) pair that shares members is a candidate, weighted
+//!    by how many members they share. Candidates are taken greedily: largest overlap first; on a
+//!    tie the oldest previous id (smallest `created_run`, the run in which the id was first
+//!    created), then the smallest id, then the cluster whose smallest member key
+//!    (`source`, `source_id`) sorts first. A cluster keeps at most one id and an id is kept by at
+//!    most one cluster.
+//! 2. A cluster left without an id gets a new one from the hash of its smallest member key
+//!    ([`super::golden_id`]); if that collides with a previous id or one already given out in
+//!    this run, `-2`, `-3`, … is appended, so a previous id is never handed to other members.
+//! 3. Changes: `new` (new id, no member was in the previous run), `split_from:<id>` (new id,
+//!    with members of previous `<id>`, which kept its id elsewhere; the previous id sharing most
+//!    members is named), `updated` (kept id, membership changed), `merged_into:<id>` (a
+//!    previous id not kept whose members now sit in the cluster `<id>`, the one holding most of
+//!    them), `retired` (a previous id none of whose members is left). Unchanged clusters have no
+//!    row, so a rerun on unchanged inputs gives an empty table.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+
+use super::{Clusters, golden_id};
+use crate::output::read_parquet;
+use crate::schema;
+use crate::{Error, Result};
+
+/// Column of `golden.parquet`: the run id in which the golden id was first created.
+pub const CREATED_RUN: &str = "created_run";
+
+/// What a run needs from the previous committed run (`<output>/latest`).
+#[derive(Debug, Clone, Default)]
+pub struct PreviousRun {
+    /// The previous run's id (directory name).
+    pub run_id: String,
+    /// Golden id of every record of the previous crosswalk, keyed by [`record_key`].
+    pub golden_of: HashMap<String, String>,
+    /// Every previous golden id with the run that created it.
+    pub created_run: BTreeMap<String, String>,
+}
+
+impl PreviousRun {
+    /// Loads `<output_dir>/latest`, or `None` when there is no committed run yet.
+    ///
+    /// Golden files of runs older than stable ids have no `created_run` column; their ids count
+    /// as created in that previous run.
+    pub fn load(output_dir: &Path) -> Result<Option<PreviousRun>> {
+        let latest = output_dir.join("latest");
+        if std::fs::symlink_metadata(&latest).is_err() {
+            return Ok(None);
+        }
+        let dir = std::fs::canonicalize(&latest).map_err(|e| Error::Input {
+            path: latest.clone(),
+            message: format!(
+                "the previous run cannot be opened ({e}); point `latest` at a complete run under runs/, \
+                 or remove `latest` to start again with new golden ids"
+            ),
+        })?;
+        let run_id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let unreadable = |path: &Path, e: Error| Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "the previous run's table cannot be read ({e}); point `latest` at a complete run \
+                 under runs/, or remove `latest` to start again with new golden ids"
+            ),
+        };
+        let cw_path = dir.join("crosswalk.parquet");
+        let cw = read_parquet(&cw_path).map_err(|e| unreadable(&cw_path, e))?;
+        let sources = utf8(&cw, schema::SOURCE, &cw_path)?;
+        let ids = utf8(&cw, schema::SOURCE_ID, &cw_path)?;
+        let gids = utf8(&cw, schema::GOLDEN_ID, &cw_path)?;
+        let mut golden_of = HashMap::with_capacity(cw.num_rows());
+        for r in 0..cw.num_rows() {
+            if sources.is_valid(r) && ids.is_valid(r) && gids.is_valid(r) {
+                golden_of.insert(
+                    record_key(sources.value(r), ids.value(r)),
+                    gids.value(r).to_string(),
+                );
+            }
+        }
+        let g_path = dir.join("golden.parquet");
+        let golden = read_parquet(&g_path).map_err(|e| unreadable(&g_path, e))?;
+        let g_ids = utf8(&golden, schema::GOLDEN_ID, &g_path)?;
+        let created = match golden.column_by_name(CREATED_RUN) {
+            Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
+            None => None,
+        };
+        let mut created_run = BTreeMap::new();
+        for r in 0..golden.num_rows() {
+            if g_ids.is_valid(r) {
+                let c = created
+                    .as_ref()
+                    .filter(|c| c.is_valid(r))
+                    .map_or(run_id.as_str(), |c| c.value(r));
+                created_run.insert(g_ids.value(r).to_string(), c.to_string());
+            }
+        }
+        // Ids in the crosswalk but missing from golden (should not happen) still count as taken.
+        for g in golden_of.values() {
+            created_run
+                .entry(g.clone())
+                .or_insert_with(|| run_id.clone());
+        }
+        Ok(Some(PreviousRun {
+            run_id,
+            golden_of,
+            created_run,
+        }))
+    }
+}
+
+/// Key of a record in [`PreviousRun::golden_of`]: `source`, a unit separator, `source_id`.
+pub fn record_key(source: &str, source_id: &str) -> String {
+    let mut k = String::with_capacity(source.len() + source_id.len() + 1);
+    push_key(&mut k, source, source_id);
+    k
+}
+
+fn push_key(buf: &mut String, source: &str, source_id: &str) {
+    buf.push_str(source);
+    buf.push('\u{1f}');
+    buf.push_str(source_id);
+}
+
+fn utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
+    let col = batch.column_by_name(name).ok_or_else(|| Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "no column `{name}`; this is not a golden run table — point `latest` at a complete run, \
+             or remove `latest` to start again with new golden ids"
+        ),
+    })?;
+    let col = arrow::compute::cast(col, &DataType::Utf8)?;
+    Ok(col.as_string::<i32>().clone())
+}
+
+/// How a golden id changed since the previous run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeKind {
+    /// A new id whose members were in no previous golden record.
+    New,
+    /// Same id, membership changed.
+    Updated,
+    /// A previous id whose members went into the cluster that kept the related id.
+    MergedInto,
+    /// A new id made from members of the related previous id, which kept its id elsewhere.
+    SplitFrom,
+    /// A previous id with no members left.
+    Retired,
+}
+
+impl ChangeKind {
+    /// Short name, as counted in the manifest (`changes_<name>`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChangeKind::New => "new",
+            ChangeKind::Updated => "updated",
+            ChangeKind::MergedInto => "merged_into",
+            ChangeKind::SplitFrom => "split_from",
+            ChangeKind::Retired => "retired",
+        }
+    }
+}
+
+/// One row of `changes.parquet`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Change {
+    /// The golden id concerned.
+    pub golden_id: String,
+    /// What happened to it.
+    pub kind: ChangeKind,
+    /// The other id of a merge or split.
+    pub related_id: Option<String>,
+}
+
+impl Change {
+    /// The `change` column: `new`, `updated`, `merged_into:<id>`, `split_from:<id>`, `retired`.
+    pub fn label(&self) -> String {
+        match &self.related_id {
+            Some(id) => format!("{}:{id}", self.kind.as_str()),
+            None => self.kind.as_str().to_string(),
+        }
+    }
+}
+
+/// The outcome of [`assign`]: changes since the previous run and each cluster's creation run.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Changed ids, sorted by golden id then kind.
+    pub rows: Vec<Change>,
+    /// Run in which each cluster's golden id was first created (indexed like the clusters).
+    pub created_run: Vec<String>,
+}
+
+impl Changes {
+    /// Number of changes of `kind`.
+    pub fn count(&self, kind: ChangeKind) -> u64 {
+        self.rows.iter().filter(|c| c.kind == kind).count() as u64
+    }
+
+    /// `changes.parquet`: `golden_id`, `change`, `related_id`.
+    pub fn batch(&self) -> Result<RecordBatch> {
+        let gid: StringArray = self.rows.iter().map(|c| Some(&c.golden_id)).collect();
+        let change: StringArray = self.rows.iter().map(|c| Some(c.label())).collect();
+        let related: StringArray = self.rows.iter().map(|c| c.related_id.as_ref()).collect();
+        let schema = Schema::new(vec![
+            Field::new(schema::GOLDEN_ID, DataType::Utf8, false),
+            Field::new("change", DataType::Utf8, false),
+            Field::new("related_id", DataType::Utf8, true),
+        ]);
+        let cols: Vec<ArrayRef> = vec![Arc::new(gid), Arc::new(change), Arc::new(related)];
+        Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
+    }
+
+    /// `golden` (one row per cluster, in cluster order) with a `created_run` column appended.
+    pub fn with_created_run(&self, golden: &RecordBatch) -> Result<RecordBatch> {
+        if golden.num_rows() != self.created_run.len() {
+            return Err(Error::Internal(format!(
+                "stable ids: {} golden rows but {} clusters",
+                golden.num_rows(),
+                self.created_run.len()
+            )));
+        }
+        let mut fields: Vec<Field> = golden
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(CREATED_RUN, DataType::Utf8, false));
+        let mut cols = golden.columns().to_vec();
+        cols.push(Arc::new(StringArray::from_iter_values(&self.created_run)));
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+    }
+}
+
+/// Gives every cluster of `clusters` a golden id that is stable across runs (see the module
+/// docs for the rules) and lists what changed since `previous`; new ids are stamped with
+/// `run_id` as their `created_run`.
+pub fn assign(
+    clusters: &mut Clusters,
+    batch: &RecordBatch,
+    previous: Option<&PreviousRun>,
+    run_id: &str,
+) -> Result<Changes> {
+    let col = |name: &str| -> Result<StringArray> {
+        let c = batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::Internal(format!("stable ids: no column {name}")))?;
+        Ok(arrow::compute::cast(c, &DataType::Utf8)?
+            .as_string::<i32>()
+            .clone())
+    };
+    let (sources, ids) = (col(schema::SOURCE)?, col(schema::SOURCE_ID)?);
+    let empty = PreviousRun::default();
+    let prev = previous.unwrap_or(&empty);
+    let k = clusters.len();
+    let members = clusters.members();
+
+    // Previous ids as dense numbers, ordered oldest first (created_run, then id).
+    let mut prev_ids: Vec<(&str, &str)> = prev
+        .created_run
+        .iter()
+        .map(|(g, c)| (c.as_str(), g.as_str()))
+        .collect();
+    prev_ids.sort_unstable();
+    let prev_index: HashMap<&str, usize> = prev_ids
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, g))| (g, i))
+        .collect();
+    let mut prev_size = vec![0usize; prev_ids.len()];
+    for g in prev.golden_of.values() {
+        if let Some(&i) = prev_index.get(g.as_str()) {
+            prev_size[i] += 1;
+        }
+    }
+
+    // Overlaps: (cluster, previous id) → shared members; and each cluster's smallest key.
+    let mut overlap: BTreeMap<(u32, usize), usize> = BTreeMap::new();
+    let mut smallest: Vec<(&str, &str)> = Vec::with_capacity(k);
+    let mut buf = String::new();
+    for (c, m) in members.iter().enumerate() {
+        let mut min: Option<(&str, &str)> = None;
+        for &r in m {
+            let key = (sources.value(r as usize), ids.value(r as usize));
+            if min.is_none_or(|s| key < s) {
+                min = Some(key);
+            }
+            if prev.golden_of.is_empty() {
+                continue;
+            }
+            buf.clear();
+            push_key(&mut buf, key.0, key.1);
+            if let Some(&i) = prev
+                .golden_of
+                .get(buf.as_str())
+                .and_then(|g| prev_index.get(g.as_str()))
+            {
+                *overlap.entry((c as u32, i)).or_default() += 1;
+            }
+        }
+        smallest.push(min.unwrap_or(("", "")));
+    }
+
+    // Greedy: largest overlap, then oldest id (dense index), then smallest cluster key.
+    let mut cands: Vec<(usize, usize, u32)> =
+        overlap.iter().map(|(&(c, i), &n)| (n, i, c)).collect();
+    cands.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.cmp(&b.1))
+            .then(smallest[a.2 as usize].cmp(&smallest[b.2 as usize]))
+    });
+    let mut kept: Vec<Option<usize>> = vec![None; k];
+    let mut keeper: Vec<Option<u32>> = vec![None; prev_ids.len()];
+    for &(_, i, c) in &cands {
+        if kept[c as usize].is_none() && keeper[i].is_none() {
+            kept[c as usize] = Some(i);
+            keeper[i] = Some(c);
+        }
+    }
+
+    // Ids and creation runs; new ids avoid every previous id and each other.
+    let mut taken: HashSet<String> = prev.created_run.keys().cloned().collect();
+    let mut golden_ids = Vec::with_capacity(k);
+    let mut created_run = Vec::with_capacity(k);
+    for c in 0..k {
+        match kept[c] {
+            Some(i) => {
+                golden_ids.push(prev_ids[i].1.to_string());
+                created_run.push(prev_ids[i].0.to_string());
+            }
+            None => {
+                let base = golden_id(smallest[c].0, smallest[c].1);
+                let mut id = base.clone();
+                let mut n = 1;
+                while taken.contains(&id) {
+                    n += 1;
+                    id = format!("{base}-{n}");
+                }
+                taken.insert(id.clone());
+                golden_ids.push(id);
+                created_run.push(run_id.to_string());
+            }
+        }
+    }
+
+    // Changes.
+    let mut rows = Vec::new();
+    let mut by_cluster: Vec<Vec<(usize, usize)>> = vec![Vec::new(); k];
+    let mut by_prev: Vec<Vec<(usize, u32)>> = vec![Vec::new(); prev_ids.len()];
+    for (&(c, i), &n) in &overlap {
+        by_cluster[c as usize].push((n, i));
+        by_prev[i].push((n, c));
+    }
+    for c in 0..k {
+        let gid = golden_ids[c].clone();
+        match kept[c] {
+            Some(i) => {
+                let shared = overlap.get(&(c as u32, i)).copied().unwrap_or(0);
+                if shared != members[c].len() || shared != prev_size[i] {
+                    rows.push(Change {
+                        golden_id: gid,
+                        kind: ChangeKind::Updated,
+                        related_id: None,
+                    });
+                }
+            }
+            None => {
+                // Largest overlap first, then the oldest id.
+                let from = by_cluster[c]
+                    .iter()
+                    .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                rows.push(match from {
+                    Some(&(_, i)) => Change {
+                        golden_id: gid,
+                        kind: ChangeKind::SplitFrom,
+                        related_id: Some(prev_ids[i].1.to_string()),
+                    },
+                    None => Change {
+                        golden_id: gid,
+                        kind: ChangeKind::New,
+                        related_id: None,
+                    },
+                });
+            }
+        }
+    }
+    for (i, &(_, g)) in prev_ids.iter().enumerate() {
+        if keeper[i].is_some() {
+            continue;
+        }
+        // The cluster holding most of its members, then the smallest current id.
+        let into = by_prev[i].iter().min_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(golden_ids[a.1 as usize].cmp(&golden_ids[b.1 as usize]))
+        });
+        rows.push(match into {
+            Some(&(_, c)) => Change {
+                golden_id: g.to_string(),
+                kind: ChangeKind::MergedInto,
+                related_id: Some(golden_ids[c as usize].clone()),
+            },
+            None => Change {
+                golden_id: g.to_string(),
+                kind: ChangeKind::Retired,
+                related_id: None,
+            },
+        });
+    }
+    rows.sort();
+    clusters.golden_ids = golden_ids;
+    Ok(Changes { rows, created_run })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch of (source, source_id) keys and clusters over it from `groups` (lists of keys).
+    fn setup(groups: &[&[&str]]) -> (RecordBatch, Clusters) {
+        let mut keys = Vec::new();
+        let mut cluster_of = Vec::new();
+        for (c, g) in groups.iter().enumerate() {
+            for k in *g {
+                keys.push(*k);
+                cluster_of.push(c as u32);
+            }
+        }
+        let schema = Schema::new(vec![
+            Field::new(schema::SOURCE, DataType::Utf8, false),
+            Field::new(schema::SOURCE_ID, DataType::Utf8, false),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from_iter_values(keys.iter().map(|_| "s"))),
+                Arc::new(StringArray::from_iter_values(keys.iter().copied())),
+            ],
+        )
+        .unwrap();
+        let n = keys.len();
+        let clusters = Clusters {
+            cluster_of,
+            golden_ids: vec![String::new(); groups.len()],
+            best_link: vec![None; n],
+        };
+        (batch, clusters)
+    }
+
+    /// A previous run from (golden id, created_run, member keys).
+    fn previous(groups: &[(&str, &str, &[&str])]) -> PreviousRun {
+        let mut p = PreviousRun {
+            run_id: "R1".into(),
+            ..Default::default()
+        };
+        for (g, created, members) in groups {
+            p.created_run.insert(g.to_string(), created.to_string());
+            for m in *members {
+                p.golden_of.insert(record_key("s", m), g.to_string());
+            }
+        }
+        p
+    }
+
+    fn labels(ch: &Changes) -> Vec<(String, String)> {
+        ch.rows
+            .iter()
+            .map(|c| (c.golden_id.clone(), c.label()))
+            .collect()
+    }
+
+    #[test]
+    fn first_run_gives_hash_ids_all_new() {
+        let (batch, mut cl) = setup(&[&["b", "a"], &["c"]]);
+        let ch = assign(&mut cl, &batch, None, "R1").unwrap();
+        assert_eq!(
+            cl.golden_ids,
+            vec![golden_id("s", "a"), golden_id("s", "c")]
+        );
+        assert_eq!(ch.count(ChangeKind::New), 2);
+        assert_eq!(ch.created_run, vec!["R1", "R1"]);
+    }
+
+    #[test]
+    fn unchanged_membership_keeps_ids_and_has_no_changes() {
+        let (batch, mut cl) = setup(&[&["a", "b"], &["c"]]);
+        let prev = previous(&[("GX", "R0", &["a", "b"]), ("GY", "R1", &["c"])]);
+        let ch = assign(&mut cl, &batch, Some(&prev), "R2").unwrap();
+        assert_eq!(cl.golden_ids, vec!["GX", "GY"]);
+        assert!(ch.rows.is_empty(), "{:?}", ch.rows);
+        assert_eq!(ch.created_run, vec!["R0", "R1"]);
+    }
+
+    #[test]
+    fn merge_keeps_the_larger_overlap_and_on_a_tie_the_oldest() {
+        // GA shares 2 members, GB 1: GA is kept, GB merged into it.
+        let (batch, mut cl) = setup(&[&["a1", "a2", "b1"]]);
+        let prev = previous(&[("GA", "R5", &["a1", "a2"]), ("GB", "R1", &["b1"])]);
+        let ch = assign(&mut cl, &batch, Some(&prev), "R9").unwrap();
+        assert_eq!(cl.golden_ids, vec!["GA"]);
+        assert_eq!(
+            labels(&ch),
+            vec![
+                ("GA".into(), "updated".into()),
+                ("GB".into(), "merged_into:GA".into())
+            ]
+        );
+        // Tie 1–1: the id created first (R1) wins although it sorts after.
+        let (batch, mut cl) = setup(&[&["a1", "b1"]]);
+        let prev = previous(&[("GA", "R5", &["a1"]), ("GZ", "R1", &["b1"])]);
+        let ch = assign(&mut cl, &batch, Some(&prev), "R9").unwrap();
+        assert_eq!(cl.golden_ids, vec!["GZ"]);
+        assert_eq!(ch.created_run, vec!["R1"]);
+        assert_eq!(
+            labels(&ch),
+            vec![
+                ("GA".into(), "merged_into:GZ".into()),
+                ("GZ".into(), "updated".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn split_keeps_the_id_with_the_larger_part_and_retires_the_gone() {
+        let (batch, mut cl) = setup(&[&["a3"], &["a1", "a2"], &["n"]]);
+        let prev = previous(&[("GA", "R1", &["a1", "a2", "a3"]), ("GD", "R1", &["d"])]);
+        let ch = assign(&mut cl, &batch, Some(&prev), "R2").unwrap();
+        assert_eq!(cl.golden_ids[1], "GA");
+        assert_eq!(cl.golden_ids[0], golden_id("s", "a3"));
+        assert_eq!(cl.golden_ids[2], golden_id("s", "n"));
+        let mut want = vec![
+            ("GA".to_string(), "updated".to_string()),
+            ("GD".to_string(), "retired".to_string()),
+            (golden_id("s", "a3"), "split_from:GA".to_string()),
+            (golden_id("s", "n"), "new".to_string()),
+        ];
+        want.sort();
+        assert_eq!(labels(&ch), want);
+        assert_eq!(ch.created_run, vec!["R2", "R1", "R2"]);
+    }
+
+    #[test]
+    fn a_new_id_never_reuses_a_previous_id() {
+        // The previous run kept hash(a) on a cluster that has since lost `a`; `a` comes back alone.
+        let (batch, mut cl) = setup(&[&["a"], &["b", "c"]]);
+        let ga = golden_id("s", "a");
+        let prev = previous(&[(ga.as_str(), "R1", &["b", "c"])]);
+        let ch = assign(&mut cl, &batch, Some(&prev), "R2").unwrap();
+        assert_eq!(cl.golden_ids, vec![format!("{ga}-2"), ga.clone()]);
+        assert_eq!(labels(&ch), vec![(format!("{ga}-2"), "new".to_string())]);
+    }
+
+    #[test]
+    fn changes_table_has_the_contract_columns() {
+        let (batch, mut cl) = setup(&[&["a"]]);
+        let ch = assign(&mut cl, &batch, None, "R1").unwrap();
+        let b = ch.batch().unwrap();
+        let names: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, vec!["golden_id", "change", "related_id"]);
+        assert_eq!(b.num_rows(), 1);
+    }
+}
