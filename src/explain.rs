@@ -335,7 +335,10 @@ pub fn explain(tables: &RunTables, target: &Target, redact: bool) -> Result<Stri
                 tables.lineage_rows()?
             };
             waterfall(&mut out, tables, pair, a, b, &lineage, redact)?;
-            let _ = writeln!(out, "{a} is in golden record {ga}\n{b} is in golden record {gb}");
+            let _ = writeln!(
+                out,
+                "{a} is in golden record {ga}\n{b} is in golden record {gb}"
+            );
         }
         Target::Record(r) => {
             let m = members
@@ -903,7 +906,10 @@ a:1    b:2     match           0.3356   last_name
 ";
         assert_eq!(text, expected, "\n{text}");
         let redacted = explain(&tables(), &Target::Golden("G1".into()), true).unwrap();
-        assert!(redacted.contains("first_name   ***     a        1"), "{redacted}");
+        assert!(
+            redacted.contains("first_name   ***     a        1"),
+            "{redacted}"
+        );
         assert!(!redacted.contains("Ann"));
     }
 
@@ -911,8 +917,14 @@ a:1    b:2     match           0.3356   last_name
     fn record_lists_its_pairs_and_golden_record() {
         let text = explain(&tables(), &Target::Record(rec("c:3")), false).unwrap();
         assert!(text.starts_with("record c:3   (c.csv row 3)\ngolden id           G2\nmatch probability   -\n\npairs with c:3 (1)\n"), "{text}");
-        assert!(text.contains("a:1     non_match        0.0012          -9.72   phone"), "{text}");
-        assert!(text.contains("golden record G2   (1 record: c:3)"), "{text}");
+        assert!(
+            text.contains("a:1     non_match        0.0012          -9.72   phone"),
+            "{text}"
+        );
+        assert!(
+            text.contains("golden record G2   (1 record: c:3)"),
+            "{text}"
+        );
         assert!(text.contains("links (0)"), "{text}");
     }
 

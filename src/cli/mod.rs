@@ -14,8 +14,8 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser, Subcommand};
 
-use crate::explain::{RecordRef, Target};
 use crate::Error;
+use crate::explain::{RecordRef, Target};
 
 use crate::telemetry::LogFormat;
 
