@@ -3,7 +3,9 @@
 
 mod check;
 mod evaluate;
+mod explain;
 mod generate;
+mod query;
 mod run;
 mod runs;
 mod train;
@@ -11,7 +13,10 @@ mod train;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Parser, Subcommand};
+
+use crate::Error;
+use crate::explain::{RecordRef, Target};
 
 use crate::telemetry::LogFormat;
 
@@ -74,6 +79,42 @@ pub enum Command {
         #[arg(long)]
         truth: PathBuf,
     },
+    /// Explain a run: a pair's score field by field, a record's links, or a golden record.
+    ///
+    /// Numbers are read back from the run (decisions.parquet, model.json), not recomputed.
+    /// Runs keep no standardized values, so the values shown are the surviving values in
+    /// lineage: a record shows its value for a field only where that value won, else
+    /// `(not kept)`.
+    #[command(group(ArgGroup::new("target").required(true).args(["pair", "record", "golden"])))]
+    Explain {
+        /// A run directory, or an output directory (its `latest` run).
+        run: PathBuf,
+        /// Waterfall of a pair's match weight: prior, then each field's level, m, u and weight.
+        #[arg(long, num_args = 2, value_names = ["SOURCE:ID", "SOURCE:ID"])]
+        pair: Option<Vec<RecordRef>>,
+        /// A record's golden id, match probability and scored pairs.
+        #[arg(long, value_name = "SOURCE:ID")]
+        record: Option<RecordRef>,
+        /// A golden record's values with source and rule, its members and the links among them.
+        #[arg(long, value_name = "ID")]
+        golden: Option<String>,
+        /// Print `***` instead of customer values.
+        #[arg(long)]
+        redact: bool,
+    },
+    /// Run SQL over a run's tables: golden, crosswalk, lineage, decisions, review, rejects.
+    Query {
+        /// A run directory, or an output directory (its `latest` run).
+        run: PathBuf,
+        /// One SQL statement (DataFusion dialect); table and column names are case-sensitive.
+        sql: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: query::Format,
+        /// Write to this file instead of stdout (required for parquet).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write synthetic multi-source customer exports with known truth.
     Generate {
         /// Number of real people.
@@ -130,6 +171,39 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Check { pipeline } => check::check(&pipeline).await,
             Command::Train { pipeline, out } => train::train(&pipeline, out).await,
             Command::Evaluate { run, truth } => evaluate::evaluate(&run, &truth),
+            Command::Explain {
+                run,
+                pair,
+                record,
+                golden,
+                redact,
+            } => {
+                let target = match (pair, record, golden) {
+                    (Some(mut p), _, _) if p.len() == 2 => {
+                        let b = p.pop();
+                        let a = p.pop();
+                        match (a, b) {
+                            (Some(a), Some(b)) => Target::Pair(a, b),
+                            _ => return Err(Error::Usage("--pair takes two SOURCE:ID".into())),
+                        }
+                    }
+                    (None, Some(r), _) => Target::Record(r),
+                    (None, None, Some(g)) => Target::Golden(g),
+                    _ => {
+                        return Err(Error::Usage(
+                            "give one of --pair SOURCE:ID SOURCE:ID, --record SOURCE:ID or --golden ID"
+                                .into(),
+                        ));
+                    }
+                };
+                explain::explain(&run, &target, redact)
+            }
+            Command::Query {
+                run,
+                sql,
+                format,
+                out,
+            } => query::query(&run, &sql, format, out).await,
             Command::Generate {
                 entities,
                 seed,

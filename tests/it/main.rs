@@ -2,6 +2,7 @@
 
 mod cli;
 mod config_errors;
+mod explain;
 mod golden_files;
 mod invariants;
 mod manual;

@@ -1,0 +1,14 @@
+//! `golden explain RUN (--pair A B | --record A | --golden ID) [--redact]`.
+
+use std::path::Path;
+
+use crate::explain::{self as ex, RunTables, Target};
+use crate::{Result, output};
+
+/// Prints the explanation of `target` in the run `run`.
+pub fn explain(run: &Path, target: &Target, redact: bool) -> Result<()> {
+    let dir = output::resolve_run(run)?;
+    let tables = RunTables::load(&dir)?;
+    print!("{}", ex::explain(&tables, target, redact)?);
+    Ok(())
+}
