@@ -168,17 +168,10 @@ impl RunTables {
     }
 
     fn lineage_rows(&self) -> Result<Vec<LineageRow>> {
-        let cols = [
-            schema::GOLDEN_ID,
-            "field",
-            "value",
-            schema::SOURCE,
-            schema::SOURCE_ID,
-            "rule",
-        ]
-        .iter()
-        .map(|c| self.strings("lineage", c))
-        .collect::<Result<Vec<_>>>()?;
+        let cols = schema::LINEAGE_COLUMNS
+            .iter()
+            .map(|c| self.strings("lineage", c))
+            .collect::<Result<Vec<_>>>()?;
         let get = |c: usize, i: usize| cols[c][i].clone().unwrap_or_default();
         Ok((0..cols[0].len())
             .map(|i| LineageRow {

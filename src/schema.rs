@@ -39,3 +39,6 @@ pub const MATCH_WEIGHT: &str = "match_weight";
 pub fn match_column(field: &str) -> String {
     format!("{field}{MATCH_SUFFIX}")
 }
+
+/// Columns of `lineage.parquet`, in order.
+pub const LINEAGE_COLUMNS: [&str; 6] = [GOLDEN_ID, "field", "value", SOURCE, SOURCE_ID, "rule"];

@@ -221,14 +221,7 @@ impl LineageBuilder {
     }
 
     fn finish(mut self) -> Result<RecordBatch> {
-        let names = [
-            schema::GOLDEN_ID,
-            "field",
-            "value",
-            schema::SOURCE,
-            schema::SOURCE_ID,
-            "rule",
-        ];
+        let names = schema::LINEAGE_COLUMNS;
         let schema = Schema::new(
             names
                 .iter()
