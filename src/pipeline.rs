@@ -12,6 +12,7 @@ use crate::block::{self, Blocks};
 use crate::cluster::stable_ids::{self, ChangeKind, PreviousRun};
 use crate::compare::{self, Compared};
 use crate::config::Pipeline;
+use crate::ingest::drift::SourceColumns;
 use crate::ingest::{self, Reject, rejects::rejects_batch};
 use crate::model::{self, Decision, ModelParams};
 use crate::output::manifest::{InputFile, SourceCounts};
@@ -67,6 +68,24 @@ pub struct Prepared {
     pub blocks: Blocks,
     /// Comparison vectors of every candidate pair.
     pub compared: Compared,
+    /// Columns of each source as read.
+    pub source_columns: SourceColumns,
+}
+
+/// The source columns recorded by the run `latest` points at (empty when there is none or it
+/// cannot be read: drift is then not checked, with a warning).
+fn previous_columns(out_dir: &std::path::Path) -> SourceColumns {
+    let path = out_dir.join("latest").join("manifest.json");
+    if !path.exists() {
+        return SourceColumns::new();
+    }
+    match Manifest::read(&path) {
+        Ok(m) => m.source_columns,
+        Err(e) => {
+            tracing::warn!(error = %e, "previous manifest unreadable; schema drift not checked");
+            SourceColumns::new()
+        }
+    }
 }
 
 /// Ingests, standardizes, blocks and compares; fails on a source over its reject limit
@@ -74,10 +93,16 @@ pub struct Prepared {
 async fn prepare(
     p: &Pipeline,
     stages: &mut Stages,
+    previous: &SourceColumns,
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
     let t = Instant::now();
-    let ing = ingest::ingest(p).await?;
+    let ing = ingest::ingest(p, previous).await?;
+    let source_columns: SourceColumns = ing
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.columns.clone()))
+        .collect();
     stages
         .timings
         .insert("ingest".into(), t.elapsed().as_secs_f64());
@@ -145,6 +170,7 @@ async fn prepare(
         records,
         rejects: ing.rejects,
         sources,
+        source_columns,
         blocks,
         compared,
     })
@@ -153,7 +179,10 @@ async fn prepare(
 /// Trains the model of `p` on its sources (for `golden train`).
 pub async fn train(p: &Pipeline) -> Result<ModelParams> {
     let mut stages = Stages::default();
-    let prep = prepare(p, &mut stages, |_, _| Ok(PathBuf::new())).await?;
+    let prep = prepare(p, &mut stages, &SourceColumns::new(), |_, _| {
+        Ok(PathBuf::new())
+    })
+    .await?;
     stages.time("train", || {
         model::train(&prep.records, p, &prep.blocks, &prep.compared)
     })
@@ -201,7 +230,7 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
                 .join(format!("{run_id}.failed"))
                 .join("rejects.parquet"))
         };
-        match prepare(p, &mut stages, failed).await {
+        match prepare(p, &mut stages, &previous_columns(&out_dir), failed).await {
             Ok(prep) => prep,
             Err(e) => {
                 if matches!(e, Error::TooManyRejects { .. }) {
@@ -242,6 +271,7 @@ fn finish_run(
         sources,
         blocks,
         compared,
+        source_columns,
     } = prep;
     let params = match &p.model.model_file {
         Some(path) => {
@@ -329,6 +359,7 @@ fn finish_run(
         "run summary"
     );
     manifest.sources = sources;
+    manifest.source_columns = source_columns;
     manifest.blocking = blocks.stats;
     manifest.timings_s = stages.timings.clone();
     manifest.status = "succeeded".into();

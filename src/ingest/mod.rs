@@ -5,6 +5,7 @@
 //! id is missing or repeated within the source are rejected too. Every row read ends up in
 //! exactly one of the returned batches or the rejects.
 
+pub mod drift;
 pub mod rejects;
 pub mod source;
 pub mod updated_at;
@@ -35,6 +36,8 @@ pub struct SourceRecords {
     pub rows_read: u64,
     /// Rows rejected.
     pub rows_rejected: u64,
+    /// The source's columns as read (for schema-drift checks of later runs).
+    pub columns: Vec<drift::ColumnType>,
 }
 
 /// What ingest produced.
@@ -52,14 +55,19 @@ pub fn session() -> SessionContext {
     SessionContext::new_with_config(config)
 }
 
-/// Reads and maps every source of `pipeline`.
-pub async fn ingest(pipeline: &Pipeline) -> Result<Ingested> {
+/// Reads and maps every source of `pipeline`; a source whose used columns drifted from
+/// `previous` (the last run's columns) fails before any mapping.
+pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Result<Ingested> {
     let ctx = session();
     let mut sources = Vec::new();
     let mut all_rejects = Vec::new();
     let mut next_idx: u32 = 0;
     for (i, src) in pipeline.sources.iter().enumerate() {
         let raw = source::read_source(src).await?;
+        let columns = drift::columns_of(&raw.batch);
+        if let Some(prev) = previous.get(&src.name) {
+            drift::check(src, prev, &columns)?;
+        }
         let mut rejects = raw.rejects;
         let table = format!("__source_{i}");
         ctx.register_batch(&table, raw.batch.clone())?;
@@ -82,6 +90,7 @@ pub async fn ingest(pipeline: &Pipeline) -> Result<Ingested> {
             batch,
             rows_read: raw.rows_seen,
             rows_rejected: rejects.len() as u64,
+            columns,
         });
         all_rejects.extend(rejects);
     }

@@ -90,6 +90,9 @@ pub struct Manifest {
     pub blocking: Vec<crate::block::RuleStats>,
     /// Whether the model was trained in this run or loaded from a file.
     pub model_source: String,
+    /// Columns of each source as read, for schema-drift checks of the next run.
+    #[serde(default)]
+    pub source_columns: crate::ingest::drift::SourceColumns,
 }
 
 impl Manifest {

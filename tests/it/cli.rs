@@ -165,3 +165,37 @@ fn evaluate_prints_pairwise_scores_of_the_demo() {
     );
     assert!(report.contains("pairwise  precision"), "{report}");
 }
+
+#[test]
+fn a_used_column_gone_since_the_last_run_fails_before_writing() {
+    let dir = tempdir();
+    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
+        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), dir.path().join(f)).unwrap();
+    }
+    let p = dir.path().join("tiny.toml");
+    golden_ok(&["run", p.to_str().unwrap()]);
+    let latest = std::fs::read_link(dir.path().join("out/latest")).unwrap();
+    let crm = dir.path().join("crm.csv");
+    let text = std::fs::read_to_string(&crm)
+        .unwrap()
+        .replacen(",postcode,", ",zip,", 1);
+    std::fs::write(&crm, text).unwrap();
+    let out = golden(&["run", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "error: {}: source `crm`: column `postcode` used by the pipeline was in the last run but is missing now; \
+             fix the export, or map the field to the column's new name",
+            crm.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read_link(dir.path().join("out/latest")).unwrap(),
+        latest
+    );
+    let leftovers = std::fs::read_dir(dir.path().join("out/runs"))
+        .unwrap()
+        .count();
+    assert_eq!(leftovers, 1, "only the good run remains");
+}
