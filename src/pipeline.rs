@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub threads: usize,
     /// Remove a stale lock (its run is gone) before taking it (`--break-lock`).
     pub break_lock: bool,
+    /// Recompute everything instead of reusing the previous run's comparisons and model.
+    pub full: bool,
 }
 
 /// What a finished run reports.
@@ -70,20 +72,40 @@ pub struct Prepared {
     pub compared: Compared,
     /// Columns of each source as read.
     pub source_columns: SourceColumns,
+    /// Content hash of each record's match values (unchanged hash: comparisons reusable).
+    pub content_hashes: Vec<u64>,
+    /// The previous run this one is incremental on, if any.
+    pub incremental_from: Option<PathBuf>,
 }
 
-/// The source columns recorded by the run `latest` points at (empty when there is none or it
-/// cannot be read: drift is then not checked, with a warning).
-fn previous_columns(out_dir: &std::path::Path) -> SourceColumns {
-    let path = out_dir.join("latest").join("manifest.json");
+/// What this run takes from the run `latest` points at.
+#[derive(Debug, Default)]
+struct Previous {
+    /// Its source columns, for the schema-drift check (empty: not checked).
+    columns: SourceColumns,
+    /// Its directory, when this run is incremental: same pipeline file, not `--full`.
+    incremental_from: Option<PathBuf>,
+}
+
+/// Reads the previous run's manifest (none, or unreadable with a warning: a full run).
+fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) -> Previous {
+    let latest = out_dir.join("latest");
+    let path = latest.join("manifest.json");
     if !path.exists() {
-        return SourceColumns::new();
+        return Previous::default();
     }
     match Manifest::read(&path) {
-        Ok(m) => m.source_columns,
+        Ok(m) => {
+            let same = m.pipeline_hash == p.hash && m.status == "succeeded";
+            let dir = std::fs::canonicalize(&latest).ok();
+            Previous {
+                columns: m.source_columns,
+                incremental_from: dir.filter(|_| same && !full),
+            }
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "previous manifest unreadable; schema drift not checked");
-            SourceColumns::new()
+            tracing::warn!(error = %e, "previous manifest unreadable; schema drift not checked, full run");
+            Previous::default()
         }
     }
 }
@@ -93,11 +115,11 @@ fn previous_columns(out_dir: &std::path::Path) -> SourceColumns {
 async fn prepare(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: &SourceColumns,
+    previous: &Previous,
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
     let t = Instant::now();
-    let ing = ingest::ingest(p, previous).await?;
+    let ing = ingest::ingest(p, &previous.columns).await?;
     let source_columns: SourceColumns = ing
         .sources
         .iter()
@@ -158,8 +180,21 @@ async fn prepare(
         Ok(concat_batches(&schema, &parts)?)
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
+    let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
+    let cache = match &previous.incremental_from {
+        Some(dir) => {
+            match compare::cache::PairCache::load(dir, &records, &content_hashes, &p.comparisons) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "previous comparisons unreadable; comparing every pair");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let compared = stages.time("compare", || {
-        compare::compare(&records, &p.comparisons, &blocks)
+        compare::compare(&records, &p.comparisons, &blocks, cache.as_ref())
     })?;
     tracing::info!(
         records = records.num_rows(),
@@ -171,6 +206,8 @@ async fn prepare(
         rejects: ing.rejects,
         sources,
         source_columns,
+        content_hashes,
+        incremental_from: previous.incremental_from.clone(),
         blocks,
         compared,
     })
@@ -179,7 +216,7 @@ async fn prepare(
 /// Trains the model of `p` on its sources (for `golden train`).
 pub async fn train(p: &Pipeline) -> Result<ModelParams> {
     let mut stages = Stages::default();
-    let prep = prepare(p, &mut stages, &SourceColumns::new(), |_, _| {
+    let prep = prepare(p, &mut stages, &Previous::default(), |_, _| {
         Ok(PathBuf::new())
     })
     .await?;
@@ -230,7 +267,14 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
                 .join(format!("{run_id}.failed"))
                 .join("rejects.parquet"))
         };
-        match prepare(p, &mut stages, &previous_columns(&out_dir), failed).await {
+        match prepare(
+            p,
+            &mut stages,
+            &previous_run(&out_dir, p, opts.full),
+            failed,
+        )
+        .await
+        {
             Ok(prep) => prep,
             Err(e) => {
                 if matches!(e, Error::TooManyRejects { .. }) {
@@ -272,13 +316,28 @@ fn finish_run(
         blocks,
         compared,
         source_columns,
+        content_hashes,
+        incremental_from,
     } = prep;
-    let params = match &p.model.model_file {
-        Some(path) => {
+    manifest.mode = if incremental_from.is_some() {
+        "incremental"
+    } else {
+        "full"
+    }
+    .into();
+    manifest
+        .counts
+        .insert("pairs_reused".into(), compared.reused);
+    let params = match (&p.model.model_file, &incremental_from) {
+        (Some(path), _) => {
             manifest.model_source = format!("loaded from {}", path.display());
             ModelParams::load(path)?
         }
-        None => {
+        (None, Some(prev)) => {
+            manifest.model_source = format!("reused from {}", prev.display());
+            ModelParams::load(&prev.join("model.json"))?
+        }
+        (None, None) => {
             manifest.model_source = "trained in this run".into();
             stages.time("train", || model::train(&records, p, &blocks, &compared))?
         }
@@ -309,7 +368,7 @@ fn finish_run(
         output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?)?;
         output::write_parquet(
             &dir.file("crosswalk.parquet"),
-            &tables::crosswalk(&records, &clusters)?,
+            &tables::crosswalk(&records, &clusters, &content_hashes)?,
         )?;
         output::write_parquet(&dir.file("lineage.parquet"), &survived.lineage)?;
         output::write_parquet(

@@ -45,7 +45,7 @@ pub enum Command {
         /// Threads for the parallel stages (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// Recompute everything (runs are full until incremental runs exist).
+        /// Recompute everything: retrain the model and compare every pair, ignoring the previous run.
         #[arg(long)]
         full: bool,
         /// Remove a stale lock left by a crashed or killed run on this host, then run
@@ -163,10 +163,10 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Run {
                 pipeline,
                 output,
-                full: _,
+                full,
                 break_lock,
                 ..
-            } => run::run(&pipeline, output, threads, break_lock).await,
+            } => run::run(&pipeline, output, threads, break_lock, full).await,
             Command::Runs { output_dir } => runs::runs(&output_dir),
             Command::Check { pipeline } => check::check(&pipeline).await,
             Command::Train { pipeline, out } => train::train(&pipeline, out).await,

@@ -11,12 +11,14 @@ pub async fn run(
     output: Option<PathBuf>,
     threads: usize,
     break_lock: bool,
+    full: bool,
 ) -> Result<()> {
     let p = config::load(path)?;
     let opts = RunOptions {
         output,
         threads,
         break_lock,
+        full,
     };
     let summary = pipeline::run(&p, &opts).await?;
     let c = &summary.manifest.counts;

@@ -4,6 +4,7 @@
 //! threshold from the loosest up, and the top level for an exact match of the match values. The
 //! comparison of all blocks runs in parallel with rayon; each task owns its output buffers.
 
+pub mod cache;
 pub mod method;
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
@@ -112,6 +113,8 @@ pub struct Compared {
     pub levels: Vec<i8>,
     /// Number of comparisons per pair.
     pub n_comparisons: usize,
+    /// Pairs whose levels were reused from the previous run instead of computed.
+    pub reused: u64,
 }
 
 impl Compared {
@@ -135,14 +138,17 @@ impl Compared {
         self.right.append(&mut other.right);
         self.rule.append(&mut other.rule);
         self.levels.append(&mut other.levels);
+        self.reused += other.reused;
     }
 }
 
-/// Compares every candidate pair of `blocks`, in parallel.
+/// Compares every candidate pair of `blocks`, in parallel; pairs found in `cache` (an
+/// incremental run) take the previous run's levels.
 pub fn compare(
     batch: &RecordBatch,
     comparisons: &[ComparisonConfig],
     blocks: &Blocks,
+    cache: Option<&cache::PairCache>,
 ) -> Result<Compared> {
     let comparator = Comparator::new(batch, comparisons)?;
     let k = comparator.len();
@@ -157,7 +163,11 @@ pub fn compare(
             |mut acc, &item| {
                 let mut buf = vec![0i8; k];
                 blocks.for_each_pair(item, |a, b, rule| {
-                    comparator.levels(a, b, &mut buf);
+                    if cache.is_some_and(|c| c.get(a, b, &mut buf)) {
+                        acc.reused += 1;
+                    } else {
+                        comparator.levels(a, b, &mut buf);
+                    }
                     acc.left.push(a);
                     acc.right.push(b);
                     acc.rule.push(rule);

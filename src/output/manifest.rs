@@ -90,6 +90,9 @@ pub struct Manifest {
     pub blocking: Vec<crate::block::RuleStats>,
     /// Whether the model was trained in this run or loaded from a file.
     pub model_source: String,
+    /// `full`, or `incremental` when the previous run's comparisons and model were reused.
+    #[serde(default)]
+    pub mode: String,
     /// Columns of each source as read, for schema-drift checks of the next run.
     #[serde(default)]
     pub source_columns: crate::ingest::drift::SourceColumns,

@@ -23,7 +23,11 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
 }
 
 /// `crosswalk.parquet`: one row per input record.
-pub fn crosswalk(batch: &RecordBatch, clusters: &Clusters) -> Result<RecordBatch> {
+pub fn crosswalk(
+    batch: &RecordBatch,
+    clusters: &Clusters,
+    content_hashes: &[u64],
+) -> Result<RecordBatch> {
     let gids: StringArray = clusters
         .cluster_of
         .iter()
@@ -37,6 +41,7 @@ pub fn crosswalk(batch: &RecordBatch, clusters: &Clusters) -> Result<RecordBatch
         Field::new(schema::MATCH_PROBABILITY, DataType::Float64, true),
         Field::new(schema::SOURCE_FILE, DataType::Utf8, false),
         Field::new(schema::ROW_NUMBER, DataType::UInt64, false),
+        Field::new(crate::compare::cache::CONTENT_HASH, DataType::UInt64, false),
     ]);
     let cols: Vec<ArrayRef> = vec![
         column(batch, schema::SOURCE)?.clone(),
@@ -45,6 +50,7 @@ pub fn crosswalk(batch: &RecordBatch, clusters: &Clusters) -> Result<RecordBatch
         Arc::new(probs),
         column(batch, schema::SOURCE_FILE)?.clone(),
         column(batch, schema::ROW_NUMBER)?.clone(),
+        Arc::new(arrow::array::UInt64Array::from(content_hashes.to_vec())),
     ];
     Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
 }

@@ -1,0 +1,161 @@
+//! Comparison reuse for incremental runs: a pair of records whose match values are unchanged
+//! since the previous run gets the levels that run computed, read back from its
+//! `decisions.parquet`; only pairs touching a new or changed record are compared again.
+//! Levels are a pure function of the two records' match values, so reuse cannot change a
+//! result: an incremental run and `--full` with the same model give the same clusters.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int8Type, UInt64Type};
+
+use crate::config::ComparisonConfig;
+use crate::schema::{self, match_column};
+use crate::{Error, Result};
+
+/// Name of the crosswalk column holding each record's content hash.
+pub const CONTENT_HASH: &str = "content_hash";
+
+/// FNV-1a hash of every compared field's match value of each record (stable across runs and
+/// builds; nulls hash differently from empty strings).
+pub fn record_hashes(batch: &RecordBatch, comparisons: &[ComparisonConfig]) -> Result<Vec<u64>> {
+    let cols = comparisons
+        .iter()
+        .map(|c| {
+            batch
+                .column_by_name(&match_column(&c.field))
+                .map(|a| a.as_string::<i32>().clone())
+                .ok_or_else(|| {
+                    Error::Internal(format!("content hash: no match column for `{}`", c.field))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let step = |h: u64, b: u8| (h ^ b as u64).wrapping_mul(PRIME);
+    Ok((0..batch.num_rows())
+        .map(|i| {
+            cols.iter().fold(OFFSET, |h, c| {
+                if c.is_null(i) {
+                    step(h, 0xff)
+                } else {
+                    c.value(i).bytes().fold(step(h, 0x1f), step)
+                }
+            })
+        })
+        .collect())
+}
+
+/// Levels of the previous run's pairs whose two records are unchanged, by current indices.
+#[derive(Debug, Default)]
+pub struct PairCache {
+    index: HashMap<(u32, u32), u32>,
+    levels: Vec<i8>,
+    k: usize,
+    /// Records unchanged since the previous run.
+    pub unchanged_records: usize,
+}
+
+fn strings(batch: &RecordBatch, name: &str, file: &Path) -> Result<arrow::array::StringArray> {
+    let col = batch.column_by_name(name).ok_or_else(|| Error::Input {
+        path: file.to_path_buf(),
+        message: format!("no column `{name}`; rerun with --full"),
+    })?;
+    Ok(cast(col, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+impl PairCache {
+    /// Builds the cache from the previous run directory `prev` for the current records.
+    pub fn load(
+        prev: &Path,
+        batch: &RecordBatch,
+        hashes: &[u64],
+        comparisons: &[ComparisonConfig],
+    ) -> Result<Self> {
+        let xw_path = prev.join("crosswalk.parquet");
+        let xw = crate::output::read_parquet(&xw_path)?;
+        let Some(prev_hash) = xw.column_by_name(CONTENT_HASH) else {
+            return Ok(PairCache::default()); // a run from before content hashes: compare everything
+        };
+        let prev_hash = prev_hash.as_primitive::<UInt64Type>();
+        let (ps, pi) = (
+            strings(&xw, schema::SOURCE, &xw_path)?,
+            strings(&xw, schema::SOURCE_ID, &xw_path)?,
+        );
+        let old: HashMap<(&str, &str), u64> = (0..xw.num_rows())
+            .map(|r| ((ps.value(r), pi.value(r)), prev_hash.value(r)))
+            .collect();
+        let (src, ids) = (
+            strings(batch, schema::SOURCE, &xw_path)?,
+            strings(batch, schema::SOURCE_ID, &xw_path)?,
+        );
+        let mut current: HashMap<(&str, &str), u32> = HashMap::new();
+        for (r, &h) in hashes.iter().enumerate() {
+            let key = (src.value(r), ids.value(r));
+            if old.get(&key) == Some(&h) {
+                current.insert(key, r as u32);
+            }
+        }
+        let dec_path = prev.join("decisions.parquet");
+        let dec = crate::output::read_parquet(&dec_path)?;
+        let cols = ["left_source", "left_id", "right_source", "right_id"]
+            .iter()
+            .map(|c| strings(&dec, c, &dec_path))
+            .collect::<Result<Vec<_>>>()?;
+        let level_cols = comparisons
+            .iter()
+            .map(|c| {
+                let name = format!("{}_level", c.field);
+                dec.column_by_name(&name)
+                    .map(|a| a.as_primitive::<Int8Type>().clone())
+                    .ok_or_else(|| Error::Input {
+                        path: dec_path.clone(),
+                        message: format!("no column `{name}`; rerun with --full"),
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let k = comparisons.len();
+        let mut cache = PairCache {
+            k,
+            unchanged_records: current.len(),
+            ..Default::default()
+        };
+        for r in 0..dec.num_rows() {
+            let a = current.get(&(cols[0].value(r), cols[1].value(r)));
+            let b = current.get(&(cols[2].value(r), cols[3].value(r)));
+            if let (Some(&a), Some(&b)) = (a, b) {
+                let key = (a.min(b), a.max(b));
+                if let std::collections::hash_map::Entry::Vacant(slot) = cache.index.entry(key) {
+                    slot.insert((cache.levels.len() / k.max(1)) as u32);
+                    cache.levels.extend(level_cols.iter().map(|c| c.value(r)));
+                }
+            }
+        }
+        Ok(cache)
+    }
+
+    /// Copies the cached levels of `(a, b)` (a < b) into `out`; false when not cached.
+    #[inline]
+    pub fn get(&self, a: u32, b: u32, out: &mut [i8]) -> bool {
+        match self.index.get(&(a, b)) {
+            Some(&i) => {
+                let i = i as usize * self.k;
+                out.copy_from_slice(&self.levels[i..i + self.k]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Number of cached pairs.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}

@@ -1,0 +1,130 @@
+//! Incremental runs: comparisons of unchanged records are reused, and the clusters equal those
+//! of `--full` over successive deltas (with a fixed model, as DESIGN §5 requires).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use golden::generate::{GenerateOptions, generate};
+
+use crate::util::{golden_ok, strings, table, tempdir};
+
+/// (source:id → golden id) of the latest run under `out`.
+fn assignment(out: &Path) -> HashMap<String, String> {
+    let xw = table(&out.join("latest"), "crosswalk");
+    let keys = strings(&xw, "source")
+        .into_iter()
+        .zip(strings(&xw, "source_id"))
+        .map(|(s, i)| format!("{}:{}", s.unwrap(), i.unwrap()));
+    keys.zip(strings(&xw, "golden_id").into_iter().map(Option::unwrap))
+        .collect()
+}
+
+/// The clusters as a set of member sets.
+fn partition(a: &HashMap<String, String>) -> BTreeSet<BTreeSet<String>> {
+    let mut by: HashMap<&String, BTreeSet<String>> = HashMap::new();
+    for (k, g) in a {
+        by.entry(g).or_default().insert(k.clone());
+    }
+    by.into_values().collect()
+}
+
+/// A change to one CRM line (1-based data row number → replacement lines).
+type Delta<'a> = &'a dyn Fn(usize, &str) -> Vec<String>;
+
+fn edit_crm(data: &Path, f: impl Fn(usize, &str) -> Vec<String>) {
+    let path = data.join("crm.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push(line.to_string());
+        } else {
+            out.extend(f(i, line));
+        }
+    }
+    std::fs::write(&path, out.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn incremental_equals_full_over_three_deltas_and_reuses_comparisons() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    generate(&GenerateOptions {
+        entities: 1000,
+        seed: 9,
+        out: data.clone(),
+        broken_rows: false,
+    })
+    .unwrap();
+    let pipeline = data.join("pipeline.toml");
+    let p = pipeline.to_str().unwrap();
+    // Train once, then fix the model so that incremental and full runs score alike.
+    let model = data.join("model.json");
+    golden_ok(&["train", p, "--out", model.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    std::fs::write(
+        &pipeline,
+        text.replace("[model]\n", "[model]\nmodel_file = \"model.json\"\n"),
+    )
+    .unwrap();
+
+    let (inc, full) = (dir.path().join("inc"), dir.path().join("full"));
+    let (i, f) = (inc.to_str().unwrap(), full.to_str().unwrap());
+    golden_ok(&["run", p, "--output", i]);
+    golden_ok(&["run", p, "--output", f, "--full"]);
+    assert_eq!(assignment(&inc), assignment(&full));
+
+    let deltas: [Delta; 3] = [
+        // 1: some emails change.
+        &|i, line| {
+            vec![if i % 40 == 0 {
+                line.replacen('@', "x@", 1)
+            } else {
+                line.to_string()
+            }]
+        },
+        // 2: some records leave the CRM.
+        &|i, line| {
+            if i % 60 == 0 {
+                vec![]
+            } else {
+                vec![line.to_string()]
+            }
+        },
+        // 3: new records: copies of existing people under new ids.
+        &|i, line| {
+            let mut v = vec![line.to_string()];
+            if i % 50 == 0 {
+                v.push(line.replacen(',', "N,", 1));
+            }
+            v
+        },
+    ];
+    for (n, delta) in deltas.iter().enumerate() {
+        edit_crm(&data, delta);
+        golden_ok(&["run", p, "--output", i]);
+        golden_ok(&["run", p, "--output", f, "--full"]);
+        let (a, b) = (assignment(&inc), assignment(&full));
+        assert_eq!(
+            partition(&a),
+            partition(&b),
+            "delta {}: incremental and full clusters differ",
+            n + 1
+        );
+        assert_eq!(a, b, "delta {}: golden ids differ", n + 1);
+        let m = golden::output::Manifest::read(&inc.join("latest/manifest.json")).unwrap();
+        assert_eq!(m.mode, "incremental");
+        let reused = m.counts["pairs_reused"];
+        let pairs = m.counts["candidate_pairs"];
+        assert!(reused > 0, "delta {}: nothing reused", n + 1);
+        // Removing records changes no remaining pair; changed and new records must be compared.
+        assert_eq!(
+            reused == pairs,
+            n == 1,
+            "delta {}: {reused} of {pairs} pairs reused",
+            n + 1
+        );
+        let mf = golden::output::Manifest::read(&full.join("latest/manifest.json")).unwrap();
+        assert_eq!((mf.mode.as_str(), mf.counts["pairs_reused"]), ("full", 0));
+    }
+}
