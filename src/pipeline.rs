@@ -351,7 +351,15 @@ fn finish_run(
     let mut scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
     manual.mark(&compared, &mut scored);
     let clusters = stages.time("cluster", || {
-        cluster::cluster(&records, &compared, &scored, &manual)
+        let conflict = model::Conflict::new(p);
+        let conflicts: Vec<(u32, u32)> = (0..compared.len())
+            .filter(|&i| {
+                scored.decision[i] != Decision::Manual
+                    && conflict.is_conflict(compared.pair_levels(i))
+            })
+            .map(|i| (compared.left[i], compared.right[i]))
+            .collect();
+        cluster::cluster(&records, &compared, &scored, &manual, &conflicts)
     })?;
     let (clusters, changes) = stages.time("stable_ids", || {
         let mut clusters = clusters;

@@ -63,13 +63,15 @@ pub fn golden_id(source: &str, source_id: &str) -> String {
 }
 
 /// Joins every pair decided `match`, and every manual must-link, into clusters, strongest
-/// links first; a link that would put the two records of a cannot-link pair into one cluster
-/// is skipped, so a cannot-link splits a cluster even when other links would join it.
+/// links first; a link that would put the two records of a cannot-link pair, or of an
+/// identity-conflict pair (`conflicts`), into one cluster is skipped, so a cluster never chains
+/// through other members to hold two records with contradicting identities.
 pub fn cluster(
     batch: &RecordBatch,
     compared: &Compared,
     scored: &Scored,
     manual: &ManualDecisions,
+    conflicts: &[(u32, u32)],
 ) -> Result<Clusters> {
     let n = batch.num_rows();
     let mut uf = UnionFind::new(n);
@@ -89,7 +91,11 @@ pub fn cluster(
     });
     // Cannot-link partners of each set, keyed by the set's root.
     let mut forbidden: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (a, b) in manual.cannot_links() {
+    for (a, b) in manual
+        .cannot_links()
+        .into_iter()
+        .chain(conflicts.iter().copied())
+    {
         forbidden.entry(a).or_default().push(b);
         forbidden.entry(b).or_default().push(a);
     }
@@ -148,4 +154,80 @@ pub fn cluster(
         golden_ids,
         best_link,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, StringArray};
+    use std::sync::Arc;
+
+    /// Four records and three matching pairs: 0–1 (0.99), 1–2 (0.95), 2–3 (0.90).
+    fn chain() -> (RecordBatch, Compared, Scored) {
+        let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let batch = RecordBatch::try_from_iter([
+            (
+                schema::SOURCE,
+                col(vec!["crm", "crm", "billing", "support"]),
+            ),
+            (schema::SOURCE_ID, col(vec!["1", "2", "9", "4"])),
+        ])
+        .expect("batch");
+        let compared = Compared {
+            left: vec![0, 1, 2],
+            right: vec![1, 2, 3],
+            rule: vec![0; 3],
+            levels: vec![1; 3],
+            n_comparisons: 1,
+            reused: 0,
+        };
+        let scored = Scored {
+            weights: vec![0.0; 3],
+            tf_adjustments: Vec::new(),
+            tf_fields: Vec::new(),
+            match_weight: vec![9.0, 8.0, 7.0],
+            probability: vec![0.99, 0.95, 0.90],
+            decision: vec![Decision::Match; 3],
+        };
+        (batch, compared, scored)
+    }
+
+    #[test]
+    fn matching_pairs_form_connected_components_with_the_smallest_key_as_id() {
+        let (batch, compared, scored) = chain();
+        let c = cluster(&batch, &compared, &scored, &ManualDecisions::default(), &[]).expect("ok");
+        assert_eq!(c.cluster_of, vec![0, 0, 0, 0]);
+        assert_eq!(c.golden_ids, vec![golden_id("billing", "9")]);
+        assert_eq!(
+            c.best_link,
+            vec![Some(0.99), Some(0.99), Some(0.95), Some(0.90)]
+        );
+    }
+
+    #[test]
+    fn a_conflict_pair_breaks_the_chain_at_its_weakest_link() {
+        let (batch, compared, scored) = chain();
+        // Records 0 and 3 contradict each other: the weakest link on the path between them
+        // (2–3) is the one left out, so 3 stays alone.
+        let c = cluster(
+            &batch,
+            &compared,
+            &scored,
+            &ManualDecisions::default(),
+            &[(0, 3)],
+        )
+        .expect("ok");
+        assert_eq!(c.cluster_of, vec![0, 0, 0, 1]);
+        assert_eq!(c.best_link[3], None);
+        // A conflict between direct neighbours cuts exactly that link.
+        let c = cluster(
+            &batch,
+            &compared,
+            &scored,
+            &ManualDecisions::default(),
+            &[(1, 2)],
+        )
+        .expect("ok");
+        assert_eq!(c.cluster_of, vec![0, 0, 1, 1]);
+    }
 }
