@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
 
 use crate::block::{self, Blocks};
 use crate::cluster::stable_ids::{self, ChangeKind, PreviousRun};
@@ -170,7 +171,7 @@ async fn prepare(
     let records = stages.time("standardize", || {
         let parts = ing
             .sources
-            .iter()
+            .par_iter()
             .map(|s| standardize::standardize(&s.batch, &fields, &p.standardize))
             .collect::<Result<Vec<_>>>()?;
         let schema = parts

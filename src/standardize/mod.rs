@@ -19,6 +19,7 @@ use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use rayon::prelude::*;
 
 use crate::config::StandardizeConfig;
 use crate::schema::match_column;
@@ -42,6 +43,23 @@ impl Cleaned {
         Cleaned {
             display: StringArray::new_null(rows),
             key: StringArray::new_null(rows),
+        }
+    }
+
+    /// The chunks `parts`, one after the other.
+    pub fn concat(parts: &[Cleaned]) -> Cleaned {
+        let join = |pick: fn(&Cleaned) -> &StringArray| {
+            let arrays: Vec<&dyn Array> = parts.iter().map(|c| pick(c) as &dyn Array).collect();
+            match arrow::compute::concat(&arrays) {
+                Ok(a) => a.as_string::<i32>().clone(),
+                // Only fails past i32 offsets (2 GiB of text in one column), where the row-by-row
+                // StringBuilder would panic as well.
+                Err(e) => panic!("standardize: column too large to concatenate: {e}"),
+            }
+        };
+        Cleaned {
+            display: join(|c| &c.display),
+            key: join(|c| &c.key),
         }
     }
 
@@ -162,21 +180,30 @@ pub fn standardize(
         .position(|f| *f == "country")
         .and_then(|i| raw[i].as_ref());
 
-    let mut cleaned = Vec::with_capacity(fields.len());
+    // Fields run in parallel (and each kernel over chunks of rows, see `text::map_cleaned`).
+    let results: Vec<(Cleaned, Option<FullNames>)> = fields
+        .par_iter()
+        .zip(&raw)
+        .map(|(field, values)| {
+            let Some(values) = values else {
+                return (Cleaned::nulls(rows), None);
+            };
+            match FieldKind::of(field) {
+                FieldKind::FullName => {
+                    let names = name::full_names(values);
+                    (names.full.clone(), Some(names))
+                }
+                kind => (standardize_column(kind, values, countries, cfg), None),
+            }
+        })
+        .collect();
     let mut split = None;
-    for (field, values) in fields.iter().zip(&raw) {
-        let Some(values) = values else {
-            cleaned.push(Cleaned::nulls(rows));
-            continue;
-        };
-        let kind = FieldKind::of(field);
-        if kind == FieldKind::FullName {
-            let FullNames { full, first, last } = name::full_names(values);
+    let mut cleaned = Vec::with_capacity(results.len());
+    for (c, names) in results {
+        if let Some(FullNames { first, last, .. }) = names {
             split = Some([("first_name", first), ("last_name", last)]);
-            cleaned.push(full);
-        } else {
-            cleaned.push(standardize_column(kind, values, countries, cfg));
         }
+        cleaned.push(c);
     }
     for (field, part) in split.into_iter().flatten() {
         if let Some(i) = fields.iter().position(|f| *f == field) {

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use arrow::array::{Array, StringArray, StringBuilder};
+use rayon::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 
 use super::Cleaned;
@@ -130,19 +131,36 @@ impl CleanedBuilder {
     }
 }
 
+/// Rows per parallel task of [`map_cleaned`]: large enough that a task outweighs its scheduling
+/// and the final concatenation, small enough to spread a source over every thread.
+const CHUNK_ROWS: usize = 16 * 1024;
+
 /// Runs `f` on every value that survives [`clean`]; `None` from `f` makes the row null in both.
+/// Chunks of rows run in parallel on rayon's pool and are concatenated in order.
 pub(crate) fn map_cleaned(
     values: &StringArray,
-    mut f: impl FnMut(&str) -> Option<(String, String)>,
+    f: impl Fn(&str) -> Option<(String, String)> + Sync,
 ) -> Cleaned {
-    let mut out = CleanedBuilder::like(values);
-    for value in values.iter() {
-        match value.and_then(clean).and_then(|s| f(&s)) {
-            Some((display, key)) => out.append(Some(&display), Some(&key)),
-            None => out.append(None, None),
+    let map_chunk = |chunk: &StringArray| {
+        let mut out = CleanedBuilder::like(chunk);
+        for value in chunk.iter() {
+            match value.and_then(clean).and_then(|s| f(&s)) {
+                Some((display, key)) => out.append(Some(&display), Some(&key)),
+                None => out.append(None, None),
+            }
         }
+        out.finish()
+    };
+    if values.len() <= CHUNK_ROWS {
+        return map_chunk(values);
     }
-    out.finish()
+    let parts: Vec<Cleaned> = (0..values.len())
+        .step_by(CHUNK_ROWS)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| map_chunk(&values.slice(start, CHUNK_ROWS.min(values.len() - start))))
+        .collect();
+    Cleaned::concat(&parts)
 }
 
 #[cfg(test)]
@@ -159,6 +177,37 @@ mod tests {
         }
         // NFKC: full-width letters and the ﬁ ligature.
         assert_eq!(clean("Ｊｏｈｎ ﬁ").as_deref(), Some("John fi"));
+    }
+
+    #[test]
+    fn map_cleaned_keeps_row_order_across_parallel_chunks() {
+        let rows = 2 * CHUNK_ROWS + 17;
+        let values: StringArray = (0..rows)
+            .map(|i| (i % 5 != 0).then(|| format!(" Row  {i} ")))
+            .collect();
+        let out = map_cleaned(&values, |s| {
+            (!s.ends_with('7')).then(|| (s.to_string(), s.to_lowercase()))
+        });
+        assert_eq!(out.display.len(), rows);
+        for i in [
+            0,
+            1,
+            7,
+            CHUNK_ROWS - 1,
+            CHUNK_ROWS,
+            CHUNK_ROWS + 1,
+            rows - 1,
+        ] {
+            let want = (i % 5 != 0 && i % 10 != 7).then(|| format!("Row {i}"));
+            assert_eq!(
+                value_at(&out.display, i).map(str::to_string),
+                want,
+                "row {i}"
+            );
+            let key = want.map(|w| w.to_lowercase());
+            assert_eq!(value_at(&out.key, i).map(str::to_string), key, "row {i}");
+        }
+        assert_eq!(out.display.null_count(), out.key.null_count());
     }
 
     #[test]
