@@ -370,25 +370,39 @@ fn finish_run(
     })?;
     let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
     stages.time("write", || {
-        output::write_parquet(
-            &dir.file("golden.parquet"),
-            &changes.with_created_run(&survived.golden)?,
-        )?;
-        output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?)?;
-        output::write_parquet(
-            &dir.file("crosswalk.parquet"),
-            &tables::crosswalk(&records, &clusters, &content_hashes)?,
-        )?;
-        output::write_parquet(&dir.file("lineage.parquet"), &survived.lineage)?;
-        output::write_parquet(
-            &dir.file("decisions.parquet"),
-            &tables::decisions(&records, p, &compared, &scored, |_| true)?,
-        )?;
-        let review = tables::decisions(&records, p, &compared, &scored, |i| {
-            scored.decision[i] == Decision::Review
-        })?;
-        output::write_parquet(&dir.file("review.parquet"), &review)?;
-        output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
+        // Each table is built and written on its own rayon task; the files are independent.
+        type Table<'a> = (
+            &'static str,
+            Box<dyn Fn() -> Result<RecordBatch> + Sync + 'a>,
+        );
+        let tables: Vec<Table> = vec![
+            (
+                "golden.parquet",
+                Box::new(|| changes.with_created_run(&survived.golden)),
+            ),
+            ("changes.parquet", Box::new(|| changes.batch())),
+            (
+                "crosswalk.parquet",
+                Box::new(|| tables::crosswalk(&records, &clusters, &content_hashes)),
+            ),
+            ("lineage.parquet", Box::new(|| Ok(survived.lineage.clone()))),
+            (
+                "decisions.parquet",
+                Box::new(|| tables::decisions(&records, p, &compared, &scored, |_| true)),
+            ),
+            (
+                "review.parquet",
+                Box::new(|| {
+                    tables::decisions(&records, p, &compared, &scored, |i| {
+                        scored.decision[i] == Decision::Review
+                    })
+                }),
+            ),
+            ("rejects.parquet", Box::new(|| rejects_batch(&rejects))),
+        ];
+        tables
+            .par_iter()
+            .try_for_each(|(file, build)| output::write_parquet(&dir.file(file), &build()?))?;
         params.save(&dir.file("model.json"))
     })?;
     let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
