@@ -8,8 +8,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 entities=${1:-100000}
 golden=${2:-}
 if [ -z "$golden" ]; then
-  (cd "$root" && cargo build --release --quiet)
-  golden=$root/target/release/golden
+  target_dir=${CARGO_TARGET_DIR:-$root/target}
+  (cd "$root" && CARGO_TARGET_DIR=$target_dir cargo build --release --quiet)
+  golden=$target_dir/release/golden
 fi
 work=${WORK:-$root/target/bench-accuracy-$entities}
 rm -rf "$work"

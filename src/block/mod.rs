@@ -6,7 +6,9 @@
 //! whose keys it agrees on, so a pair found by several rules is compared once. Blocks larger than
 //! `max_block_size` are skipped with a warning that names the rule and the size.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
+use rayon::prelude::*;
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 
@@ -211,8 +213,13 @@ pub fn block(batch: &RecordBatch, cfg: &BlockingConfig) -> Result<Blocks> {
         members: Vec::new(),
         stats: Vec::new(),
     };
-    for (r, rule) in cfg.rules.iter().enumerate() {
-        let mut groups = rule_groups(batch, rule)?;
+    // The rules' group ids are independent: computed in parallel, assembled in rule order.
+    let all_groups = cfg
+        .rules
+        .par_iter()
+        .map(|rule| rule_groups(batch, rule))
+        .collect::<Result<Vec<_>>>()?;
+    for ((r, rule), mut groups) in cfg.rules.iter().enumerate().zip(all_groups) {
         let n_groups = groups
             .iter()
             .filter(|&&g| g != NONE)

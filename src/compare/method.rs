@@ -7,12 +7,48 @@ use crate::config::Method;
 /// `Exact` gives 0 (unequal values never agree); `Date` is not a similarity and gives 0 here
 /// (see [`date_level`]).
 pub fn similarity(method: Method, a: &str, b: &str) -> f64 {
+    if a.is_ascii() && b.is_ascii() {
+        return ascii_similarity(method, a.as_bytes(), b.as_bytes());
+    }
     match method {
         Method::Exact | Method::Date => 0.0,
         Method::JaroWinkler => strsim::jaro_winkler(a, b),
         Method::Jaro => strsim::jaro(a, b),
         Method::Levenshtein => strsim::normalized_levenshtein(a, b),
         Method::DamerauLevenshtein => strsim::normalized_damerau_levenshtein(a, b),
+    }
+}
+
+/// [`similarity`] over ASCII bytes: the same values as strsim's `&str` functions (one byte is
+/// one char) without decoding UTF-8 and counting chars on every call.
+fn ascii_similarity(method: Method, a: &[u8], b: &[u8]) -> f64 {
+    let (wa, wb) = (Bytes(a), Bytes(b));
+    let longest = a.len().max(b.len());
+    let normalise = |distance: usize| {
+        if longest == 0 {
+            1.0
+        } else {
+            1.0 - distance as f64 / longest as f64
+        }
+    };
+    match method {
+        Method::Exact | Method::Date => 0.0,
+        Method::JaroWinkler => strsim::generic_jaro_winkler(&wa, &wb),
+        Method::Jaro => strsim::generic_jaro(&wa, &wb),
+        Method::Levenshtein => normalise(strsim::generic_levenshtein(&wa, &wb)),
+        Method::DamerauLevenshtein => normalise(strsim::generic_damerau_levenshtein(a, b)),
+    }
+}
+
+/// A byte slice that strsim's generic functions can iterate by reference.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> IntoIterator for &Bytes<'a> {
+    type Item = u8;
+    type IntoIter = std::iter::Copied<std::slice::Iter<'a, u8>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().copied()
     }
 }
 
@@ -37,6 +73,31 @@ pub fn date_level(a: &str, b: &str) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_fast_path_equals_strsim_on_str() {
+        let words = [
+            "martha", "marhta", "dwayne", "duane", "dixon", "dicksonx", "a", "ab c", "ca",
+        ];
+        for x in words {
+            for y in words {
+                let (a, b) = (x.as_bytes(), y.as_bytes());
+                assert_eq!(
+                    ascii_similarity(Method::JaroWinkler, a, b),
+                    strsim::jaro_winkler(x, y)
+                );
+                assert_eq!(ascii_similarity(Method::Jaro, a, b), strsim::jaro(x, y));
+                assert_eq!(
+                    ascii_similarity(Method::Levenshtein, a, b),
+                    strsim::normalized_levenshtein(x, y)
+                );
+                assert_eq!(
+                    ascii_similarity(Method::DamerauLevenshtein, a, b),
+                    strsim::normalized_damerau_levenshtein(x, y)
+                );
+            }
+        }
+    }
 
     #[test]
     fn similarities_match_strsim() {

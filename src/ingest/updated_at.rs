@@ -1,6 +1,6 @@
 //! `updated_at` values in the formats exports use → sortable ISO-8601 `YYYY-MM-DDTHH:MM:SS`.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 const DATETIME_FORMATS: &[&str] = &[
     "%Y-%m-%d %H:%M:%S",
@@ -23,10 +23,46 @@ pub fn normalize(value: &str) -> Option<String> {
         return None;
     }
     let dt = parse(v)?;
-    Some(dt.format("%Y-%m-%dT%H:%M:%S").to_string())
+    // Formatted by hand: chrono's strftime parses its pattern on every call.
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    ))
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS`, the shape most exports write, without chrono's format parser.
+fn parse_iso_fast(v: &str) -> Option<NaiveDateTime> {
+    let b = v.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?.and_hms_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    )
 }
 
 fn parse(v: &str) -> Option<NaiveDateTime> {
+    if let Some(dt) = parse_iso_fast(v) {
+        return Some(dt);
+    }
     if v.bytes().all(|b| b.is_ascii_digit()) && (v.len() == 10 || v.len() == 13) {
         let n: i64 = v.parse().ok()?;
         let secs = if v.len() == 13 { n / 1000 } else { n };

@@ -60,7 +60,9 @@ pub fn dates(values: &StringArray, birth: bool) -> Cleaned {
         max_epoch_year: if birth { today.year() } else { 2100 },
     };
     map_cleaned(values, |s| {
-        let iso = parse(s, &ctx)?.format("%Y-%m-%d").to_string();
+        let d = parse(s, &ctx)?;
+        // Formatted by hand: chrono's strftime parses its pattern on every call.
+        let iso = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
         Some((iso.clone(), iso))
     })
 }

@@ -1,7 +1,7 @@
 //! Phone numbers → E.164 (`+447700900123`) as both display value and match key, parsed with
 //! the record's country, else the configured default region, else only with a `+`/`00` prefix.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::str::FromStr;
 
 use arrow::array::{Array, StringArray};
