@@ -62,8 +62,10 @@ pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Res
     let mut sources = Vec::new();
     let mut all_rejects = Vec::new();
     let mut next_idx: u32 = 0;
-    for (i, src) in pipeline.sources.iter().enumerate() {
-        let raw = source::read_source(src).await?;
+    // Every source is read concurrently; mapping then goes source by source.
+    let raws =
+        futures::future::try_join_all(pipeline.sources.iter().map(source::read_source)).await?;
+    for ((i, src), raw) in pipeline.sources.iter().enumerate().zip(raws) {
         let columns = drift::columns_of(&raw.batch);
         if let Some(prev) = previous.get(&src.name) {
             drift::check(src, prev, &columns)?;

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use arrow::array::RecordBatch;
 use rayon::prelude::*;
 
-use crate::block::Blocks;
+use crate::block::{self, Blocks};
 use crate::compare::{Comparator, Compared};
 use crate::config::{ModelConfig, Pipeline};
 use crate::{Error, Result};
@@ -96,6 +96,7 @@ pub fn train(
     let mut m_weight = vec![0.0; k];
     let mut m_from: Vec<Vec<String>> = vec![Vec::new(); k];
     let mut runs = Vec::new();
+    let patterns = rule_patterns(compared, blocks, cfg.seed, &conflict);
     for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
         let fixed: HashSet<&str> = rule.keys.iter().map(|key| key.field.as_str()).collect();
         let active: Vec<bool> = pipeline
@@ -106,11 +107,11 @@ pub fn train(
         if !active.iter().any(|&a| a) {
             continue;
         }
-        let patterns = rule_patterns(&comparator, blocks, r as u8, cfg.seed, &conflict);
+        let patterns = &patterns[r];
         if patterns.is_empty() {
             continue;
         }
-        let res = em::run(&patterns, &u, &init, &active, 0.5, settings);
+        let res = em::run(patterns, &u, &init, &active, 0.5, settings);
         let expected_matches = res.lambda * patterns.pairs() as f64;
         for c in (0..k).filter(|&c| active[c]) {
             for (s, v) in m_sum[c].iter_mut().zip(&res.m[c]) {
@@ -174,58 +175,70 @@ pub fn train(
     })
 }
 
-/// Distinct comparison vectors of every pair in rule `rule`'s blocks (including pairs earlier
-/// rules also find), sampled down to [`EM_PAIRS_PER_RULE`].
+/// Distinct comparison vectors of every pair in each rule's blocks (including pairs earlier
+/// rules also find), each rule sampled down to [`EM_PAIRS_PER_RULE`].
+///
+/// Every pair of every kept block is in `compared` once (tagged with its first rule), so a
+/// rule's pairs are the compared pairs whose records share that rule's group: one pass over the
+/// levels already computed, no second comparison.
 fn rule_patterns(
-    comparator: &Comparator,
+    compared: &Compared,
     blocks: &Blocks,
-    rule: u8,
     seed: u64,
     conflict: &Conflict,
-) -> em::Patterns {
-    let k = comparator.len();
-    let total: u64 = blocks
-        .blocks
+) -> Vec<em::Patterns> {
+    let k = compared.n_comparisons;
+    let rules = blocks.groups.len();
+    let mut totals = vec![0u64; rules];
+    for b in &blocks.blocks {
+        totals[b.rule as usize] += b.len as u64 * (b.len as u64 - 1) / 2;
+    }
+    let keep_below: Vec<u64> = totals
         .iter()
-        .filter(|b| b.rule == rule)
-        .map(|b| b.len as u64 * (b.len as u64 - 1) / 2)
-        .sum();
-    let keep_below = if total <= EM_PAIRS_PER_RULE {
-        u64::MAX
-    } else {
-        (u64::MAX / total) * EM_PAIRS_PER_RULE
-    };
-    let items: Vec<_> = blocks
-        .work(1 << 16)
-        .into_iter()
-        .filter(|w| w.block.rule == rule)
+        .map(|&total| {
+            if total <= EM_PAIRS_PER_RULE {
+                u64::MAX
+            } else {
+                (u64::MAX / total) * EM_PAIRS_PER_RULE
+            }
+        })
         .collect();
-    let counts = items
-        .par_iter()
-        .fold(em::PatternCounts::new, |mut acc, item| {
-            let mut buf = vec![0i8; k];
-            let m = blocks.block_members(item.block);
-            for x in item.row_start as usize..item.row_end as usize {
-                for &b in &m[x + 1..] {
-                    let a = m[x];
-                    if keep_below != u64::MAX && mix(seed, a, b) > keep_below {
-                        continue;
-                    }
-                    comparator.levels(a, b, &mut buf);
-                    if !conflict.is_conflict(&buf) {
-                        *acc.entry(em::pack(&buf)).or_default() += 1;
-                    }
+    let zero = || vec![em::PatternCounts::new(); rules];
+    let counts = (0..compared.len())
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .fold(zero, |mut acc, i| {
+            let levels = compared.pair_levels(i);
+            if conflict.is_conflict(levels) {
+                return acc;
+            }
+            let (a, b) = (compared.left[i], compared.right[i]);
+            let mut packed = None;
+            for (r, groups) in blocks.groups.iter().enumerate() {
+                let g = groups[a as usize];
+                if g == block::NONE || g != groups[b as usize] {
+                    continue;
                 }
+                if keep_below[r] != u64::MAX && mix(seed, a, b) > keep_below[r] {
+                    continue;
+                }
+                let key = *packed.get_or_insert_with(|| em::pack(levels));
+                *acc[r].entry(key).or_default() += 1;
             }
             acc
         })
-        .reduce(em::PatternCounts::new, |mut a, b| {
-            for (key, v) in b {
-                *a.entry(key).or_default() += v;
+        .reduce(zero, |mut x, y| {
+            for (a, b) in x.iter_mut().zip(y) {
+                for (key, v) in b {
+                    *a.entry(key).or_default() += v;
+                }
             }
-            a
+            x
         });
-    em::Patterns::from_counts(k, &counts)
+    counts
+        .iter()
+        .map(|c| em::Patterns::from_counts(k, c))
+        .collect()
 }
 
 /// A deterministic hash of a pair, for even sampling.

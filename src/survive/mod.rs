@@ -8,7 +8,9 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UInt32Builder,
 };
+use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use rayon::prelude::*;
 
 use crate::cluster::Clusters;
 use crate::config::Pipeline;
@@ -23,6 +25,9 @@ pub struct Survived {
     /// `lineage.parquet`: one row per non-null golden value.
     pub lineage: RecordBatch,
 }
+
+/// Clusters per parallel survivorship task.
+const SURVIVE_CHUNK: usize = 16 * 1024;
 
 /// Lineage rule name of a `full_name` rebuilt from the surviving first and last names.
 const DERIVED_FULL_NAME: &str = "derived(first_name, last_name)";
@@ -63,132 +68,144 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
     let derive_full_name = fields.iter().any(|f| f == "full_name");
     let field_cols: Vec<&StringArray> = fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
     let members = clusters.members();
-    let k = members.len();
 
-    let mut golden_id = StringBuilder::with_capacity(k, k * 17);
-    let mut values: Vec<StringBuilder> = fields
-        .iter()
-        .map(|_| StringBuilder::with_capacity(k, k * 8))
-        .collect();
-    let mut record_count = UInt32Builder::with_capacity(k);
-    let mut source_list = StringBuilder::with_capacity(k, k * 12);
-    let mut first_seen = StringBuilder::with_capacity(k, k * 19);
-    let mut last_updated = StringBuilder::with_capacity(k, k * 19);
-    let mut lin = LineageBuilder::default();
-    let full_name_idx = fields.iter().position(|f| f == "full_name");
-    let first_idx = fields.iter().position(|f| f == "first_name");
-    let last_idx = fields.iter().position(|f| f == "last_name");
-    let mut cands: Vec<Candidate> = Vec::new();
-    for (c, m) in members.iter().enumerate() {
-        let gid = clusters.golden_ids[c].as_str();
-        golden_id.append_value(gid);
-        let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
-        for (f, field) in fields.iter().enumerate() {
-            if Some(f) == full_name_idx && derive_full_name {
-                chosen.push(None);
-                continue;
-            }
-            let values_f = field_cols[f];
-            cands.clear();
-            cands.extend(
-                m.iter()
-                    .filter(|&&r| values_f.is_valid(r as usize))
-                    .map(|&r| {
-                        let r_us = r as usize;
-                        Candidate {
-                            record: r,
-                            value: values_f.value(r_us),
-                            updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
-                            priority: priority[r_us],
-                            source_order: source_order[r_us],
-                            row_number: rows.value(r_us),
-                        }
-                    }),
-            );
-            let rule = pipeline.survivorship.rule_for(field);
-            let pick = rules::pick(rule, &cands);
-            if let Some(p) = pick {
-                let r = p.record as usize;
-                lin.push(
-                    gid,
-                    field,
-                    p.value,
-                    sources.value(r),
-                    source_ids.value(r),
-                    rule.as_str(),
-                );
-            }
-            chosen.push(pick);
-        }
-        if let Some(fi) = full_name_idx.filter(|_| derive_full_name) {
-            let first = first_idx.and_then(|i| chosen[i]);
-            let last = last_idx.and_then(|i| chosen[i]);
-            let parts: Vec<&str> = [first, last].iter().flatten().map(|c| c.value).collect();
-            if let Some(basis) = first.or(last) {
-                let value = parts.join(" ");
-                let r = basis.record as usize;
-                lin.push(
-                    gid,
-                    "full_name",
-                    &value,
-                    sources.value(r),
-                    source_ids.value(r),
-                    DERIVED_FULL_NAME,
-                );
-                values[fi].append_value(&value);
-            } else {
-                values[fi].append_null();
-            }
-        }
-        for (f, pick) in chosen.iter().enumerate() {
-            if Some(f) == full_name_idx && derive_full_name {
-                continue;
-            }
-            match pick {
-                Some(p) => values[f].append_value(p.value),
-                None => values[f].append_null(),
-            }
-        }
-        record_count.append_value(m.len() as u32);
-        let mut srcs: Vec<&str> = m.iter().map(|&r| sources.value(r as usize)).collect();
-        srcs.sort_unstable();
-        srcs.dedup();
-        source_list.append_value(srcs.join(","));
-        let times = m
+    // Clusters are independent: chunks of them are survived in parallel and concatenated.
+    let build = |offset: usize, chunk: &[Vec<u32>]| -> Result<(RecordBatch, RecordBatch)> {
+        let k = chunk.len();
+        let mut golden_id = StringBuilder::with_capacity(k, k * 17);
+        let mut values: Vec<StringBuilder> = fields
             .iter()
-            .filter(|&&r| updated.is_valid(r as usize))
-            .map(|&r| updated.value(r as usize));
-        let (lo, hi) = times.fold((None, None), |(lo, hi): (Option<&str>, Option<&str>), t| {
-            (
-                Some(lo.map_or(t, |l| l.min(t))),
-                Some(hi.map_or(t, |h| h.max(t))),
-            )
-        });
-        first_seen.append_option(lo);
-        last_updated.append_option(hi);
-    }
+            .map(|_| StringBuilder::with_capacity(k, k * 8))
+            .collect();
+        let mut record_count = UInt32Builder::with_capacity(k);
+        let mut source_list = StringBuilder::with_capacity(k, k * 12);
+        let mut first_seen = StringBuilder::with_capacity(k, k * 19);
+        let mut last_updated = StringBuilder::with_capacity(k, k * 19);
+        let mut lin = LineageBuilder::default();
+        let full_name_idx = fields.iter().position(|f| f == "full_name");
+        let first_idx = fields.iter().position(|f| f == "first_name");
+        let last_idx = fields.iter().position(|f| f == "last_name");
+        let mut cands: Vec<Candidate> = Vec::new();
+        for (i, m) in chunk.iter().enumerate() {
+            let c = offset + i;
+            let gid = clusters.golden_ids[c].as_str();
+            golden_id.append_value(gid);
+            let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
+            for (f, field) in fields.iter().enumerate() {
+                if Some(f) == full_name_idx && derive_full_name {
+                    chosen.push(None);
+                    continue;
+                }
+                let values_f = field_cols[f];
+                cands.clear();
+                cands.extend(
+                    m.iter()
+                        .filter(|&&r| values_f.is_valid(r as usize))
+                        .map(|&r| {
+                            let r_us = r as usize;
+                            Candidate {
+                                record: r,
+                                value: values_f.value(r_us),
+                                updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
+                                priority: priority[r_us],
+                                source_order: source_order[r_us],
+                                row_number: rows.value(r_us),
+                            }
+                        }),
+                );
+                let rule = pipeline.survivorship.rule_for(field);
+                let pick = rules::pick(rule, &cands);
+                if let Some(p) = pick {
+                    let r = p.record as usize;
+                    lin.push(
+                        gid,
+                        field,
+                        p.value,
+                        sources.value(r),
+                        source_ids.value(r),
+                        rule.as_str(),
+                    );
+                }
+                chosen.push(pick);
+            }
+            if let Some(fi) = full_name_idx.filter(|_| derive_full_name) {
+                let first = first_idx.and_then(|i| chosen[i]);
+                let last = last_idx.and_then(|i| chosen[i]);
+                let parts: Vec<&str> = [first, last].iter().flatten().map(|c| c.value).collect();
+                if let Some(basis) = first.or(last) {
+                    let value = parts.join(" ");
+                    let r = basis.record as usize;
+                    lin.push(
+                        gid,
+                        "full_name",
+                        &value,
+                        sources.value(r),
+                        source_ids.value(r),
+                        DERIVED_FULL_NAME,
+                    );
+                    values[fi].append_value(&value);
+                } else {
+                    values[fi].append_null();
+                }
+            }
+            for (f, pick) in chosen.iter().enumerate() {
+                if Some(f) == full_name_idx && derive_full_name {
+                    continue;
+                }
+                match pick {
+                    Some(p) => values[f].append_value(p.value),
+                    None => values[f].append_null(),
+                }
+            }
+            record_count.append_value(m.len() as u32);
+            let mut srcs: Vec<&str> = m.iter().map(|&r| sources.value(r as usize)).collect();
+            srcs.sort_unstable();
+            srcs.dedup();
+            source_list.append_value(srcs.join(","));
+            let times = m
+                .iter()
+                .filter(|&&r| updated.is_valid(r as usize))
+                .map(|&r| updated.value(r as usize));
+            let (lo, hi) = times.fold((None, None), |(lo, hi): (Option<&str>, Option<&str>), t| {
+                (
+                    Some(lo.map_or(t, |l| l.min(t))),
+                    Some(hi.map_or(t, |h| h.max(t))),
+                )
+            });
+            first_seen.append_option(lo);
+            last_updated.append_option(hi);
+        }
 
-    let mut schema_fields = vec![Field::new(schema::GOLDEN_ID, DataType::Utf8, false)];
-    let mut cols: Vec<ArrayRef> = vec![Arc::new(golden_id.finish())];
-    for (f, b) in fields.iter().zip(values.iter_mut()) {
-        schema_fields.push(Field::new(f, DataType::Utf8, true));
-        cols.push(Arc::new(b.finish()));
+        let mut schema_fields = vec![Field::new(schema::GOLDEN_ID, DataType::Utf8, false)];
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(golden_id.finish())];
+        for (f, b) in fields.iter().zip(values.iter_mut()) {
+            schema_fields.push(Field::new(f, DataType::Utf8, true));
+            cols.push(Arc::new(b.finish()));
+        }
+        schema_fields.extend([
+            Field::new("record_count", DataType::UInt32, false),
+            Field::new("sources", DataType::Utf8, false),
+            Field::new("first_seen", DataType::Utf8, true),
+            Field::new("last_updated", DataType::Utf8, true),
+        ]);
+        cols.push(Arc::new(record_count.finish()));
+        cols.push(Arc::new(source_list.finish()));
+        cols.push(Arc::new(first_seen.finish()));
+        cols.push(Arc::new(last_updated.finish()));
+        let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
+        Ok((golden, lin.finish()?))
+    };
+    let mut parts = members
+        .par_chunks(SURVIVE_CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| build(i * SURVIVE_CHUNK, chunk))
+        .collect::<Result<Vec<_>>>()?;
+    if parts.is_empty() {
+        parts.push(build(0, &[])?);
     }
-    schema_fields.extend([
-        Field::new("record_count", DataType::UInt32, false),
-        Field::new("sources", DataType::Utf8, false),
-        Field::new("first_seen", DataType::Utf8, true),
-        Field::new("last_updated", DataType::Utf8, true),
-    ]);
-    cols.push(Arc::new(record_count.finish()));
-    cols.push(Arc::new(source_list.finish()));
-    cols.push(Arc::new(first_seen.finish()));
-    cols.push(Arc::new(last_updated.finish()));
-    let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
-    Ok(Survived {
-        golden,
-        lineage: lin.finish()?,
-    })
+    let golden = concat_batches(&parts[0].0.schema(), parts.iter().map(|p| &p.0))?;
+    let lineage = concat_batches(&parts[0].1.schema(), parts.iter().map(|p| &p.1))?;
+    Ok(Survived { golden, lineage })
 }
 
 /// Column builders of `lineage.parquet`.
