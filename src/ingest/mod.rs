@@ -58,7 +58,10 @@ pub fn session() -> SessionContext {
 /// Reads and maps every source of `pipeline`; a source whose used columns drifted from
 /// `previous` (the last run's columns) fails before any mapping.
 pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Result<Ingested> {
-    let ctx = session();
+    // One partition: DataFusion would otherwise spread a source's 8,192-row batches over
+    // partitions and collect them in whatever order they finish, so record order (and with it
+    // sampling, output row order and the model) would change from run to run.
+    let ctx = SessionContext::new_with_config(session().copied_config().with_target_partitions(1));
     let mut sources = Vec::new();
     let mut all_rejects = Vec::new();
     let mut next_idx: u32 = 0;

@@ -119,3 +119,44 @@ fn every_row_once_clusters_partition_stable_ids_and_accuracy() {
         "two committed runs, no temporary directory left behind"
     );
 }
+
+/// DataFusion splits a source into 8,192-row batches; ingest must still keep every source's
+/// rows in file order, or record order — and with it u sampling, the model and the order of
+/// every output table — would change from run to run.
+#[test]
+fn ingest_keeps_file_order_beyond_one_datafusion_batch() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    generate(&GenerateOptions {
+        entities: 12_000,
+        seed: 9,
+        out: data.clone(),
+        broken_rows: false,
+    })
+    .unwrap();
+    let pipeline = golden::config::load(&data.join("pipeline.toml")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for _ in 0..3 {
+        let ing = runtime
+            .block_on(golden::ingest::ingest(&pipeline, &Default::default()))
+            .unwrap();
+        for s in &ing.sources {
+            assert!(
+                s.batch.num_rows() > 8192 || s.name != "crm",
+                "crm spans several batches"
+            );
+            let rows = s
+                .batch
+                .column_by_name(golden::schema::ROW_NUMBER)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow::array::UInt64Array>()
+                .unwrap();
+            assert!(
+                rows.values().windows(2).all(|w| w[0] < w[1]),
+                "{}: rows out of file order",
+                s.name
+            );
+        }
+    }
+}
