@@ -19,7 +19,9 @@
 //!    them), `retired` (a previous id none of whose members is left). Unchanged clusters have no
 //!    row, so a rerun on unchanged inputs gives an empty table.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,7 +29,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::{Clusters, golden_id};
-use crate::output::read_parquet;
+use crate::output::read_parquet_columns;
 use crate::schema;
 use crate::{Error, Result};
 
@@ -74,7 +76,11 @@ impl PreviousRun {
             ),
         };
         let cw_path = dir.join("crosswalk.parquet");
-        let cw = read_parquet(&cw_path).map_err(|e| unreadable(&cw_path, e))?;
+        let cw = read_parquet_columns(
+            &cw_path,
+            Some(&[schema::SOURCE, schema::SOURCE_ID, schema::GOLDEN_ID]),
+        )
+        .map_err(|e| unreadable(&cw_path, e))?;
         let sources = utf8(&cw, schema::SOURCE, &cw_path)?;
         let ids = utf8(&cw, schema::SOURCE_ID, &cw_path)?;
         let gids = utf8(&cw, schema::GOLDEN_ID, &cw_path)?;
@@ -88,7 +94,8 @@ impl PreviousRun {
             }
         }
         let g_path = dir.join("golden.parquet");
-        let golden = read_parquet(&g_path).map_err(|e| unreadable(&g_path, e))?;
+        let golden = read_parquet_columns(&g_path, Some(&[schema::GOLDEN_ID, CREATED_RUN]))
+            .map_err(|e| unreadable(&g_path, e))?;
         let g_ids = utf8(&golden, schema::GOLDEN_ID, &g_path)?;
         let created = match golden.column_by_name(CREATED_RUN) {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),

@@ -75,7 +75,10 @@ impl PairCache {
         comparisons: &[ComparisonConfig],
     ) -> Result<Self> {
         let xw_path = prev.join("crosswalk.parquet");
-        let xw = crate::output::read_parquet(&xw_path)?;
+        let xw = crate::output::read_parquet_columns(
+            &xw_path,
+            Some(&[schema::SOURCE, schema::SOURCE_ID, CONTENT_HASH]),
+        )?;
         let Some(prev_hash) = xw.column_by_name(CONTENT_HASH) else {
             return Ok(PairCache::default()); // a run from before content hashes: compare everything
         };
@@ -99,8 +102,18 @@ impl PairCache {
             }
         }
         let dec_path = prev.join("decisions.parquet");
-        let dec = crate::output::read_parquet(&dec_path)?;
-        let cols = ["left_source", "left_id", "right_source", "right_id"]
+        let keys = ["left_source", "left_id", "right_source", "right_id"];
+        let level_names: Vec<String> = comparisons
+            .iter()
+            .map(|c| format!("{}_level", c.field))
+            .collect();
+        let wanted: Vec<&str> = keys
+            .iter()
+            .copied()
+            .chain(level_names.iter().map(String::as_str))
+            .collect();
+        let dec = crate::output::read_parquet_columns(&dec_path, Some(&wanted))?;
+        let cols = keys
             .iter()
             .map(|c| strings(&dec, c, &dec_path))
             .collect::<Result<Vec<_>>>()?;

@@ -43,12 +43,24 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
 
 /// Reads every row of a Parquet file into one batch.
 pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
+    read_parquet_columns(path, None)
+}
+
+/// Reads every row of a Parquet file into one batch, only the top-level `columns` when given
+/// (columns the file lacks are left out; the caller reports them), so a run that needs two
+/// columns of a wide table does not decompress the rest.
+pub fn read_parquet_columns(path: &Path, columns: Option<&[&str]>) -> Result<RecordBatch> {
+    use arrow::record_batch::RecordBatchReader;
+    use parquet::arrow::ProjectionMask;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let schema = reader.schema().clone();
-    let batches = reader
-        .build()?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
+    if let Some(columns) = columns {
+        let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+        builder = builder.with_projection(mask);
+    }
+    let reader = builder.build()?;
+    let schema = reader.schema();
+    let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(arrow::compute::concat_batches(&schema, &batches)?)
 }
 
