@@ -77,6 +77,8 @@ pub struct Prepared {
     pub content_hashes: Vec<u64>,
     /// The previous run this one is incremental on, if any.
     pub incremental_from: Option<PathBuf>,
+    /// That run's crosswalk (`stable_ids::read_crosswalk`), read once for cache and stable ids.
+    pub previous_crosswalk: Option<RecordBatch>,
 }
 
 /// What this run takes from the run `latest` points at.
@@ -182,9 +184,21 @@ async fn prepare(
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
-    let cache = match &previous.incremental_from {
-        Some(dir) => {
-            match compare::cache::PairCache::load(dir, &records, &content_hashes, &p.comparisons) {
+    // The previous crosswalk is read once: for the comparison cache here, for stable ids later.
+    let previous_crosswalk = previous.incremental_from.as_ref().and_then(|dir| {
+        stable_ids::read_crosswalk(dir)
+            .map_err(|e| tracing::warn!(error = %e, "previous crosswalk unreadable; comparing every pair"))
+            .ok()
+    });
+    let cache = match (&previous.incremental_from, &previous_crosswalk) {
+        (Some(dir), Some(xw)) => {
+            match compare::cache::PairCache::load(
+                dir,
+                xw,
+                &records,
+                &content_hashes,
+                &p.comparisons,
+            ) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     tracing::warn!(error = %e, "previous comparisons unreadable; comparing every pair");
@@ -192,7 +206,7 @@ async fn prepare(
                 }
             }
         }
-        None => None,
+        _ => None,
     };
     let compared = stages.time("compare", || {
         compare::compare(&records, &p.comparisons, &blocks, cache.as_ref())
@@ -209,6 +223,7 @@ async fn prepare(
         source_columns,
         content_hashes,
         incremental_from: previous.incremental_from.clone(),
+        previous_crosswalk,
         blocks,
         compared,
     })
@@ -319,6 +334,7 @@ fn finish_run(
         source_columns,
         content_hashes,
         incremental_from,
+        previous_crosswalk,
     } = prep;
     manifest.mode = if incremental_from.is_some() {
         "incremental"
@@ -364,7 +380,7 @@ fn finish_run(
     })?;
     let (clusters, changes) = stages.time("stable_ids", || {
         let mut clusters = clusters;
-        let previous = PreviousRun::load(&dir.output_dir)?;
+        let previous = PreviousRun::load(&dir.output_dir, previous_crosswalk.as_ref())?;
         let changes = stable_ids::assign(&mut clusters, &records, previous.as_ref(), &dir.run_id)?;
         Ok((clusters, changes))
     })?;

@@ -52,7 +52,9 @@ impl PreviousRun {
     ///
     /// Golden files of runs older than stable ids have no `created_run` column; their ids count
     /// as created in that previous run.
-    pub fn load(output_dir: &Path) -> Result<Option<PreviousRun>> {
+    /// `crosswalk` is the previous crosswalk when the caller already read it
+    /// ([`read_crosswalk`]); otherwise it is read here.
+    pub fn load(output_dir: &Path, crosswalk: Option<&RecordBatch>) -> Result<Option<PreviousRun>> {
         let latest = output_dir.join("latest");
         if std::fs::symlink_metadata(&latest).is_err() {
             return Ok(None);
@@ -76,14 +78,17 @@ impl PreviousRun {
             ),
         };
         let cw_path = dir.join("crosswalk.parquet");
-        let cw = read_parquet_columns(
-            &cw_path,
-            Some(&[schema::SOURCE, schema::SOURCE_ID, schema::GOLDEN_ID]),
-        )
-        .map_err(|e| unreadable(&cw_path, e))?;
-        let sources = utf8(&cw, schema::SOURCE, &cw_path)?;
-        let ids = utf8(&cw, schema::SOURCE_ID, &cw_path)?;
-        let gids = utf8(&cw, schema::GOLDEN_ID, &cw_path)?;
+        let read;
+        let cw = match crosswalk {
+            Some(cw) => cw,
+            None => {
+                read = read_crosswalk(&dir).map_err(|e| unreadable(&cw_path, e))?;
+                &read
+            }
+        };
+        let sources = utf8(cw, schema::SOURCE, &cw_path)?;
+        let ids = utf8(cw, schema::SOURCE_ID, &cw_path)?;
+        let gids = utf8(cw, schema::GOLDEN_ID, &cw_path)?;
         let mut golden_of = HashMap::with_capacity(cw.num_rows());
         for r in 0..cw.num_rows() {
             if sources.is_valid(r) && ids.is_valid(r) && gids.is_valid(r) {
@@ -123,6 +128,20 @@ impl PreviousRun {
             created_run,
         }))
     }
+}
+
+/// The columns of a run's `crosswalk.parquet` that the next run needs (stable ids and the
+/// comparison cache), read once; `content_hash` is absent in runs that predate it.
+pub fn read_crosswalk(run_dir: &Path) -> Result<RecordBatch> {
+    read_parquet_columns(
+        &run_dir.join("crosswalk.parquet"),
+        Some(&[
+            schema::SOURCE,
+            schema::SOURCE_ID,
+            schema::GOLDEN_ID,
+            crate::compare::cache::CONTENT_HASH,
+        ]),
+    )
 }
 
 /// Key of a record in [`PreviousRun::golden_of`]: `source`, a unit separator, `source_id`.

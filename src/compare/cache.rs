@@ -67,25 +67,23 @@ fn strings(batch: &RecordBatch, name: &str, file: &Path) -> Result<arrow::array:
 }
 
 impl PairCache {
-    /// Builds the cache from the previous run directory `prev` for the current records.
+    /// Builds the cache from the previous run directory `prev` and its crosswalk `xw`
+    /// ([`crate::cluster::stable_ids::read_crosswalk`]) for the current records.
     pub fn load(
         prev: &Path,
+        xw: &RecordBatch,
         batch: &RecordBatch,
         hashes: &[u64],
         comparisons: &[ComparisonConfig],
     ) -> Result<Self> {
         let xw_path = prev.join("crosswalk.parquet");
-        let xw = crate::output::read_parquet_columns(
-            &xw_path,
-            Some(&[schema::SOURCE, schema::SOURCE_ID, CONTENT_HASH]),
-        )?;
         let Some(prev_hash) = xw.column_by_name(CONTENT_HASH) else {
             return Ok(PairCache::default()); // a run from before content hashes: compare everything
         };
         let prev_hash = prev_hash.as_primitive::<UInt64Type>();
         let (ps, pi) = (
-            strings(&xw, schema::SOURCE, &xw_path)?,
-            strings(&xw, schema::SOURCE_ID, &xw_path)?,
+            strings(xw, schema::SOURCE, &xw_path)?,
+            strings(xw, schema::SOURCE_ID, &xw_path)?,
         );
         let old: HashMap<(&str, &str), u64> = (0..xw.num_rows())
             .map(|r| ((ps.value(r), pi.value(r)), prev_hash.value(r)))
