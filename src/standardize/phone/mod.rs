@@ -10,6 +10,8 @@ use phonenumber::country::Id;
 use phonenumber::metadata::DATABASE;
 use rayon::prelude::*;
 
+mod fast;
+
 use super::Cleaned;
 use super::address::country_code;
 use super::text::{CleanedBuilder, clean, value_at};
@@ -79,8 +81,14 @@ fn normalise(raw: &str, has_region: bool) -> Option<String> {
     (6..=17).contains(&normalised.len()).then_some(normalised)
 }
 
-/// Parses a [`normalise`]d number in `region` and writes a plausible one as E.164.
+/// Parses a [`normalise`]d number in `region` and writes a plausible one as E.164 (through the
+/// lock-free [`fast`] path where it can decide).
 fn to_e164(number: &str, region: Option<Id>) -> Option<String> {
+    fast::to_e164(number, region).unwrap_or_else(|| parse_e164(number, region))
+}
+
+/// [`to_e164`] by `phonenumber::parse` alone.
+fn parse_e164(number: &str, region: Option<Id>) -> Option<String> {
     let number = phonenumber::parse(region, number).ok()?;
     plausible(&number).then(|| format!("+{}{}", number.code().value(), number.national()))
 }
