@@ -15,7 +15,7 @@ mod text;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, StringArray, UInt32Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -60,6 +60,19 @@ impl Cleaned {
         Cleaned {
             display: join(|c| &c.display),
             key: join(|c| &c.key),
+        }
+    }
+
+    /// The rows `indices` of this column (a null index gives a null row).
+    pub fn take(&self, indices: &UInt32Array) -> Cleaned {
+        let pick = |a: &StringArray| match arrow::compute::take(a, indices, None) {
+            Ok(a) => a.as_string::<i32>().clone(),
+            // Only fails past i32 offsets, as in `concat`.
+            Err(e) => panic!("standardize: column too large to gather: {e}"),
+        };
+        Cleaned {
+            display: pick(&self.display),
+            key: pick(&self.key),
         }
     }
 

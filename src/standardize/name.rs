@@ -4,7 +4,7 @@
 use arrow::array::StringArray;
 
 use super::Cleaned;
-use super::text::{CleanedBuilder, clean, map_cleaned, match_text, title_case};
+use super::text::{CleanedBuilder, clean, map_cleaned, match_text, per_distinct, title_case};
 
 /// Which name field a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,6 +256,12 @@ pub fn names(values: &StringArray, kind: NameKind) -> Cleaned {
 
 /// Standardises a `full_name` column and splits it: "Last, First Middle" or "First Middle Last".
 pub fn full_names(values: &StringArray) -> FullNames {
+    let [full, first, last] = per_distinct(values, full_name_rows);
+    FullNames { full, first, last }
+}
+
+/// [`full_names`] row by row: the full, first and last name columns.
+fn full_name_rows(values: &StringArray) -> [Cleaned; 3] {
     let mut full = CleanedBuilder::like(values);
     let mut first = CleanedBuilder::like(values);
     let mut last = CleanedBuilder::like(values);
@@ -284,11 +290,7 @@ pub fn full_names(values: &StringArray) -> FullNames {
             .map(|_| title_case(split.last.iter().copied()));
         last.append(last_display.as_deref(), last_key.as_deref());
     }
-    FullNames {
-        full: full.finish(),
-        first: first.finish(),
-        last: last.finish(),
-    }
+    [full.finish(), first.finish(), last.finish()]
 }
 
 /// The parts of a full name.

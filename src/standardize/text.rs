@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use arrow::array::{Array, StringArray, StringBuilder};
+use arrow::array::{Array, StringArray, StringBuilder, UInt32Array, UInt32Builder};
+use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 
@@ -131,17 +132,17 @@ impl CleanedBuilder {
     }
 }
 
-/// Rows per parallel task of [`map_cleaned`]: large enough that a task outweighs its scheduling
-/// and the final concatenation, small enough to spread a source over every thread.
+/// Distinct values per parallel task of [`per_distinct`]: large enough that a task outweighs
+/// its scheduling and the final concatenation, small enough to spread a column over every thread.
 const CHUNK_ROWS: usize = 16 * 1024;
 
 /// Runs `f` on every value that survives [`clean`]; `None` from `f` makes the row null in both.
-/// Chunks of rows run in parallel on rayon's pool and are concatenated in order.
+/// Each distinct value is standardised once (see [`per_distinct`]).
 pub(crate) fn map_cleaned(
     values: &StringArray,
     f: impl Fn(&str) -> Option<(String, String)> + Sync,
 ) -> Cleaned {
-    let map_chunk = |chunk: &StringArray| {
+    let [out] = per_distinct(values, |chunk| {
         let mut out = CleanedBuilder::like(chunk);
         for value in chunk.iter() {
             match value.and_then(clean).and_then(|s| f(&s)) {
@@ -149,18 +150,57 @@ pub(crate) fn map_cleaned(
                 None => out.append(None, None),
             }
         }
-        out.finish()
-    };
-    if values.len() <= CHUNK_ROWS {
-        return map_chunk(values);
-    }
-    let parts: Vec<Cleaned> = (0..values.len())
+        [out.finish()]
+    });
+    out
+}
+
+/// Applies `kernel` (distinct values → `N` standardised columns, row for row) to the distinct
+/// values of `values` only, in parallel chunks, and spreads the results back over the rows.
+/// Customer columns repeat heavily (first names, cities, dates), so this does the expensive work
+/// once per value; a column of distinct values costs one hash lookup and one copy more.
+pub(crate) fn per_distinct<const N: usize>(
+    values: &StringArray,
+    kernel: impl Fn(&StringArray) -> [Cleaned; N] + Sync,
+) -> [Cleaned; N] {
+    let (distinct, rows) = dictionary(values);
+    let parts: Vec<[Cleaned; N]> = (0..distinct.len())
         .step_by(CHUNK_ROWS)
         .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|start| map_chunk(&values.slice(start, CHUNK_ROWS.min(values.len() - start))))
+        .map(|start| kernel(&distinct.slice(start, CHUNK_ROWS.min(distinct.len() - start))))
         .collect();
-    Cleaned::concat(&parts)
+    std::array::from_fn(|i| {
+        let column: Vec<Cleaned> = parts.iter().map(|p| p[i].clone()).collect();
+        let column = if column.is_empty() {
+            Cleaned::nulls(0)
+        } else {
+            Cleaned::concat(&column)
+        };
+        column.take(&rows)
+    })
+}
+
+/// The distinct non-null values of `values` in first-seen order, and each row's index into
+/// them (null for a null row).
+fn dictionary(values: &StringArray) -> (StringArray, UInt32Array) {
+    let mut index: HashMap<&str, u32> = HashMap::with_capacity(values.len() / 4);
+    let mut distinct = StringBuilder::new();
+    let mut rows = UInt32Builder::with_capacity(values.len());
+    for value in values.iter() {
+        match value {
+            Some(v) => {
+                let next = index.len() as u32;
+                let code = *index.entry(v).or_insert_with(|| {
+                    distinct.append_value(v);
+                    next
+                });
+                rows.append_value(code);
+            }
+            None => rows.append_null(),
+        }
+    }
+    (distinct.finish(), rows.finish())
 }
 
 #[cfg(test)]
@@ -208,6 +248,31 @@ mod tests {
             assert_eq!(value_at(&out.key, i).map(str::to_string), key, "row {i}");
         }
         assert_eq!(out.display.null_count(), out.key.null_count());
+    }
+
+    #[test]
+    fn repeated_values_are_standardised_once_and_land_on_every_row() {
+        let distinct = CHUNK_ROWS + 3;
+        let rows = 3 * CHUNK_ROWS + 5;
+        let values: StringArray = (0..rows)
+            .map(|i| (i % 5 != 0).then(|| format!("v{}", i % distinct)))
+            .collect();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let out = map_cleaned(&values, |s| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (!s.ends_with('3')).then(|| (s.to_uppercase(), s.to_string()))
+        });
+        assert_eq!(calls.into_inner(), distinct);
+        for i in 0..rows {
+            let want = (i % 5 != 0)
+                .then(|| format!("v{}", i % distinct))
+                .filter(|v| !v.ends_with('3'));
+            assert_eq!(value_at(&out.key, i), want.as_deref(), "row {i}");
+            let display = want.map(|w| w.to_uppercase());
+            assert_eq!(value_at(&out.display, i), display.as_deref(), "row {i}");
+        }
+        let empty = map_cleaned(&StringArray::new_null(3), |s| Some((s.into(), s.into())));
+        assert_eq!(empty.key.null_count(), 3);
     }
 
     #[test]
