@@ -389,36 +389,37 @@ fn finish_run(
         // Each table is built and written on its own rayon task; the files are independent.
         type Table<'a> = (
             &'static str,
-            Box<dyn Fn() -> Result<RecordBatch> + Sync + 'a>,
+            Box<dyn Fn() -> Result<Vec<RecordBatch>> + Sync + 'a>,
         );
+        let one = |batch: Result<RecordBatch>| batch.map(|b| vec![b]);
         let tables: Vec<Table> = vec![
             (
                 "golden.parquet",
                 Box::new(|| changes.with_created_run(&survived.golden)),
             ),
-            ("changes.parquet", Box::new(|| changes.batch())),
+            ("changes.parquet", Box::new(|| one(changes.batch()))),
             (
                 "crosswalk.parquet",
-                Box::new(|| tables::crosswalk(&records, &clusters, &content_hashes)),
+                Box::new(|| one(tables::crosswalk(&records, &clusters, &content_hashes))),
             ),
             ("lineage.parquet", Box::new(|| Ok(survived.lineage.clone()))),
             (
                 "decisions.parquet",
-                Box::new(|| tables::decisions(&records, p, &compared, &scored, |_| true)),
+                Box::new(|| one(tables::decisions(&records, p, &compared, &scored, |_| true))),
             ),
             (
                 "review.parquet",
                 Box::new(|| {
-                    tables::decisions(&records, p, &compared, &scored, |i| {
+                    one(tables::decisions(&records, p, &compared, &scored, |i| {
                         scored.decision[i] == Decision::Review
-                    })
+                    }))
                 }),
             ),
-            ("rejects.parquet", Box::new(|| rejects_batch(&rejects))),
+            ("rejects.parquet", Box::new(|| one(rejects_batch(&rejects)))),
         ];
         tables
             .par_iter()
-            .try_for_each(|(file, build)| output::write_parquet(&dir.file(file), &build()?))?;
+            .try_for_each(|(file, build)| output::write_batches(&dir.file(file), &build()?))?;
         params.save(&dir.file("model.json"))
     })?;
     let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;

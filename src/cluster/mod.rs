@@ -43,12 +43,53 @@ impl Clusters {
     }
 
     /// Members of each cluster, in record order.
-    pub fn members(&self) -> Vec<Vec<u32>> {
-        let mut out = vec![Vec::new(); self.len()];
-        for (r, &c) in self.cluster_of.iter().enumerate() {
-            out[c as usize].push(r as u32);
+    pub fn members(&self) -> Members {
+        // A counting sort: cluster sizes, their running sums, then each record in its slot.
+        let mut offsets = vec![0u32; self.len() + 1];
+        for &c in &self.cluster_of {
+            offsets[c as usize + 1] += 1;
         }
-        out
+        for c in 0..self.len() {
+            offsets[c + 1] += offsets[c];
+        }
+        let mut next = offsets.clone();
+        let mut records = vec![0u32; self.cluster_of.len()];
+        for (r, &c) in self.cluster_of.iter().enumerate() {
+            records[next[c as usize] as usize] = r as u32;
+            next[c as usize] += 1;
+        }
+        Members { offsets, records }
+    }
+}
+
+/// The records of every cluster, stored one cluster after another (no vector per cluster).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Members {
+    /// Cluster `c`'s records are `records[offsets[c]..offsets[c + 1]]`.
+    offsets: Vec<u32>,
+    /// Record indices, grouped by cluster, in record order within each.
+    records: Vec<u32>,
+}
+
+impl Members {
+    /// Number of clusters.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when there are no clusters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The records of cluster `c`, in record order.
+    pub fn of(&self, c: usize) -> &[u32] {
+        &self.records[self.offsets[c] as usize..self.offsets[c + 1] as usize]
+    }
+
+    /// Every cluster's records, in cluster order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        (0..self.len()).map(|c| self.of(c))
     }
 }
 

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
+use rayon::prelude::*;
 
 use super::{Clusters, golden_id};
 use crate::output::read_parquet_columns;
@@ -248,24 +249,32 @@ impl Changes {
     }
 
     /// `golden` (one row per cluster, in cluster order) with a `created_run` column appended.
-    pub fn with_created_run(&self, golden: &RecordBatch) -> Result<RecordBatch> {
-        if golden.num_rows() != self.created_run.len() {
+    pub fn with_created_run(&self, golden: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+        let rows: usize = golden.iter().map(RecordBatch::num_rows).sum();
+        if rows != self.created_run.len() {
             return Err(Error::Internal(format!(
-                "stable ids: {} golden rows but {} clusters",
-                golden.num_rows(),
+                "stable ids: {rows} golden rows but {} clusters",
                 self.created_run.len()
             )));
         }
-        let mut fields: Vec<Field> = golden
-            .schema()
-            .fields()
+        let mut start = 0;
+        golden
             .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        fields.push(Field::new(CREATED_RUN, DataType::Utf8, false));
-        let mut cols = golden.columns().to_vec();
-        cols.push(Arc::new(StringArray::from_iter_values(&self.created_run)));
-        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+            .map(|chunk| {
+                let mut fields: Vec<Field> = chunk
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                fields.push(Field::new(CREATED_RUN, DataType::Utf8, false));
+                let mut cols = chunk.columns().to_vec();
+                let runs = &self.created_run[start..start + chunk.num_rows()];
+                start += chunk.num_rows();
+                cols.push(Arc::new(StringArray::from_iter_values(runs)));
+                Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+            })
+            .collect()
     }
 }
 
@@ -311,37 +320,48 @@ pub fn assign(
         }
     }
 
-    // Overlaps: (cluster, previous id) → shared members; and each cluster's smallest key.
-    let mut overlap: BTreeMap<(u32, usize), usize> = BTreeMap::new();
-    let mut smallest: Vec<(&str, &str)> = Vec::with_capacity(k);
-    let mut buf = String::new();
-    for (c, m) in members.iter().enumerate() {
-        let mut min: Option<(&str, &str)> = None;
-        for &r in m {
-            let key = (sources.value(r as usize), ids.value(r as usize));
-            if min.is_none_or(|s| key < s) {
-                min = Some(key);
-            }
-            if prev.golden_of.is_empty() {
-                continue;
-            }
-            buf.clear();
-            push_key(&mut buf, key.0, key.1);
-            if let Some(&i) = prev
-                .golden_of
-                .get(buf.as_str())
-                .and_then(|g| prev_index.get(g.as_str()))
-            {
-                *overlap.entry((c as u32, i)).or_default() += 1;
+    // Each cluster's smallest key, and (cluster, previous id) for every member that had one.
+    let smallest: Vec<(&str, &str)> = (0..k)
+        .into_par_iter()
+        .map(|c| {
+            let keys = members
+                .of(c)
+                .iter()
+                .map(|&r| (sources.value(r as usize), ids.value(r as usize)));
+            keys.min().unwrap_or(("", ""))
+        })
+        .collect();
+    let mut shared_pairs: Vec<(u32, usize)> = Vec::new();
+    if !prev.golden_of.is_empty() {
+        let mut buf = String::new();
+        for (c, m) in members.iter().enumerate() {
+            for &r in m {
+                buf.clear();
+                push_key(&mut buf, sources.value(r as usize), ids.value(r as usize));
+                if let Some(&i) = prev
+                    .golden_of
+                    .get(buf.as_str())
+                    .and_then(|g| prev_index.get(g.as_str()))
+                {
+                    shared_pairs.push((c as u32, i));
+                }
             }
         }
-        smallest.push(min.unwrap_or(("", "")));
+    }
+    // Overlaps: (cluster, previous id) → shared members, sorted by cluster then previous id.
+    shared_pairs.par_sort_unstable();
+    let mut overlap: Vec<((u32, usize), usize)> = Vec::new();
+    for pair in shared_pairs {
+        match overlap.last_mut() {
+            Some((last, n)) if *last == pair => *n += 1,
+            _ => overlap.push((pair, 1)),
+        }
     }
 
     // Greedy: largest overlap, then oldest id (dense index), then smallest cluster key.
     let mut cands: Vec<(usize, usize, u32)> =
-        overlap.iter().map(|(&(c, i), &n)| (n, i, c)).collect();
-    cands.sort_unstable_by(|a, b| {
+        overlap.iter().map(|&((c, i), n)| (n, i, c)).collect();
+    cands.par_sort_unstable_by(|a, b| {
         b.0.cmp(&a.0)
             .then(a.1.cmp(&b.1))
             .then(smallest[a.2 as usize].cmp(&smallest[b.2 as usize]))
@@ -359,14 +379,23 @@ pub fn assign(
     let mut taken: HashSet<String> = prev.created_run.keys().cloned().collect();
     let mut golden_ids = Vec::with_capacity(k);
     let mut created_run = Vec::with_capacity(k);
-    for c in 0..k {
-        match kept[c] {
-            Some(i) => {
+    // Hashing is the expensive part of a new id: done for every new cluster in parallel.
+    let bases: Vec<Option<String>> = (0..k)
+        .into_par_iter()
+        .map(|c| {
+            kept[c]
+                .is_none()
+                .then(|| golden_id(smallest[c].0, smallest[c].1))
+        })
+        .collect();
+    for (c, base) in bases.into_iter().enumerate() {
+        match (kept[c], base) {
+            (Some(i), _) => {
                 golden_ids.push(prev_ids[i].1.to_string());
                 created_run.push(prev_ids[i].0.to_string());
             }
-            None => {
-                let base = golden_id(smallest[c].0, smallest[c].1);
+            (None, base) => {
+                let base = base.unwrap_or_default();
                 let mut id = base.clone();
                 let mut n = 1;
                 while taken.contains(&id) {
@@ -384,7 +413,7 @@ pub fn assign(
     let mut rows = Vec::new();
     let mut by_cluster: Vec<Vec<(usize, usize)>> = vec![Vec::new(); k];
     let mut by_prev: Vec<Vec<(usize, u32)>> = vec![Vec::new(); prev_ids.len()];
-    for (&(c, i), &n) in &overlap {
+    for &((c, i), n) in &overlap {
         by_cluster[c as usize].push((n, i));
         by_prev[i].push((n, c));
     }
@@ -392,8 +421,11 @@ pub fn assign(
         let gid = golden_ids[c].clone();
         match kept[c] {
             Some(i) => {
-                let shared = overlap.get(&(c as u32, i)).copied().unwrap_or(0);
-                if shared != members[c].len() || shared != prev_size[i] {
+                let shared = by_cluster[c]
+                    .iter()
+                    .find(|&&(_, j)| j == i)
+                    .map_or(0, |&(n, _)| n);
+                if shared != members.of(c).len() || shared != prev_size[i] {
                     rows.push(Change {
                         golden_id: gid,
                         kind: ChangeKind::Updated,
@@ -443,7 +475,7 @@ pub fn assign(
             },
         });
     }
-    rows.sort();
+    rows.par_sort_unstable();
     clusters.golden_ids = golden_ids;
     Ok(Changes { rows, created_run })
 }

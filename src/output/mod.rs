@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use rayon::prelude::*;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use crate::{Error, Result};
 pub use manifest::Manifest;
@@ -29,33 +29,40 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
-/// Rows per Parquet row group.
-const ROW_GROUP_ROWS: usize = 1 << 20;
-
-/// Writes `batch` as a ZSTD-compressed Parquet file and fsyncs it. The columns of each row group
-/// are encoded in parallel on rayon's pool (a wide table is otherwise one thread's work).
+/// Writes `batch` as a ZSTD-compressed Parquet file and fsyncs it (see [`write_batches`]).
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    write_batches(path, std::slice::from_ref(batch))
+}
+
+/// Writes `batches` (one schema, at least one batch), one after the other, as a ZSTD-compressed
+/// Parquet file and fsyncs it. Row groups hold up to [`ROW_GROUP_ROWS`] rows whatever the batch
+/// sizes, and the columns of each row group are encoded in parallel on rayon's pool (a wide
+/// table is otherwise one thread's work).
+pub fn write_batches(path: &Path, batches: &[RecordBatch]) -> Result<()> {
     use parquet::arrow::arrow_writer::compute_leaves;
+    let schema = batches
+        .first()
+        .ok_or_else(|| Error::Internal(format!("no batches to write to {}", path.display())))?
+        .schema();
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let schema = batch.schema();
     // The high-level writer embeds the Arrow schema; its parts then take the columns one by one.
     let (mut writer, factory) =
         ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
-    let starts: Vec<usize> = (0..batch.num_rows()).step_by(ROW_GROUP_ROWS).collect();
-    for (group, start) in starts.into_iter().enumerate() {
-        let rows = batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start));
+    for (group, parts) in row_groups(batches, ROW_GROUP_ROWS).iter().enumerate() {
         let writers = factory.create_column_writers(group)?;
         // One writer per leaf column; every column here is flat, so leaves and columns agree.
         let chunks = writers
             .into_par_iter()
-            .zip(schema.fields().par_iter().zip(rows.columns()))
-            .map(|(mut w, (field, column))| {
-                for leaf in compute_leaves(field, column)? {
-                    w.write(&leaf)?;
+            .zip(schema.fields().par_iter().enumerate())
+            .map(|(mut w, (c, field))| {
+                for part in parts {
+                    for leaf in compute_leaves(field, part.column(c))? {
+                        w.write(&leaf)?;
+                    }
                 }
                 w.close()
             })
@@ -68,6 +75,32 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     }
     let file = writer.into_inner()?;
     file.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Rows per Parquet row group.
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// `batches` cut into consecutive row groups of `size` rows (the last may be shorter), each a
+/// list of zero-copy slices.
+fn row_groups(batches: &[RecordBatch], size: usize) -> Vec<Vec<RecordBatch>> {
+    let mut groups: Vec<Vec<RecordBatch>> = Vec::new();
+    let mut room = 0;
+    for batch in batches {
+        let mut start = 0;
+        while start < batch.num_rows() {
+            if room == 0 {
+                groups.push(Vec::new());
+                room = size;
+            }
+            let take = room.min(batch.num_rows() - start);
+            if let Some(group) = groups.last_mut() {
+                group.push(batch.slice(start, take));
+            }
+            room -= take;
+            start += take;
+        }
+    }
+    groups
 }
 
 /// Reads every row of a Parquet file into one batch.
@@ -330,4 +363,51 @@ pub fn resolve_run(path: &Path) -> Result<PathBuf> {
         "{} is neither a run directory (with crosswalk.parquet) nor an output directory with a `latest` run",
         path.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray, StringArray, UInt32Array};
+    use arrow::datatypes::UInt32Type;
+    use std::sync::Arc;
+
+    fn batch(from: u32, to: u32) -> RecordBatch {
+        let ids = UInt32Array::from_iter_values(from..to);
+        let names =
+            StringArray::from_iter((from..to).map(|i| (i % 3 != 0).then(|| format!("n{i}"))));
+        RecordBatch::try_from_iter([("id", Arc::new(ids) as _), ("name", Arc::new(names) as _)])
+            .unwrap()
+    }
+
+    #[test]
+    fn row_groups_cut_across_batches_without_losing_rows() {
+        let batches = [batch(0, 5), batch(5, 6), batch(6, 13)];
+        let groups = row_groups(&batches, 4);
+        let sizes: Vec<Vec<usize>> = groups
+            .iter()
+            .map(|g| g.iter().map(RecordBatch::num_rows).collect())
+            .collect();
+        assert_eq!(sizes, vec![vec![4], vec![1, 1, 2], vec![4], vec![1]]);
+        let ids: Vec<u32> = groups
+            .iter()
+            .flatten()
+            .flat_map(|b| b.column(0).as_primitive::<UInt32Type>().values().to_vec())
+            .collect();
+        assert_eq!(ids, (0..13).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batches_round_trip_through_one_file() {
+        let dir = std::env::temp_dir().join(format!("golden-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        let batches = [batch(0, 700), batch(700, 701), batch(701, 2000)];
+        write_batches(&path, &batches).unwrap();
+        let back = read_parquet(&path).unwrap();
+        let want = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        assert_eq!(back, want);
+        assert!(write_batches(&path, &[]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

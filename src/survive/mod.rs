@@ -8,7 +8,6 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UInt32Builder,
 };
-use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use rayon::prelude::*;
 
@@ -18,12 +17,13 @@ use crate::schema;
 use crate::{Error, Result};
 use rules::Candidate;
 
-/// Golden records and the lineage of each of their values.
+/// Golden records and the lineage of each of their values, as consecutive chunks (one per
+/// parallel task; concatenating them would only copy every value once more before writing).
 pub struct Survived {
-    /// `golden.parquet`: one row per cluster.
-    pub golden: RecordBatch,
+    /// `golden.parquet`: one row per cluster, in cluster order.
+    pub golden: Vec<RecordBatch>,
     /// `lineage.parquet`: one row per non-null golden value.
-    pub lineage: RecordBatch,
+    pub lineage: Vec<RecordBatch>,
 }
 
 /// Clusters per parallel survivorship task.
@@ -70,8 +70,8 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
     let members = clusters.members();
 
     // Clusters are independent: chunks of them are survived in parallel and concatenated.
-    let build = |offset: usize, chunk: &[Vec<u32>]| -> Result<(RecordBatch, RecordBatch)> {
-        let k = chunk.len();
+    let build = |clusters_range: std::ops::Range<usize>| -> Result<(RecordBatch, RecordBatch)> {
+        let k = clusters_range.len();
         let mut golden_id = StringBuilder::with_capacity(k, k * 17);
         let mut values: Vec<StringBuilder> = fields
             .iter()
@@ -81,13 +81,13 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
         let mut source_list = StringBuilder::with_capacity(k, k * 12);
         let mut first_seen = StringBuilder::with_capacity(k, k * 19);
         let mut last_updated = StringBuilder::with_capacity(k, k * 19);
-        let mut lin = LineageBuilder::default();
+        let mut lin = LineageBuilder::with_capacity(k * fields.len());
         let full_name_idx = fields.iter().position(|f| f == "full_name");
         let first_idx = fields.iter().position(|f| f == "first_name");
         let last_idx = fields.iter().position(|f| f == "last_name");
         let mut cands: Vec<Candidate> = Vec::new();
-        for (i, m) in chunk.iter().enumerate() {
-            let c = offset + i;
+        for c in clusters_range {
+            let m = members.of(c);
             let gid = clusters.golden_ids[c].as_str();
             golden_id.append_value(gid);
             let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
@@ -195,21 +195,20 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
         let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
         Ok((golden, lin.finish()?))
     };
-    let mut parts = members
-        .par_chunks(SURVIVE_CHUNK)
-        .enumerate()
-        .map(|(i, chunk)| build(i * SURVIVE_CHUNK, chunk))
+    let mut parts = (0..members.len())
+        .step_by(SURVIVE_CHUNK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| build(start..members.len().min(start + SURVIVE_CHUNK)))
         .collect::<Result<Vec<_>>>()?;
     if parts.is_empty() {
-        parts.push(build(0, &[])?);
+        parts.push(build(0..0)?);
     }
-    let golden = concat_batches(&parts[0].0.schema(), parts.iter().map(|p| &p.0))?;
-    let lineage = concat_batches(&parts[0].1.schema(), parts.iter().map(|p| &p.1))?;
+    let (golden, lineage) = parts.into_iter().unzip();
     Ok(Survived { golden, lineage })
 }
 
 /// Column builders of `lineage.parquet`.
-#[derive(Default)]
 struct LineageBuilder {
     golden_id: StringBuilder,
     field: StringBuilder,
@@ -220,6 +219,19 @@ struct LineageBuilder {
 }
 
 impl LineageBuilder {
+    /// Builders sized for about `rows` rows.
+    fn with_capacity(rows: usize) -> Self {
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
+        LineageBuilder {
+            golden_id: text(17),
+            field: text(10),
+            value: text(10),
+            source: text(8),
+            source_id: text(10),
+            rule: text(12),
+        }
+    }
+
     fn push(
         &mut self,
         gid: &str,
