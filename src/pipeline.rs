@@ -122,7 +122,7 @@ async fn prepare(
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
     let t = Instant::now();
-    let ing = ingest::ingest(p, &previous.columns).await?;
+    let mut ing = ingest::ingest(p, &previous.columns).await?;
     let source_columns: SourceColumns = ing
         .sources
         .iter()
@@ -170,17 +170,20 @@ async fn prepare(
         });
     }
     let fields = p.fields();
+    // The raw batches are dropped once standardised: their field columns are not needed again.
+    let raw = std::mem::take(&mut ing.sources);
     let records = stages.time("standardize", || {
-        let parts = ing
-            .sources
-            .par_iter()
+        let parts = raw
+            .into_par_iter()
             .map(|s| standardize::standardize(&s.batch, &fields, &p.standardize))
             .collect::<Result<Vec<_>>>()?;
         let schema = parts
             .first()
             .map(|b| b.schema())
             .ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
-        Ok(concat_batches(&schema, &parts)?)
+        let records = concat_batches(&schema, &parts)?;
+        drop(parts);
+        Ok(records)
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
@@ -386,7 +389,8 @@ fn finish_run(
     })?;
     let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
     stages.time("write", || {
-        // Each table is built and written on its own rayon task; the files are independent.
+        // One table at a time, each built, written (its columns in parallel) and dropped, so
+        // that only one derived table is in memory at once.
         type Table<'a> = (
             &'static str,
             Box<dyn Fn() -> Result<Vec<RecordBatch>> + Sync + 'a>,
@@ -417,9 +421,15 @@ fn finish_run(
             ),
             ("rejects.parquet", Box::new(|| one(rejects_batch(&rejects)))),
         ];
-        tables
-            .par_iter()
-            .try_for_each(|(file, build)| output::write_batches(&dir.file(file), &build()?))?;
+        for (file, build) in &tables {
+            let t = Instant::now();
+            let batches = build()?;
+            let built = t.elapsed().as_secs_f64();
+            output::write_batches(&dir.file(file), &batches)?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            let seconds = t.elapsed().as_secs_f64();
+            tracing::debug!(file, rows, built, seconds, "table written");
+        }
         params.save(&dir.file("model.json"))
     })?;
     let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
