@@ -385,6 +385,8 @@ fn finish_run(
         let mut clusters = clusters;
         let previous = PreviousRun::load(&dir.output_dir, previous_crosswalk.as_ref())?;
         let changes = stable_ids::assign(&mut clusters, &records, previous.as_ref(), &dir.run_id)?;
+        // Millions of small strings: freed on a thread of their own while the run goes on.
+        std::thread::spawn(move || drop(previous));
         Ok((clusters, changes))
     })?;
     let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;

@@ -19,9 +19,7 @@
 //!    them), `retired` (a previous id none of whose members is left). Unchanged clusters have no
 //!    row, so a rerun on unchanged inputs gives an empty table.
 
-use std::collections::BTreeMap;
-
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -45,7 +43,7 @@ pub struct PreviousRun {
     /// Golden id of every record of the previous crosswalk, keyed by [`record_key`].
     pub golden_of: HashMap<String, String>,
     /// Every previous golden id with the run that created it.
-    pub created_run: BTreeMap<String, String>,
+    pub created_run: HashMap<String, String>,
 }
 
 impl PreviousRun {
@@ -107,7 +105,7 @@ impl PreviousRun {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
             None => None,
         };
-        let mut created_run = BTreeMap::new();
+        let mut created_run = HashMap::with_capacity(golden.num_rows());
         for r in 0..golden.num_rows() {
             if g_ids.is_valid(r) {
                 let c = created
@@ -307,7 +305,7 @@ pub fn assign(
         .iter()
         .map(|(g, c)| (c.as_str(), g.as_str()))
         .collect();
-    prev_ids.sort_unstable();
+    prev_ids.par_sort_unstable();
     let prev_index: HashMap<&str, usize> = prev_ids
         .iter()
         .enumerate()
@@ -364,7 +362,7 @@ pub fn assign(
     cands.par_sort_unstable_by(|a, b| {
         b.0.cmp(&a.0)
             .then(a.1.cmp(&b.1))
-            .then(smallest[a.2 as usize].cmp(&smallest[b.2 as usize]))
+            .then_with(|| smallest[a.2 as usize].cmp(&smallest[b.2 as usize]))
     });
     let mut kept: Vec<Option<usize>> = vec![None; k];
     let mut keeper: Vec<Option<u32>> = vec![None; prev_ids.len()];
@@ -376,7 +374,8 @@ pub fn assign(
     }
 
     // Ids and creation runs; new ids avoid every previous id and each other.
-    let mut taken: HashSet<String> = prev.created_run.keys().cloned().collect();
+    // (Previous ids are looked up where they are, not copied.)
+    let mut taken: HashSet<String> = HashSet::new();
     let mut golden_ids = Vec::with_capacity(k);
     let mut created_run = Vec::with_capacity(k);
     // Hashing is the expensive part of a new id: done for every new cluster in parallel.
@@ -398,7 +397,7 @@ pub fn assign(
                 let base = base.unwrap_or_default();
                 let mut id = base.clone();
                 let mut n = 1;
-                while taken.contains(&id) {
+                while prev.created_run.contains_key(&id) || taken.contains(&id) {
                     n += 1;
                     id = format!("{base}-{n}");
                 }
