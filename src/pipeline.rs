@@ -181,9 +181,7 @@ async fn prepare(
             .first()
             .map(|b| b.schema())
             .ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
-        let records = concat_batches(&schema, &parts)?;
-        drop(parts);
-        Ok(records)
+        Ok(concat_batches(&schema, &parts)?)
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;

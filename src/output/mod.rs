@@ -368,7 +368,7 @@ pub fn resolve_run(path: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, AsArray, StringArray, UInt32Array};
+    use arrow::array::{AsArray, StringArray, UInt32Array};
     use arrow::datatypes::UInt32Type;
     use std::sync::Arc;
 

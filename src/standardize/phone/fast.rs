@@ -10,7 +10,7 @@
 //! "don't know" and the caller asks `phonenumber` itself; a test compares both on thousands of
 //! numbers from many regions.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use foldhash::{HashMap, HashMapExt};
 use phonenumber::country::Id;
@@ -60,7 +60,7 @@ struct Region {
     /// Whether a transform rule rewrites numbers (the fast path then gives up).
     has_transform: bool,
     /// The general descriptor.
-    general: Pattern,
+    general: Arc<Pattern>,
     /// The general descriptor's possible local-only lengths.
     local_lengths: Vec<u16>,
 }
@@ -79,7 +79,7 @@ impl Region {
             national_prefix: meta.national_prefix().map(str::to_string),
             prefix_for_parsing: anchored(meta.national_prefix_for_parsing().map(|r| r.as_str()))?,
             has_transform: meta.national_prefix_transform_rule().is_some(),
-            general: Pattern::general(meta)?,
+            general: Arc::new(Pattern::general(meta)?),
             local_lengths: meta
                 .descriptors()
                 .general()
@@ -134,25 +134,30 @@ impl Region {
 struct Rules {
     /// Parsing rules per region id (`GB`).
     regions: HashMap<String, Region>,
-    /// General patterns of every region sharing a calling code.
-    by_code: HashMap<u16, Vec<Pattern>>,
+    /// General patterns of every region sharing a calling code (shared with `regions`; the
+    /// non-geographic codes all have the id `001`, so this is not a list of region ids). A code
+    /// with a region that failed to compile is missing, which sends its numbers to
+    /// `phonenumber` rather than skip that region's pattern.
+    by_code: HashMap<u16, Vec<Arc<Pattern>>>,
 }
 
 /// Compiled once, on the first phone number.
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     let mut regions = HashMap::new();
-    let mut by_code: HashMap<u16, Vec<Pattern>> = HashMap::new();
+    let mut by_code = HashMap::new();
     for code in 1..1000u16 {
         let Some(metas) = DATABASE.by_code(&code) else {
             continue;
         };
-        for meta in metas {
-            if let Some(p) = Pattern::general(meta) {
-                by_code.entry(code).or_default().push(p);
-            }
+        let mut patterns = Vec::with_capacity(metas.len());
+        for meta in &metas {
             if let Some(r) = Region::new(meta) {
+                patterns.push(r.general.clone());
                 regions.insert(meta.id().to_string(), r);
             }
+        }
+        if patterns.len() == metas.len() {
+            by_code.insert(code, patterns);
         }
     }
     Rules { regions, by_code }
@@ -217,8 +222,9 @@ pub(super) fn to_e164(number: &str, region: Option<Id>) -> Option<Option<String>
     }
     let plausible = rules
         .by_code
-        .get(&code)
-        .is_some_and(|patterns| patterns.iter().any(|p| p.is_match(national)));
+        .get(&code)?
+        .iter()
+        .any(|p| p.is_match(national));
     Some(plausible.then(|| format!("+{code}{national}")))
 }
 
