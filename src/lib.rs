@@ -19,6 +19,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod generate;
 pub mod ingest;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod pipeline;

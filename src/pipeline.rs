@@ -17,7 +17,7 @@ use crate::ingest::drift::SourceColumns;
 use crate::ingest::{self, Reject, rejects::rejects_batch};
 use crate::model::{self, Decision, ModelParams};
 use crate::output::manifest::{InputFile, SourceCounts};
-use crate::output::{self, Lock, Manifest, RunDir, tables};
+use crate::output::{self, Lock, Manifest, RunDir, TableWriter, tables};
 use crate::{Error, Result, cluster, standardize, survive};
 
 /// Options of `golden run`.
@@ -379,6 +379,21 @@ fn finish_run(
             .collect();
         cluster::cluster(&records, &compared, &scored, &manual, &conflicts)
     })?;
+    // Decisions are written (chunk by chunk) as soon as the pairs are clustered; the pairs
+    // are then dropped, before survivorship needs its memory.
+    stages.time("write_decisions", || {
+        tables::write_decisions(dir, &records, p, &compared, &scored)
+    })?;
+    let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
+    let (candidate_pairs, match_pairs) = (compared.len() as u64, count(Decision::Match));
+    let pair_counts = [
+        ("candidate_pairs", candidate_pairs),
+        ("match_pairs", match_pairs),
+        ("review_pairs", count(Decision::Review)),
+        ("manual_pairs", count(Decision::Manual)),
+    ];
+    let blocking_stats = blocks.stats.clone();
+    drop((compared, scored, blocks));
     let (clusters, changes) = stages.time("stable_ids", || {
         let mut clusters = clusters;
         let previous = PreviousRun::load(&dir.output_dir, previous_crosswalk.as_ref())?;
@@ -387,52 +402,33 @@ fn finish_run(
         std::thread::spawn(move || drop(previous));
         Ok((clusters, changes))
     })?;
-    let survived = stages.time("survive", || survive::survive(&records, p, &clusters))?;
-    stages.time("write", || {
-        // One table at a time, each built, written (its columns in parallel) and dropped, so
-        // that only one derived table is in memory at once.
-        type Table<'a> = (
-            &'static str,
-            Box<dyn Fn() -> Result<Vec<RecordBatch>> + Sync + 'a>,
-        );
-        let one = |batch: Result<RecordBatch>| batch.map(|b| vec![b]);
-        let tables: Vec<Table> = vec![
-            (
-                "golden.parquet",
-                Box::new(|| changes.with_created_run(&survived.golden)),
-            ),
-            ("changes.parquet", Box::new(|| one(changes.batch()))),
-            (
-                "crosswalk.parquet",
-                Box::new(|| one(tables::crosswalk(&records, &clusters, &content_hashes))),
-            ),
-            ("lineage.parquet", Box::new(|| Ok(survived.lineage.clone()))),
-            (
-                "decisions.parquet",
-                Box::new(|| one(tables::decisions(&records, p, &compared, &scored, |_| true))),
-            ),
-            (
-                "review.parquet",
-                Box::new(|| {
-                    one(tables::decisions(&records, p, &compared, &scored, |i| {
-                        scored.decision[i] == Decision::Review
-                    }))
-                }),
-            ),
-            ("rejects.parquet", Box::new(|| one(rejects_batch(&rejects)))),
-        ];
-        for (file, build) in &tables {
-            let t = Instant::now();
-            let batches = build()?;
-            let built = t.elapsed().as_secs_f64();
-            output::write_batches(&dir.file(file), &batches)?;
-            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            let seconds = t.elapsed().as_secs_f64();
-            tracing::debug!(file, rows, built, seconds, "table written");
+    // Golden records and lineage go to their files chunk by chunk as they are survived.
+    stages.time("survive", || {
+        let mut golden = TableWriter::new(&dir.file("golden.parquet"));
+        let mut lineage = TableWriter::new(&dir.file("lineage.parquet"));
+        let mut start = 0;
+        survive::survive(&records, p, &clusters, |g, l| {
+            golden.write(changes.with_created_run(start, &g)?)?;
+            start += g.num_rows();
+            lineage.write(l)
+        })?;
+        if start != clusters.len() {
+            return Err(Error::Internal(format!(
+                "survive: {start} golden records for {} clusters",
+                clusters.len()
+            )));
         }
+        golden.finish()?;
+        lineage.finish()
+    })?;
+    stages.time("write", || {
+        output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?)?;
+        let crosswalk = tables::crosswalk(&records, &clusters, &content_hashes)?;
+        output::write_parquet(&dir.file("crosswalk.parquet"), &crosswalk)?;
+        output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
         params.save(&dir.file("model.json"))
     })?;
-    let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
+
     let counts = [
         (
             "rows_read",
@@ -440,13 +436,9 @@ fn finish_run(
         ),
         ("rows_rejected", rejects.len() as u64),
         ("records", records.num_rows() as u64),
-        ("candidate_pairs", compared.len() as u64),
-        ("match_pairs", count(Decision::Match)),
-        ("review_pairs", count(Decision::Review)),
-        ("manual_pairs", count(Decision::Manual)),
         ("golden_records", clusters.len() as u64),
     ];
-    for (k, v) in counts {
+    for (k, v) in counts.into_iter().chain(pair_counts) {
         manifest.counts.insert(k.into(), v);
     }
     for kind in [
@@ -461,15 +453,15 @@ fn finish_run(
     }
     tracing::info!(
         records = records.num_rows(),
-        candidate_pairs = compared.len(),
-        match_pairs = count(Decision::Match),
+        candidate_pairs,
+        match_pairs,
         golden_records = clusters.len(),
         changes = changes.rows.len(),
         "run summary"
     );
     manifest.sources = sources;
     manifest.source_columns = source_columns;
-    manifest.blocking = blocks.stats;
+    manifest.blocking = blocking_stats;
     manifest.timings_s = stages.timings.clone();
     manifest.status = "succeeded".into();
     manifest.finished_at = chrono::Utc::now().to_rfc3339();

@@ -246,33 +246,28 @@ impl Changes {
         Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
     }
 
-    /// `golden` (one row per cluster, in cluster order) with a `created_run` column appended.
-    pub fn with_created_run(&self, golden: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
-        let rows: usize = golden.iter().map(RecordBatch::num_rows).sum();
-        if rows != self.created_run.len() {
-            return Err(Error::Internal(format!(
-                "stable ids: {rows} golden rows but {} clusters",
-                self.created_run.len()
-            )));
-        }
-        let mut start = 0;
-        golden
+    /// `chunk`, the golden rows of clusters `start..start + chunk.num_rows()` in cluster order,
+    /// with a `created_run` column appended.
+    pub fn with_created_run(&self, start: usize, chunk: &RecordBatch) -> Result<RecordBatch> {
+        let runs = self
+            .created_run
+            .get(start..start + chunk.num_rows())
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "stable ids: golden rows {start}.. past the {} clusters",
+                    self.created_run.len()
+                ))
+            })?;
+        let mut fields: Vec<Field> = chunk
+            .schema()
+            .fields()
             .iter()
-            .map(|chunk| {
-                let mut fields: Vec<Field> = chunk
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.as_ref().clone())
-                    .collect();
-                fields.push(Field::new(CREATED_RUN, DataType::Utf8, false));
-                let mut cols = chunk.columns().to_vec();
-                let runs = &self.created_run[start..start + chunk.num_rows()];
-                start += chunk.num_rows();
-                cols.push(Arc::new(StringArray::from_iter_values(runs)));
-                Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
-            })
-            .collect()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(CREATED_RUN, DataType::Utf8, false));
+        let mut cols = chunk.columns().to_vec();
+        cols.push(Arc::new(StringArray::from_iter_values(runs)));
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
     }
 }
 

@@ -34,30 +34,129 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     write_batches(path, std::slice::from_ref(batch))
 }
 
-/// Writes `batches` (one schema, at least one batch), one after the other, as a ZSTD-compressed
-/// Parquet file and fsyncs it. Row groups hold up to [`ROW_GROUP_ROWS`] rows whatever the batch
-/// sizes, and the columns of each row group are encoded in parallel on rayon's pool (a wide
-/// table is otherwise one thread's work).
+/// Writes `batches` (one schema, at least one batch), one after the other, as one Parquet
+/// file and fsyncs it (see [`TableWriter`]).
 pub fn write_batches(path: &Path, batches: &[RecordBatch]) -> Result<()> {
-    use parquet::arrow::arrow_writer::compute_leaves;
-    let schema = batches
-        .first()
-        .ok_or_else(|| Error::Internal(format!("no batches to write to {}", path.display())))?
-        .schema();
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build();
-    // The high-level writer embeds the Arrow schema; its parts then take the columns one by one.
-    let (mut writer, factory) =
-        ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
-    for (group, parts) in row_groups(batches, ROW_GROUP_ROWS).iter().enumerate() {
-        let writers = factory.create_column_writers(group)?;
+    let mut w = TableWriter::new(path);
+    for b in batches {
+        w.write(b.clone())?;
+    }
+    w.finish()
+}
+
+/// A ZSTD-compressed Parquet file written batch by batch, so a table never has to be whole in
+/// memory: batches wait until they fill a row group of [`ROW_GROUP_ROWS`] rows (whatever their
+/// sizes), whose columns are then encoded in parallel on rayon's pool (a wide table is
+/// otherwise one thread's work). The file is created with the first batch's schema and
+/// fsynced by [`TableWriter::finish`].
+pub struct TableWriter {
+    path: PathBuf,
+    open: Option<OpenTable>,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    group_rows: usize,
+    rows: usize,
+    started: std::time::Instant,
+}
+
+/// The parts of an open Parquet file: its writer and its column-writer factory.
+struct OpenTable {
+    writer: parquet::file::writer::SerializedFileWriter<File>,
+    factory: parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    schema: arrow::datatypes::SchemaRef,
+    groups: usize,
+}
+
+impl TableWriter {
+    /// A writer of `path`; nothing is created before the first batch.
+    pub fn new(path: &Path) -> Self {
+        TableWriter {
+            path: path.to_path_buf(),
+            open: None,
+            pending: Vec::new(),
+            pending_rows: 0,
+            group_rows: ROW_GROUP_ROWS,
+            rows: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Appends `batch` (the schema of the first batch); full row groups are written now.
+    pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        if self.open.is_none() {
+            let file = File::create(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(self.group_rows))
+                .build();
+            // The high-level writer embeds the Arrow schema; its parts then take the columns
+            // one by one.
+            let schema = batch.schema();
+            let (writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))?
+                .into_serialized_writer()?;
+            self.open = Some(OpenTable {
+                writer,
+                factory,
+                schema,
+                groups: 0,
+            });
+        }
+        self.pending_rows += batch.num_rows();
+        self.rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= self.group_rows {
+            let mut groups = row_groups(&std::mem::take(&mut self.pending), self.group_rows);
+            let partial = groups
+                .last()
+                .map(|g| g.iter().map(RecordBatch::num_rows).sum::<usize>() < self.group_rows)
+                .unwrap_or(false);
+            if partial {
+                self.pending = groups.pop().unwrap_or_default();
+            }
+            self.pending_rows = self.pending.iter().map(RecordBatch::num_rows).sum();
+            for group in &groups {
+                self.write_group(group)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the last row group, the footer, and fsyncs the file; an error if no batch came.
+    pub fn finish(mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            self.write_group(&last)?;
+        }
+        let open = self.open.take().ok_or_else(|| {
+            Error::Internal(format!("no batches to write to {}", self.path.display()))
+        })?;
+        let file = open.writer.into_inner()?;
+        file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        let name = self.path.file_name().map(|n| n.to_string_lossy());
+        let seconds = self.started.elapsed().as_secs_f64();
+        tracing::debug!(
+            file = name.as_deref(),
+            rows = self.rows,
+            seconds,
+            "table written"
+        );
+        Ok(())
+    }
+
+    /// Encodes one row group, its columns in parallel, and appends it to the file.
+    fn write_group(&mut self, parts: &[RecordBatch]) -> Result<()> {
+        use parquet::arrow::arrow_writer::compute_leaves;
+        let Some(open) = self.open.as_mut() else {
+            return Err(Error::Internal(
+                "row group before the file was opened".into(),
+            ));
+        };
+        let writers = open.factory.create_column_writers(open.groups)?;
+        open.groups += 1;
         // One writer per leaf column; every column here is flat, so leaves and columns agree.
         let chunks = writers
             .into_par_iter()
-            .zip(schema.fields().par_iter().enumerate())
+            .zip(open.schema.fields().par_iter().enumerate())
             .map(|(mut w, (c, field))| {
                 for part in parts {
                     for leaf in compute_leaves(field, part.column(c))? {
@@ -67,14 +166,13 @@ pub fn write_batches(path: &Path, batches: &[RecordBatch]) -> Result<()> {
                 w.close()
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut group_writer = writer.next_row_group()?;
+        let mut group_writer = open.writer.next_row_group()?;
         for chunk in chunks {
             chunk.append_to_row_group(&mut group_writer)?;
         }
         group_writer.close()?;
+        Ok(())
     }
-    let file = writer.into_inner()?;
-    file.sync_all().map_err(|e| Error::io(path, e))
 }
 
 /// Rows per Parquet row group.
@@ -408,6 +506,32 @@ mod tests {
         let want = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
         assert_eq!(back, want);
         assert!(write_batches(&path, &[]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_table_written_batch_by_batch_keeps_every_row_in_full_row_groups() {
+        let dir = std::env::temp_dir().join(format!("golden-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        let batches = [batch(0, 3), batch(3, 9), batch(9, 10), batch(10, 23)];
+        let mut w = TableWriter::new(&path);
+        w.group_rows = 5;
+        for b in &batches {
+            w.write(b.clone()).unwrap();
+            assert!(w.pending_rows < 5, "a full row group was left in memory");
+        }
+        w.finish().unwrap();
+        let file = File::open(&path).unwrap();
+        let meta = parquet::file::reader::FileReader::metadata(
+            &parquet::file::reader::SerializedFileReader::new(file).unwrap(),
+        )
+        .clone();
+        let sizes: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(sizes, vec![5, 5, 5, 5, 3]);
+        let back = read_parquet(&path).unwrap();
+        let want = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        assert_eq!(back, want);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

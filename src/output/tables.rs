@@ -12,7 +12,8 @@ use arrow::datatypes::{DataType, Field, Schema};
 use crate::cluster::Clusters;
 use crate::compare::Compared;
 use crate::config::Pipeline;
-use crate::model::Scored;
+use crate::model::{Decision, Scored};
+use crate::output::{RunDir, TableWriter};
 use crate::schema;
 use crate::{Error, Result};
 
@@ -55,18 +56,51 @@ pub fn crosswalk(
     Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
 }
 
-/// Which pairs of the scored set go into a decisions-shaped table.
+/// Pairs per batch of `decisions.parquet` and `review.parquet`.
+const DECISION_CHUNK: usize = 1 << 18;
+
+/// Writes `decisions.parquet` (every scored pair) and `review.parquet` (the pairs in the review
+/// band) into `dir`, chunk by chunk, so neither table is ever whole in memory.
+pub fn write_decisions(
+    dir: &RunDir,
+    batch: &RecordBatch,
+    pipeline: &Pipeline,
+    compared: &Compared,
+    scored: &Scored,
+) -> Result<()> {
+    let mut all = TableWriter::new(&dir.file("decisions.parquet"));
+    let mut review = TableWriter::new(&dir.file("review.parquet"));
+    let n = compared.len();
+    // At least one chunk, so an empty run still writes both files with their schema.
+    let starts: Vec<usize> = if n == 0 {
+        vec![0]
+    } else {
+        (0..n).step_by(DECISION_CHUNK).collect()
+    };
+    for start in starts {
+        let rows: Vec<u32> = (start..n.min(start + DECISION_CHUNK))
+            .map(|i| i as u32)
+            .collect();
+        let in_review: Vec<u32> = rows
+            .iter()
+            .copied()
+            .filter(|&i| scored.decision[i as usize] == Decision::Review)
+            .collect();
+        all.write(decisions(batch, pipeline, compared, scored, &rows)?)?;
+        review.write(decisions(batch, pipeline, compared, scored, &in_review)?)?;
+    }
+    all.finish()?;
+    review.finish()
+}
+
+/// The scored pairs `rows` (indices into `compared`) as a decisions-shaped batch.
 pub fn decisions(
     batch: &RecordBatch,
     pipeline: &Pipeline,
     compared: &Compared,
     scored: &Scored,
-    keep: impl Fn(usize) -> bool,
+    rows: &[u32],
 ) -> Result<RecordBatch> {
-    let rows: Vec<u32> = (0..compared.len())
-        .filter(|&i| keep(i))
-        .map(|i| i as u32)
-        .collect();
     let left = UInt32Array::from(
         rows.iter()
             .map(|&i| compared.left[i as usize])

@@ -17,23 +17,33 @@ use crate::schema;
 use crate::{Error, Result};
 use rules::Candidate;
 
-/// Golden records and the lineage of each of their values, as consecutive chunks (one per
-/// parallel task; concatenating them would only copy every value once more before writing).
-pub struct Survived {
-    /// `golden.parquet`: one row per cluster, in cluster order.
-    pub golden: Vec<RecordBatch>,
-    /// `lineage.parquet`: one row per non-null golden value.
-    pub lineage: Vec<RecordBatch>,
-}
-
 /// Clusters per parallel survivorship task.
 const SURVIVE_CHUNK: usize = 16 * 1024;
 
 /// Lineage rule name of a `full_name` rebuilt from the surviving first and last names.
 const DERIVED_FULL_NAME: &str = "derived(first_name, last_name)";
 
-/// Builds golden records for `clusters` over the standardized `batch`.
-pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) -> Result<Survived> {
+/// Builds golden records for `clusters` over the standardized `batch` and hands them to
+/// `emit` in cluster order, chunk by chunk, each golden chunk (`golden.parquet`: one row per
+/// cluster) with its lineage (`lineage.parquet`: one row per non-null golden value). A few
+/// chunks are built in parallel at a time, so neither table is ever whole in memory.
+pub fn survive(
+    batch: &RecordBatch,
+    pipeline: &Pipeline,
+    clusters: &Clusters,
+    emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()>,
+) -> Result<()> {
+    survive_in_chunks(batch, pipeline, clusters, SURVIVE_CHUNK, emit)
+}
+
+/// [`survive`] with `chunk` clusters per parallel task.
+fn survive_in_chunks(
+    batch: &RecordBatch,
+    pipeline: &Pipeline,
+    clusters: &Clusters,
+    chunk: usize,
+    mut emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()>,
+) -> Result<()> {
     let col = |name: &str| -> Result<&StringArray> {
         batch
             .column_by_name(name)
@@ -195,17 +205,23 @@ pub fn survive(batch: &RecordBatch, pipeline: &Pipeline, clusters: &Clusters) ->
         let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
         Ok((golden, lin.finish()?))
     };
-    let mut parts = (0..members.len())
-        .step_by(SURVIVE_CHUNK)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|start| build(start..members.len().min(start + SURVIVE_CHUNK)))
-        .collect::<Result<Vec<_>>>()?;
-    if parts.is_empty() {
-        parts.push(build(0..0)?);
+    let n = members.len();
+    if n == 0 {
+        let (golden, lineage) = build(0..0)?;
+        return emit(golden, lineage);
     }
-    let (golden, lineage) = parts.into_iter().unzip();
-    Ok(Survived { golden, lineage })
+    let starts: Vec<usize> = (0..n).step_by(chunk.max(1)).collect();
+    let wave = 2 * rayon::current_num_threads().max(1);
+    for starts in starts.chunks(wave) {
+        let parts = starts
+            .par_iter()
+            .map(|&start| build(start..n.min(start + chunk)))
+            .collect::<Result<Vec<_>>>()?;
+        for (golden, lineage) in parts {
+            emit(golden, lineage)?;
+        }
+    }
+    Ok(())
 }
 
 /// Column builders of `lineage.parquet`.
@@ -266,5 +282,100 @@ impl LineageBuilder {
             Arc::new(self.rule.finish()),
         ];
         Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::UInt64Array;
+
+    /// Survives 11 records in 7 clusters with `chunk` clusters per task; returns both tables
+    /// concatenated in the order they were emitted.
+    fn survived(chunk: usize) -> (RecordBatch, RecordBatch) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("crm.csv"), "id\n1\n").expect("write");
+        let toml = r#"name = "t"
+[output]
+dir = "out"
+[[sources]]
+name = "crm"
+path = "crm.csv"
+id = "id"
+[sources.fields]
+first_name = "first"
+email = "email"
+[blocking]
+rules = [["email"]]
+[[comparisons]]
+field = "email"
+method = "exact"
+[survivorship]
+default = "most_frequent"
+"#;
+        let p = crate::config::load_str(toml, &dir.path().join("p.toml")).expect("pipeline");
+        let n = 11;
+        let text = |f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
+            Arc::new((0..n).map(f).collect::<StringArray>())
+        };
+        let batch = RecordBatch::try_from_iter([
+            (schema::SOURCE, text(&|_| Some("crm".into()))),
+            (schema::SOURCE_ID, text(&|r| Some(format!("id{r}")))),
+            (
+                schema::UPDATED_AT,
+                text(&|r| Some(format!("2026-01-{:02}", r + 1))),
+            ),
+            (
+                schema::ROW_NUMBER,
+                Arc::new(UInt64Array::from_iter_values(1..=n as u64)) as ArrayRef,
+            ),
+            (
+                "first_name",
+                text(&|r| (r % 4 != 0).then(|| format!("name{}", r % 3))),
+            ),
+            ("email", text(&|r| Some(format!("e{}@x.org", r % 5)))),
+        ])
+        .expect("batch");
+        let cluster_of = vec![0, 1, 0, 2, 3, 1, 4, 5, 6, 6, 0];
+        let clusters = Clusters {
+            golden_ids: (0..7).map(|c| format!("g{c}")).collect(),
+            best_link: vec![None; n],
+            cluster_of,
+        };
+        let (mut golden, mut lineage) = (Vec::new(), Vec::new());
+        survive_in_chunks(&batch, &p, &clusters, chunk, |g, l| {
+            golden.push(g);
+            lineage.push(l);
+            Ok(())
+        })
+        .expect("survive");
+        let concat = |parts: &[RecordBatch]| {
+            arrow::compute::concat_batches(&parts[0].schema(), parts).expect("concat")
+        };
+        (concat(&golden), concat(&lineage))
+    }
+
+    #[test]
+    fn chunks_and_waves_emit_the_same_tables_in_cluster_order() {
+        let (golden, lineage) = survived(1 << 20);
+        let ids = golden.column(0).as_string::<i32>();
+        let ids: Vec<&str> = ids.iter().flatten().collect();
+        assert_eq!(ids, ["g0", "g1", "g2", "g3", "g4", "g5", "g6"]);
+        let counts = golden
+            .column_by_name("record_count")
+            .expect("record_count")
+            .as_primitive::<arrow::datatypes::UInt32Type>()
+            .values()
+            .to_vec();
+        assert_eq!(counts, [3, 2, 1, 1, 1, 1, 2]);
+        // On one thread a wave is two tasks: one cluster per task makes four waves.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
+        for chunk in [1, 2, 3] {
+            let got = pool.install(|| survived(chunk));
+            assert_eq!(got, (golden.clone(), lineage.clone()), "chunk {chunk}");
+        }
     }
 }
