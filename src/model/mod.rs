@@ -83,8 +83,13 @@ pub fn train(
         .collect();
     let n = batch.num_rows();
     let conflict = Conflict::new(pipeline);
-    let (u, u_pairs) =
-        u_sampling::estimate_u(&comparator, &level_counts, n, cfg.u_sample_pairs, cfg.seed);
+    let (u, u_pairs) = u_sampling::estimate_u(
+        batch,
+        &pipeline.comparisons,
+        &level_counts,
+        cfg.u_sample_pairs,
+        cfg.seed,
+    )?;
 
     let settings = em::EmSettings {
         max_iterations: cfg.em_max_iterations,
