@@ -19,7 +19,8 @@
 //!    them), `retired` (a previous id none of whose members is left). Unchanged clusters have no
 //!    row, so a rerun on unchanged inputs gives an empty table.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashSet, HashSetExt};
+use hashbrown::hash_table::{Entry, HashTable};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,15 +36,47 @@ use crate::{Error, Result};
 /// Column of `golden.parquet`: the run id in which the golden id was first created.
 pub const CREATED_RUN: &str = "created_run";
 
-/// What a run needs from the previous committed run (`<output>/latest`).
-#[derive(Debug, Clone, Default)]
+impl Default for PreviousRun {
+    /// No previous run: no ids, no records.
+    fn default() -> Self {
+        let none = || StringArray::from(Vec::<&str>::new());
+        PreviousRun::new(String::new(), [none(), none(), none()], none(), None)
+    }
+}
+
+/// What a run needs from the previous committed run (`<output>/latest`), kept in the Arrow
+/// arrays it was read into: its golden ids in a dense order, oldest first, and the golden id of
+/// each of its records. Lookups go through hash tables of row numbers, so loading a million
+/// records allocates no string per record.
+#[derive(Debug, Clone)]
 pub struct PreviousRun {
     /// The previous run's id (directory name).
     pub run_id: String,
-    /// Golden id of every record of the previous crosswalk, keyed by [`record_key`].
-    pub golden_of: HashMap<String, String>,
-    /// Every previous golden id with the run that created it.
-    pub created_run: HashMap<String, String>,
+    /// Previous golden ids; dense index `i` is row `order[i]`.
+    ids: StringArray,
+    /// The run that created each id (same rows as `ids`).
+    created: StringArray,
+    /// Rows of `ids`, oldest first: `created`, then the id.
+    order: Vec<u32>,
+    /// Rows of `ids` by id.
+    by_id: Index,
+    /// Source and source id of each previous record.
+    record_sources: StringArray,
+    record_ids: StringArray,
+    /// Dense golden index of each previous record.
+    record_golden: Vec<u32>,
+    /// Previous records by (source, source id).
+    by_record: Index,
+}
+
+/// The hasher of [`PreviousRun`]'s tables.
+fn hash_of(parts: &[&str]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x601d).build_hasher();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
 }
 
 impl PreviousRun {
@@ -85,47 +118,249 @@ impl PreviousRun {
                 &read
             }
         };
-        let sources = utf8(cw, schema::SOURCE, &cw_path)?;
-        let ids = utf8(cw, schema::SOURCE_ID, &cw_path)?;
-        let gids = utf8(cw, schema::GOLDEN_ID, &cw_path)?;
-        let mut golden_of = HashMap::with_capacity(cw.num_rows());
-        for r in 0..cw.num_rows() {
-            if sources.is_valid(r) && ids.is_valid(r) && gids.is_valid(r) {
-                golden_of.insert(
-                    record_key(sources.value(r), ids.value(r)),
-                    gids.value(r).to_string(),
-                );
-            }
-        }
         let g_path = dir.join("golden.parquet");
         let golden = read_parquet_columns(&g_path, Some(&[schema::GOLDEN_ID, CREATED_RUN]))
             .map_err(|e| unreadable(&g_path, e))?;
-        let g_ids = utf8(&golden, schema::GOLDEN_ID, &g_path)?;
         let created = match golden.column_by_name(CREATED_RUN) {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
             None => None,
         };
-        let mut created_run = HashMap::with_capacity(golden.num_rows());
-        for r in 0..golden.num_rows() {
-            if g_ids.is_valid(r) {
-                let c = created
-                    .as_ref()
-                    .filter(|c| c.is_valid(r))
-                    .map_or(run_id.as_str(), |c| c.value(r));
-                created_run.insert(g_ids.value(r).to_string(), c.to_string());
+        Ok(Some(PreviousRun::new(
+            run_id,
+            [
+                utf8(cw, schema::SOURCE, &cw_path)?,
+                utf8(cw, schema::SOURCE_ID, &cw_path)?,
+                utf8(cw, schema::GOLDEN_ID, &cw_path)?,
+            ],
+            utf8(&golden, schema::GOLDEN_ID, &g_path)?,
+            created,
+        )))
+    }
+
+    /// A previous run from its crosswalk's source, source id and golden id columns, and its
+    /// golden ids with the run that created each (`run_id` where unknown). Ids in the crosswalk
+    /// but missing from golden (should not happen) count as previous ids created in `run_id`.
+    fn new(
+        run_id: String,
+        [record_sources, record_ids, record_gids]: [StringArray; 3],
+        golden: StringArray,
+        created: Option<StringArray>,
+    ) -> PreviousRun {
+        let made_in = |r: usize| {
+            created
+                .as_ref()
+                .filter(|c| c.is_valid(r))
+                .map_or(run_id.as_str(), |c| c.value(r))
+        };
+        // Golden ids (each once), then any crosswalk id missing from them.
+        let valid_golden = (0..golden.len()).filter(|&r| golden.is_valid(r));
+        let (mut id_list, mut created_list): (Vec<&str>, Vec<&str>) =
+            valid_golden.map(|r| (golden.value(r), made_in(r))).unzip();
+        let id_hash = |list: &[&str], r: u32| hash_of(&[list[r as usize]]);
+        let mut by_id = Index::build(
+            id_list.len(),
+            |r| id_hash(&id_list, r),
+            |a, b| id_list[a as usize] == id_list[b as usize],
+        );
+        let find_id = |by_id: &Index, list: &[&str], id: &str| {
+            by_id.find(hash_of(&[id]), |x| list[x as usize] == id)
+        };
+        let unique: Vec<u32> = (0..id_list.len() as u32)
+            .into_par_iter()
+            .filter(|&r| find_id(&by_id, &id_list, id_list[r as usize]) == Some(r))
+            .collect();
+        if unique.len() < id_list.len() {
+            // A golden id listed twice (should not happen) counts once, at its first row.
+            id_list = unique.iter().map(|&r| id_list[r as usize]).collect();
+            created_list = unique.iter().map(|&r| created_list[r as usize]).collect();
+            by_id = Index::build(
+                id_list.len(),
+                |r| id_hash(&id_list, r),
+                |a, b| id_list[a as usize] == id_list[b as usize],
+            );
+        }
+        let valid = |r: usize| {
+            record_sources.is_valid(r) && record_ids.is_valid(r) && record_gids.is_valid(r)
+        };
+        let mut record_golden: Vec<u32> = (0..record_gids.len())
+            .into_par_iter()
+            .map(|r| match find_id(&by_id, &id_list, record_gids.value(r)) {
+                Some(row) if valid(r) => row,
+                _ => NONE,
+            })
+            .collect();
+        let missing: Vec<usize> = (0..record_gids.len())
+            .filter(|&r| valid(r) && record_golden[r] == NONE)
+            .collect();
+        for r in missing {
+            let id = record_gids.value(r);
+            let row = match find_id(&by_id, &id_list, id) {
+                Some(row) => row,
+                None => {
+                    let row = id_list.len() as u32;
+                    id_list.push(id);
+                    created_list.push(&run_id);
+                    by_id.insert(hash_of(&[id]), row, |x| id_hash(&id_list, x));
+                    row
+                }
+            };
+            record_golden[r] = row;
+        }
+        // Dense indices: ids oldest first.
+        let mut order: Vec<u32> = (0..id_list.len() as u32).collect();
+        order.par_sort_unstable_by_key(|&r| (created_list[r as usize], id_list[r as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (i, &r) in order.iter().enumerate() {
+            rank[r as usize] = i as u32;
+        }
+        record_golden.par_iter_mut().for_each(|g| {
+            if *g != NONE {
+                *g = rank[*g as usize];
+            }
+        });
+        let key = |r: u32| {
+            [
+                record_sources.value(r as usize),
+                record_ids.value(r as usize),
+            ]
+        };
+        // Records without a golden id are left out (they hash like any other and never match).
+        let by_record = Index::build(
+            record_gids.len(),
+            |r| {
+                if valid(r as usize) {
+                    hash_of(&key(r))
+                } else {
+                    0
+                }
+            },
+            |a, b| key(a) == key(b),
+        );
+        let ids = StringArray::from_iter_values(id_list.iter().copied());
+        let created = StringArray::from_iter_values(created_list.iter().copied());
+        PreviousRun {
+            run_id,
+            ids,
+            created,
+            order,
+            by_id,
+            record_sources,
+            record_ids,
+            record_golden,
+            by_record,
+        }
+    }
+
+    /// Number of previous golden ids.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// True when the previous run had no golden record.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Previous golden id with dense index `i` (oldest first).
+    pub fn id(&self, i: usize) -> &str {
+        self.ids.value(self.order[i] as usize)
+    }
+
+    /// The run that created the previous golden id with dense index `i`.
+    pub fn created(&self, i: usize) -> &str {
+        self.created.value(self.order[i] as usize)
+    }
+
+    /// True when `id` was a golden id of the previous run.
+    pub fn has_id(&self, id: &str) -> bool {
+        self.by_id
+            .find(hash_of(&[id]), |r| self.ids.value(r as usize) == id)
+            .is_some()
+    }
+
+    /// Dense index of the previous golden id of record (`source`, `source_id`), if it had one.
+    pub fn golden_of(&self, source: &str, source_id: &str) -> Option<usize> {
+        let k = [source, source_id];
+        let r = self.by_record.find(hash_of(&k), |x| {
+            self.record_sources.value(x as usize) == source
+                && self.record_ids.value(x as usize) == source_id
+        })?;
+        Some(self.record_golden[r as usize])
+            .filter(|&g| g != NONE)
+            .map(|g| g as usize)
+    }
+
+    /// Number of previous records of each previous golden id (dense index).
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut size = vec![0usize; self.len()];
+        for &g in &self.record_golden {
+            if g != NONE {
+                size[g as usize] += 1;
             }
         }
-        // Ids in the crosswalk but missing from golden (should not happen) still count as taken.
-        for g in golden_of.values() {
-            created_run
-                .entry(g.clone())
-                .or_insert_with(|| run_id.clone());
+        size
+    }
+}
+
+/// No previous golden id.
+const NONE: u32 = u32::MAX;
+
+/// Bits of a hash that pick an [`Index`] shard.
+const SHARD_BITS: u32 = 6;
+
+/// Row numbers found by key: hash tables of row numbers, split by hash into shards that are
+/// built in parallel (one table of millions of rows is a long sequential build).
+#[derive(Debug, Clone, Default)]
+struct Index {
+    shards: Vec<HashTable<u32>>,
+}
+
+impl Index {
+    /// Indexes rows `0..rows` by `hash`; of rows with equal keys (`eq`), the first is kept.
+    fn build(
+        rows: usize,
+        hash: impl Fn(u32) -> u64 + Sync,
+        eq: impl Fn(u32, u32) -> bool + Sync,
+    ) -> Index {
+        let hashed: Vec<(u64, u32)> = (0..rows as u32)
+            .into_par_iter()
+            .map(|r| (hash(r), r))
+            .collect();
+        let mut buckets: Vec<Vec<(u64, u32)>> = vec![Vec::new(); 1 << SHARD_BITS];
+        for &(h, r) in &hashed {
+            buckets[Self::shard(h)].push((h, r));
         }
-        Ok(Some(PreviousRun {
-            run_id,
-            golden_of,
-            created_run,
-        }))
+        let shards = buckets
+            .into_par_iter()
+            .map(|bucket| {
+                let mut table = HashTable::with_capacity(bucket.len());
+                for (h, r) in bucket {
+                    if let Entry::Vacant(v) = table.entry(h, |&x| eq(x, r), |&x| hash(x)) {
+                        v.insert(r);
+                    }
+                }
+                table
+            })
+            .collect();
+        Index { shards }
+    }
+
+    fn shard(hash: u64) -> usize {
+        (hash >> (64 - SHARD_BITS)) as usize
+    }
+
+    /// The row with hash `hash` for which `eq` holds.
+    fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
+        let shard = self.shards.get(Self::shard(hash))?;
+        shard.find(hash, |&x| eq(x)).copied()
+    }
+
+    /// Adds `row` (a key not in the index yet) with hash `hash`.
+    fn insert(&mut self, hash: u64, row: u32, rehash: impl Fn(u32) -> u64) {
+        if self.shards.is_empty() {
+            self.shards = vec![HashTable::new(); 1 << SHARD_BITS];
+        }
+        self.shards[Self::shard(hash)].insert_unique(hash, row, |&x| rehash(x));
     }
 }
 
@@ -141,19 +376,6 @@ pub fn read_crosswalk(run_dir: &Path) -> Result<RecordBatch> {
             crate::compare::cache::CONTENT_HASH,
         ]),
     )
-}
-
-/// Key of a record in [`PreviousRun::golden_of`]: `source`, a unit separator, `source_id`.
-pub fn record_key(source: &str, source_id: &str) -> String {
-    let mut k = String::with_capacity(source.len() + source_id.len() + 1);
-    push_key(&mut k, source, source_id);
-    k
-}
-
-fn push_key(buf: &mut String, source: &str, source_id: &str) {
-    buf.push_str(source);
-    buf.push('\u{1f}');
-    buf.push_str(source_id);
 }
 
 fn utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
@@ -294,24 +516,8 @@ pub fn assign(
     let k = clusters.len();
     let members = clusters.members();
 
-    // Previous ids as dense numbers, ordered oldest first (created_run, then id).
-    let mut prev_ids: Vec<(&str, &str)> = prev
-        .created_run
-        .iter()
-        .map(|(g, c)| (c.as_str(), g.as_str()))
-        .collect();
-    prev_ids.par_sort_unstable();
-    let prev_index: HashMap<&str, usize> = prev_ids
-        .iter()
-        .enumerate()
-        .map(|(i, &(_, g))| (g, i))
-        .collect();
-    let mut prev_size = vec![0usize; prev_ids.len()];
-    for g in prev.golden_of.values() {
-        if let Some(&i) = prev_index.get(g.as_str()) {
-            prev_size[i] += 1;
-        }
-    }
+    // Previous ids are dense numbers, ordered oldest first (created_run, then id).
+    let prev_size = prev.sizes();
 
     // Each cluster's smallest key, and (cluster, previous id) for every member that had one.
     let smallest: Vec<(&str, &str)> = (0..k)
@@ -325,21 +531,17 @@ pub fn assign(
         })
         .collect();
     let mut shared_pairs: Vec<(u32, usize)> = Vec::new();
-    if !prev.golden_of.is_empty() {
-        let mut buf = String::new();
-        for (c, m) in members.iter().enumerate() {
-            for &r in m {
-                buf.clear();
-                push_key(&mut buf, sources.value(r as usize), ids.value(r as usize));
-                if let Some(&i) = prev
-                    .golden_of
-                    .get(buf.as_str())
-                    .and_then(|g| prev_index.get(g.as_str()))
-                {
-                    shared_pairs.push((c as u32, i));
-                }
-            }
-        }
+    if !prev.is_empty() {
+        let (sources, ids) = (&sources, &ids);
+        shared_pairs = (0..k)
+            .into_par_iter()
+            .flat_map_iter(|c| {
+                members.of(c).iter().filter_map(move |&r| {
+                    let (s, id) = (sources.value(r as usize), ids.value(r as usize));
+                    prev.golden_of(s, id).map(|i| (c as u32, i))
+                })
+            })
+            .collect();
     }
     // Overlaps: (cluster, previous id) → shared members, sorted by cluster then previous id.
     shared_pairs.par_sort_unstable();
@@ -360,7 +562,7 @@ pub fn assign(
             .then_with(|| smallest[a.2 as usize].cmp(&smallest[b.2 as usize]))
     });
     let mut kept: Vec<Option<usize>> = vec![None; k];
-    let mut keeper: Vec<Option<u32>> = vec![None; prev_ids.len()];
+    let mut keeper: Vec<Option<u32>> = vec![None; prev.len()];
     for &(_, i, c) in &cands {
         if kept[c as usize].is_none() && keeper[i].is_none() {
             kept[c as usize] = Some(i);
@@ -385,14 +587,14 @@ pub fn assign(
     for (c, base) in bases.into_iter().enumerate() {
         match (kept[c], base) {
             (Some(i), _) => {
-                golden_ids.push(prev_ids[i].1.to_string());
-                created_run.push(prev_ids[i].0.to_string());
+                golden_ids.push(prev.id(i).to_string());
+                created_run.push(prev.created(i).to_string());
             }
             (None, base) => {
                 let base = base.unwrap_or_default();
                 let mut id = base.clone();
                 let mut n = 1;
-                while prev.created_run.contains_key(&id) || taken.contains(&id) {
+                while prev.has_id(&id) || taken.contains(&id) {
                     n += 1;
                     id = format!("{base}-{n}");
                 }
@@ -406,7 +608,7 @@ pub fn assign(
     // Changes.
     let mut rows = Vec::new();
     let mut by_cluster: Vec<Vec<(usize, usize)>> = vec![Vec::new(); k];
-    let mut by_prev: Vec<Vec<(usize, u32)>> = vec![Vec::new(); prev_ids.len()];
+    let mut by_prev: Vec<Vec<(usize, u32)>> = vec![Vec::new(); prev.len()];
     for &((c, i), n) in &overlap {
         by_cluster[c as usize].push((n, i));
         by_prev[i].push((n, c));
@@ -436,7 +638,7 @@ pub fn assign(
                     Some(&(_, i)) => Change {
                         golden_id: gid,
                         kind: ChangeKind::SplitFrom,
-                        related_id: Some(prev_ids[i].1.to_string()),
+                        related_id: Some(prev.id(i).to_string()),
                     },
                     None => Change {
                         golden_id: gid,
@@ -447,7 +649,8 @@ pub fn assign(
             }
         }
     }
-    for (i, &(_, g)) in prev_ids.iter().enumerate() {
+    for i in 0..prev.len() {
+        let g = prev.id(i);
         if keeper[i].is_some() {
             continue;
         }
@@ -511,17 +714,22 @@ mod tests {
 
     /// A previous run from (golden id, created_run, member keys).
     fn previous(groups: &[(&str, &str, &[&str])]) -> PreviousRun {
-        let mut p = PreviousRun {
-            run_id: "R1".into(),
-            ..Default::default()
-        };
-        for (g, created, members) in groups {
-            p.created_run.insert(g.to_string(), created.to_string());
-            for m in *members {
-                p.golden_of.insert(record_key("s", m), g.to_string());
-            }
-        }
-        p
+        let members: Vec<(&str, &str)> = groups
+            .iter()
+            .flat_map(|(g, _, m)| m.iter().map(move |m| (*g, *m)))
+            .collect();
+        PreviousRun::new(
+            "R1".into(),
+            [
+                StringArray::from_iter_values(members.iter().map(|_| "s")),
+                StringArray::from_iter_values(members.iter().map(|(_, m)| *m)),
+                StringArray::from_iter_values(members.iter().map(|(g, _)| *g)),
+            ],
+            StringArray::from_iter_values(groups.iter().map(|(g, _, _)| *g)),
+            Some(StringArray::from_iter_values(
+                groups.iter().map(|(_, c, _)| *c),
+            )),
+        )
     }
 
     fn labels(ch: &Changes) -> Vec<(String, String)> {
