@@ -71,6 +71,6 @@ print(f"  speed-up full/incremental: {rows['full'][0] / rows['incremental'][0]:.
 print(f"  pairs reused: {m_inc['counts'].get('pairs_reused', 0):,} of {m_inc['counts']['candidate_pairs']:,}")
 print(f"  mode: {m_inc.get('mode')} / {m_full.get('mode')}")
 print("  per-stage seconds (incremental / full):")
-for s in m_full["timings_s"]:
-    print(f"    {s:<14}{m_inc['timings_s'].get(s, 0):>8.2f}{m_full['timings_s'][s]:>8.2f}")
+for s in sorted(set(m_full["timings_s"]) | set(m_inc["timings_s"])):
+    print(f"    {s:<16}{m_inc['timings_s'].get(s, 0):>8.2f}{m_full['timings_s'].get(s, 0):>8.2f}")
 PY

@@ -192,21 +192,20 @@ async fn prepare(
             .ok()
     });
     let cache = match (&previous.incremental_from, &previous_crosswalk) {
-        (Some(dir), Some(xw)) => {
-            match compare::cache::PairCache::load(
+        (Some(dir), Some(xw)) => stages.time("pair_cache", || {
+            let cache = compare::cache::PairCache::load(
                 dir,
                 xw,
                 &records,
                 &content_hashes,
                 &p.comparisons,
-            ) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::warn!(error = %e, "previous comparisons unreadable; comparing every pair");
-                    None
-                }
-            }
-        }
+            );
+            Ok(cache
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "previous comparisons unreadable; comparing every pair")
+                })
+                .ok())
+        })?,
         _ => None,
     };
     let compared = stages.time("compare", || {

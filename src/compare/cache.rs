@@ -4,8 +4,10 @@
 //! Levels are a pure function of the two records' match values, so reuse cannot change a
 //! result: an incremental run and `--full` with the same model give the same clusters.
 
-use std::collections::HashMap;
 use std::path::Path;
+
+use foldhash::{HashMap, HashMapExt};
+use rayon::prelude::*;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
@@ -36,6 +38,7 @@ pub fn record_hashes(batch: &RecordBatch, comparisons: &[ComparisonConfig]) -> R
     const PRIME: u64 = 0x0100_0000_01b3;
     let step = |h: u64, b: u8| (h ^ b as u64).wrapping_mul(PRIME);
     Ok((0..batch.num_rows())
+        .into_par_iter()
         .map(|i| {
             cols.iter().fold(OFFSET, |h, c| {
                 if c.is_null(i) {
@@ -85,19 +88,22 @@ impl PairCache {
             strings(xw, schema::SOURCE, &xw_path)?,
             strings(xw, schema::SOURCE_ID, &xw_path)?,
         );
-        let old: HashMap<(&str, &str), u64> = (0..xw.num_rows())
-            .map(|r| ((ps.value(r), pi.value(r)), prev_hash.value(r)))
-            .collect();
+        let mut old: HashMap<(&str, &str), u64> = HashMap::with_capacity(xw.num_rows());
+        for r in 0..xw.num_rows() {
+            old.insert((ps.value(r), pi.value(r)), prev_hash.value(r));
+        }
         let (src, ids) = (
             strings(batch, schema::SOURCE, &xw_path)?,
             strings(batch, schema::SOURCE_ID, &xw_path)?,
         );
-        let mut current: HashMap<(&str, &str), u32> = HashMap::new();
-        for (r, &h) in hashes.iter().enumerate() {
-            let key = (src.value(r), ids.value(r));
-            if old.get(&key) == Some(&h) {
-                current.insert(key, r as u32);
-            }
+        let unchanged: Vec<bool> = (0..hashes.len())
+            .into_par_iter()
+            .map(|r| old.get(&(src.value(r), ids.value(r))) == Some(&hashes[r]))
+            .collect();
+        drop(old);
+        let mut current: HashMap<(&str, &str), u32> = HashMap::with_capacity(hashes.len());
+        for r in (0..hashes.len()).filter(|&r| unchanged[r]) {
+            current.insert((src.value(r), ids.value(r)), r as u32);
         }
         let dec_path = prev.join("decisions.parquet");
         let keys = ["left_source", "left_id", "right_source", "right_id"];
@@ -133,15 +139,22 @@ impl PairCache {
             unchanged_records: current.len(),
             ..Default::default()
         };
-        for r in 0..dec.num_rows() {
-            let a = current.get(&(cols[0].value(r), cols[1].value(r)));
-            let b = current.get(&(cols[2].value(r), cols[3].value(r)));
-            if let (Some(&a), Some(&b)) = (a, b) {
-                let key = (a.min(b), a.max(b));
-                if let std::collections::hash_map::Entry::Vacant(slot) = cache.index.entry(key) {
-                    slot.insert((cache.levels.len() / k.max(1)) as u32);
-                    cache.levels.extend(level_cols.iter().map(|c| c.value(r)));
-                }
+        // Each previous pair, by current record indices, when both records are unchanged.
+        let pairs: Vec<Option<(u32, u32)>> = (0..dec.num_rows())
+            .into_par_iter()
+            .map(|r| {
+                let a = current.get(&(cols[0].value(r), cols[1].value(r)))?;
+                let b = current.get(&(cols[2].value(r), cols[3].value(r)))?;
+                Some((*a.min(b), *a.max(b)))
+            })
+            .collect();
+        cache.index.reserve(pairs.len());
+        for (r, key) in pairs.into_iter().enumerate() {
+            if let Some(key) = key
+                && let std::collections::hash_map::Entry::Vacant(slot) = cache.index.entry(key)
+            {
+                slot.insert((cache.levels.len() / k.max(1)) as u32);
+                cache.levels.extend(level_cols.iter().map(|c| c.value(r)));
             }
         }
         Ok(cache)
