@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    golden::memory::tune_allocator();
     let cli = golden::cli::Cli::parse();
     golden::telemetry::init(cli.log_format);
     golden::cli::run(cli)

@@ -49,14 +49,31 @@ struct Stages {
 }
 
 impl Stages {
+    /// Runs stage `stage`, logs and records its wall seconds.
     fn time<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let t = Instant::now();
-        let out = f()?;
-        let secs = t.elapsed().as_secs_f64();
-        tracing::info!(stage, seconds = secs, "stage completed");
-        self.timings.insert(stage.to_string(), secs);
+        let cpu = crate::memory::cpu_seconds();
+        let (out, secs) = timed(stage, f)?;
+        let cpu_seconds = crate::memory::cpu_seconds() - cpu;
+        let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
+        tracing::debug!(stage, cpu_seconds, rss_mib, peak_rss_mib, "stage resources");
+        self.record(stage, secs);
         Ok(out)
     }
+
+    /// Records the wall seconds of a stage timed with [`timed`].
+    fn record(&mut self, stage: &str, seconds: f64) {
+        self.timings.insert(stage.to_string(), seconds);
+    }
+}
+
+/// Runs stage `stage` and logs its wall seconds; returns its output and those seconds (for
+/// stages that run alongside others, which [`Stages::record`] then records).
+fn timed<T>(stage: &str, f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let t = Instant::now();
+    let out = f()?;
+    let seconds = t.elapsed().as_secs_f64();
+    tracing::info!(stage, seconds, "stage completed");
+    Ok((out, seconds))
 }
 
 /// Records standardized, blocked and compared: everything before scoring.
@@ -121,7 +138,7 @@ async fn prepare(
     previous: &Previous,
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), crate::memory::cpu_seconds());
     let mut ing = ingest::ingest(p, &previous.columns).await?;
     let source_columns: SourceColumns = ing
         .sources
@@ -131,6 +148,14 @@ async fn prepare(
     stages
         .timings
         .insert("ingest".into(), t.elapsed().as_secs_f64());
+    let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
+    tracing::debug!(
+        stage = "ingest",
+        cpu_seconds = crate::memory::cpu_seconds() - cpu,
+        rss_mib,
+        peak_rss_mib,
+        "stage resources"
+    );
     tracing::info!(
         stage = "ingest",
         seconds = t.elapsed().as_secs_f64(),
@@ -367,22 +392,53 @@ fn finish_run(
     manual.append_missing(&records, p, &mut compared)?;
     let mut scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
     manual.mark(&compared, &mut scored);
-    let clusters = stages.time("cluster", || {
-        let conflict = model::Conflict::new(p);
-        let conflicts: Vec<(u32, u32)> = (0..compared.len())
-            .filter(|&i| {
-                scored.decision[i] != Decision::Manual
-                    && conflict.is_conflict(compared.pair_levels(i))
-            })
-            .map(|i| (compared.left[i], compared.right[i]))
-            .collect();
-        cluster::cluster(&records, &compared, &scored, &manual, &conflicts)
-    })?;
-    // Decisions are written (chunk by chunk) as soon as the pairs are clustered; the pairs
-    // are then dropped, before survivorship needs its memory.
-    stages.time("write_decisions", || {
-        tables::write_decisions(dir, &records, p, &compared, &scored)
-    })?;
+    // Clustering and golden ids (mostly serial work) run on a thread of their own while the
+    // decisions are written on rayon's pool: neither needs the other.
+    let (decided, clustered) = std::thread::scope(|scope| {
+        let clustered = scope.spawn(|| {
+            let clusters = timed("cluster", || {
+                let conflict = model::Conflict::new(p);
+                let conflicts: Vec<(u32, u32)> = (0..compared.len())
+                    .into_par_iter()
+                    .filter(|&i| {
+                        scored.decision[i] != Decision::Manual
+                            && conflict.is_conflict(compared.pair_levels(i))
+                    })
+                    .map(|i| (compared.left[i], compared.right[i]))
+                    .collect();
+                cluster::cluster(&records, &compared, &scored, &manual, &conflicts)
+            })?;
+            let ids = timed("stable_ids", || {
+                let mut clusters = clusters.0;
+                let previous = PreviousRun::load(&dir.output_dir, previous_crosswalk.as_ref())?;
+                let changes =
+                    stable_ids::assign(&mut clusters, &records, previous.as_ref(), &dir.run_id)?;
+                // Millions of small strings: freed on a thread of their own while the run goes on.
+                std::thread::spawn(move || drop(previous));
+                Ok((clusters, changes))
+            })?;
+            Ok::<_, Error>((ids.0, [("cluster", clusters.1), ("stable_ids", ids.1)]))
+        });
+        let decided = timed("write_decisions", || {
+            tables::write_decisions(dir, &records, p, &compared, &scored)
+        });
+        let clustered = clustered
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the clustering thread panicked".into())));
+        (decided, clustered)
+    });
+    stages.record("write_decisions", decided?.1);
+    let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
+    tracing::debug!(
+        stage = "cluster+write_decisions",
+        rss_mib,
+        peak_rss_mib,
+        "stage resources"
+    );
+    let ((clusters, changes), seconds) = clustered?;
+    for (stage, secs) in seconds {
+        stages.record(stage, secs);
+    }
     let count = |d: Decision| scored.decision.iter().filter(|&&x| x == d).count() as u64;
     let (candidate_pairs, match_pairs) = (compared.len() as u64, count(Decision::Match));
     let pair_counts = [
@@ -393,14 +449,6 @@ fn finish_run(
     ];
     let blocking_stats = blocks.stats.clone();
     drop((compared, scored, blocks));
-    let (clusters, changes) = stages.time("stable_ids", || {
-        let mut clusters = clusters;
-        let previous = PreviousRun::load(&dir.output_dir, previous_crosswalk.as_ref())?;
-        let changes = stable_ids::assign(&mut clusters, &records, previous.as_ref(), &dir.run_id)?;
-        // Millions of small strings: freed on a thread of their own while the run goes on.
-        std::thread::spawn(move || drop(previous));
-        Ok((clusters, changes))
-    })?;
     // Golden records and lineage go to their files chunk by chunk as they are survived.
     stages.time("survive", || {
         let mut golden = TableWriter::new(&dir.file("golden.parquet"));
@@ -421,9 +469,15 @@ fn finish_run(
         lineage.finish()
     })?;
     stages.time("write", || {
-        output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?)?;
-        let crosswalk = tables::crosswalk(&records, &clusters, &content_hashes)?;
-        output::write_parquet(&dir.file("crosswalk.parquet"), &crosswalk)?;
+        let (changed, crossed) = rayon::join(
+            || output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?),
+            || {
+                let crosswalk = tables::crosswalk(&records, &clusters, &content_hashes)?;
+                output::write_parquet(&dir.file("crosswalk.parquet"), &crosswalk)
+            },
+        );
+        changed?;
+        crossed?;
         output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
         params.save(&dir.file("model.json"))
     })?;

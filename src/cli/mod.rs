@@ -140,6 +140,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => *n,
         _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    crate::memory::tune_allocator(threads);
     if let Err(e) = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()

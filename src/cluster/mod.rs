@@ -1,8 +1,8 @@
-//! Stage "cluster": linked pairs → clusters (connected components) with golden ids.
+//! Stage "cluster": linked pairs → clusters (connected components), then golden ids.
 //!
-//! A golden id is derived from the cluster's smallest member key (`source`, `source_id`), so a
-//! rerun on the same inputs gives the same ids; [`stable_ids`] then carries ids over from the
-//! previous run.
+//! [`stable_ids::assign`] gives each cluster its golden id: the id of the previous run's golden
+//! record it shares most members with, else one derived from its smallest member key
+//! (`source`, `source_id`), so a rerun on the same inputs gives the same ids.
 
 pub mod manual;
 pub mod stable_ids;
@@ -10,13 +10,13 @@ pub mod union_find;
 
 use std::collections::HashMap;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::Result;
 use crate::compare::Compared;
 use crate::model::{Decision, Scored};
-use crate::schema;
-use crate::{Error, Result};
 pub use manual::ManualDecisions;
 pub use union_find::UnionFind;
 
@@ -25,7 +25,7 @@ pub use union_find::UnionFind;
 pub struct Clusters {
     /// Cluster index of each record (dense, in order of first member).
     pub cluster_of: Vec<u32>,
-    /// Golden id of each cluster.
+    /// Golden id of each cluster (empty until [`stable_ids::assign`] gives them).
     pub golden_ids: Vec<String>,
     /// Highest probability of a linking pair touching each record, if any.
     pub best_link: Vec<Option<f64>>,
@@ -122,9 +122,11 @@ pub fn cluster(
             && manual.is_must_link(compared.left[i], compared.right[i])
     };
     let mut edges: Vec<usize> = (0..compared.len())
+        .into_par_iter()
         .filter(|&i| scored.decision[i] == Decision::Match || must(i))
         .collect();
-    edges.sort_by(|&x, &y| {
+    // A total order (ties broken by pair index), so the parallel sort is deterministic.
+    edges.par_sort_unstable_by(|&x, &y| {
         must(y)
             .cmp(&must(x))
             .then(scored.probability[y].total_cmp(&scored.probability[x]))
@@ -171,25 +173,8 @@ pub fn cluster(
     }
     let cluster_of = uf.components();
     let k = cluster_of.iter().max().map_or(0, |&m| m as usize + 1);
-    let col = |name: &str| {
-        batch
-            .column_by_name(name)
-            .map(|c| c.as_string::<i32>().clone())
-            .ok_or_else(|| Error::Internal(format!("cluster: no column {name}")))
-    };
-    let (sources, ids) = (col(schema::SOURCE)?, col(schema::SOURCE_ID)?);
-    let mut smallest: Vec<Option<(&str, &str)>> = vec![None; k];
-    for (r, &c) in cluster_of.iter().enumerate() {
-        let key = (sources.value(r), ids.value(r));
-        let slot = &mut smallest[c as usize];
-        if slot.is_none_or(|s| key < s) {
-            *slot = Some(key);
-        }
-    }
-    let golden_ids = smallest
-        .into_iter()
-        .map(|s| s.map(|(a, b)| golden_id(a, b)).unwrap_or_default())
-        .collect();
+    // Ids are derived (or carried over from the previous run) by `stable_ids::assign`.
+    let golden_ids = vec![String::new(); k];
     Ok(Clusters {
         cluster_of,
         golden_ids,
@@ -200,6 +185,7 @@ pub fn cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema;
     use arrow::array::{ArrayRef, StringArray};
     use std::sync::Arc;
 
@@ -236,8 +222,10 @@ mod tests {
     #[test]
     fn matching_pairs_form_connected_components_with_the_smallest_key_as_id() {
         let (batch, compared, scored) = chain();
-        let c = cluster(&batch, &compared, &scored, &ManualDecisions::default(), &[]).expect("ok");
+        let mut c =
+            cluster(&batch, &compared, &scored, &ManualDecisions::default(), &[]).expect("ok");
         assert_eq!(c.cluster_of, vec![0, 0, 0, 0]);
+        stable_ids::assign(&mut c, &batch, None, "r1").expect("ids");
         assert_eq!(c.golden_ids, vec![golden_id("billing", "9")]);
         assert_eq!(
             c.best_link,

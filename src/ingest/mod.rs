@@ -55,54 +55,78 @@ pub fn session() -> SessionContext {
     SessionContext::new_with_config(config)
 }
 
-/// Reads and maps every source of `pipeline`; a source whose used columns drifted from
-/// `previous` (the last run's columns) fails before any mapping.
+/// Reads and maps every source of `pipeline`, each on a task of its own; a source whose used
+/// columns drifted from `previous` (the last run's columns) fails before any mapping. Errors
+/// are reported in pipeline order.
 pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Result<Ingested> {
-    // One partition: DataFusion would otherwise spread a source's 8,192-row batches over
-    // partitions and collect them in whatever order they finish, so record order (and with it
-    // sampling, output row order and the model) would change from run to run.
-    let ctx = SessionContext::new_with_config(session().copied_config().with_target_partitions(1));
+    let tasks: Vec<_> = pipeline
+        .sources
+        .iter()
+        .map(|src| {
+            let (src, prev) = (src.clone(), previous.get(&src.name).cloned());
+            tokio::spawn(async move { ingest_source(&src, prev.as_deref()).await })
+        })
+        .collect();
     let mut sources = Vec::new();
     let mut all_rejects = Vec::new();
     let mut next_idx: u32 = 0;
-    // Every source is read concurrently; mapping then goes source by source.
-    let raws =
-        futures::future::try_join_all(pipeline.sources.iter().map(source::read_source)).await?;
-    for ((i, src), raw) in pipeline.sources.iter().enumerate().zip(raws) {
-        let columns = drift::columns_of(&raw.batch);
-        if let Some(prev) = previous.get(&src.name) {
-            drift::check(src, prev, &columns)?;
-        }
-        let mut rejects = raw.rejects;
-        let table = format!("__source_{i}");
-        ctx.register_batch(&table, raw.batch.clone())?;
-        let mapped = ctx.sql(&mapping_sql(src, &table)).await?.collect().await?;
-        ctx.deregister_table(&table)?;
-        let mapped = to_schema(&mapping_schema(src), &mapped)?;
-        let keep = check_ids(src, &raw.batch, &mapped, &mut rejects)?;
-        let batch = canonical_batch(src, &mapped, &keep, next_idx)?;
+    for (src, task) in pipeline.sources.iter().zip(tasks) {
+        let (mut source, rejects) = task
+            .await
+            .map_err(|e| Error::Internal(format!("ingest task of source `{}`: {e}", src.name)))??;
+        // `record_idx` is dense across sources, in pipeline order.
+        let n = source.batch.num_rows() as u32;
+        let mut cols = source.batch.columns().to_vec();
+        cols[0] = Arc::new(UInt32Array::from_iter_values(next_idx..next_idx + n));
+        source.batch = RecordBatch::try_new(source.batch.schema(), cols)?;
         next_idx = next_idx
-            .checked_add(batch.num_rows() as u32)
+            .checked_add(n)
             .ok_or_else(|| Error::Usage("more than 4 billion records: split the run".into()))?;
-        tracing::info!(
-            source = %src.name,
-            rows_read = raw.rows_seen,
-            rows_rejected = rejects.len(),
-            "source ingested"
-        );
-        sources.push(SourceRecords {
-            name: src.name.clone(),
-            batch,
-            rows_read: raw.rows_seen,
-            rows_rejected: rejects.len() as u64,
-            columns,
-        });
+        sources.push(source);
         all_rejects.extend(rejects);
     }
     Ok(Ingested {
         sources,
         rejects: all_rejects,
     })
+}
+
+/// Reads one source, checks its columns against `previous` and maps it onto the canonical
+/// schema (`record_idx` from 0); returns its records and its rejected rows.
+async fn ingest_source(
+    src: &SourceConfig,
+    previous: Option<&[drift::ColumnType]>,
+) -> Result<(SourceRecords, Vec<Reject>)> {
+    let raw = source::read_source(src).await?;
+    let columns = drift::columns_of(&raw.batch);
+    if let Some(prev) = previous {
+        drift::check(src, prev, &columns)?;
+    }
+    // One partition: DataFusion would otherwise spread a source's 8,192-row batches over
+    // partitions and collect them in whatever order they finish, so record order (and with it
+    // sampling, output row order and the model) would change from run to run.
+    let ctx = SessionContext::new_with_config(session().copied_config().with_target_partitions(1));
+    let mut rejects = raw.rejects;
+    let table = "__source";
+    ctx.register_batch(table, raw.batch.clone())?;
+    let mapped = ctx.sql(&mapping_sql(src, table)).await?.collect().await?;
+    let mapped = to_schema(&mapping_schema(src), &mapped)?;
+    let keep = check_ids(src, &raw.batch, &mapped, &mut rejects)?;
+    let batch = canonical_batch(src, &mapped, &keep, 0)?;
+    tracing::info!(
+        source = %src.name,
+        rows_read = raw.rows_seen,
+        rows_rejected = rejects.len(),
+        "source ingested"
+    );
+    let records = SourceRecords {
+        name: src.name.clone(),
+        batch,
+        rows_read: raw.rows_seen,
+        rows_rejected: rejects.len() as u64,
+        columns,
+    };
+    Ok((records, rejects))
 }
 
 /// Quotes a SQL identifier.
@@ -222,20 +246,30 @@ fn canonical_batch(
     keep: &[u32],
     first_idx: u32,
 ) -> Result<RecordBatch> {
-    let keep = UInt32Array::from(keep.to_vec());
     let n = keep.len();
+    // Usually every row is kept: the columns are then used as they are.
+    let keep = (n != mapped.num_rows()).then(|| UInt32Array::from(keep.to_vec()));
     let pick = |name: &str| -> Result<ArrayRef> {
         let col = mapped
             .column_by_name(name)
             .ok_or_else(|| Error::Internal(format!("mapping lost column {name}")))?;
-        Ok(take(col.as_ref(), &keep, None)?)
+        Ok(match &keep {
+            Some(keep) => take(col.as_ref(), keep, None)?,
+            None => col.clone(),
+        })
     };
     let ids = pick(schema::SOURCE_ID)?;
-    let trimmed: StringArray = ids
-        .as_string::<i32>()
-        .iter()
-        .map(|v| v.map(|s| s.trim().to_string()))
-        .collect();
+    let padded = |v: Option<&str>| v.is_some_and(|s| s.trim().len() != s.len());
+    let trimmed: ArrayRef = if ids.as_string::<i32>().iter().any(padded) {
+        let trimmed: StringArray = ids
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::trim))
+            .collect();
+        Arc::new(trimmed)
+    } else {
+        ids
+    };
     let updated = pick(schema::UPDATED_AT)?;
     let updated: StringArray = updated
         .as_string::<i32>()
@@ -255,7 +289,7 @@ fn canonical_batch(
             first_idx..first_idx + n as u32,
         )),
         Arc::new(StringArray::from(vec![src.name.as_str(); n])),
-        Arc::new(trimmed),
+        trimmed,
         cast(&pick(ROW_COL)?, &DataType::UInt64)?,
         pick(FILE_COL)?,
         Arc::new(updated),

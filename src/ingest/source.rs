@@ -83,6 +83,18 @@ impl TextColumns {
         self.rows.push(row_number);
     }
 
+    /// Appends one row given as one value per column, in column order (empty: null).
+    fn push_text_row<'a>(&mut self, row_number: u64, values: impl Iterator<Item = &'a str>) {
+        for (b, v) in self.builders.iter_mut().zip(values) {
+            if v.is_empty() {
+                b.append_null();
+            } else {
+                b.append_value(v);
+            }
+        }
+        self.rows.push(row_number);
+    }
+
     fn finish(mut self, file: &str) -> Result<RecordBatch> {
         let n = self.rows.len();
         let mut fields: Vec<Field> = self
@@ -232,7 +244,6 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
     let width = header.len();
     let mut cols = TextColumns::new(header);
     let mut rejects = Vec::new();
-    let mut cells: Vec<Option<String>> = vec![None; width];
     let mut record = csv::ByteRecord::new();
     let mut row: u64 = 0;
     loop {
@@ -271,16 +282,7 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
             });
             continue;
         }
-        let mut bad_column = None;
-        for (i, f) in record.iter().enumerate() {
-            match std::str::from_utf8(f) {
-                Ok(s) => cells[i] = Some(s.to_string()),
-                Err(_) => {
-                    bad_column = Some(i);
-                    break;
-                }
-            }
-        }
+        let bad_column = record.iter().position(|f| std::str::from_utf8(f).is_err());
         if let Some(i) = bad_column {
             rejects.push(Reject {
                 source: source.to_string(),
@@ -290,10 +292,15 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
                 reason: RejectReason::InvalidUtf8,
                 detail: format!("column `{}` is not valid UTF-8", cols.names[i]),
             });
-            cells.iter_mut().for_each(|c| *c = None);
             continue;
         }
-        cols.push_row(row, &mut cells);
+        // Every field was just checked to be UTF-8.
+        cols.push_text_row(
+            row,
+            record
+                .iter()
+                .map(|f| std::str::from_utf8(f).unwrap_or_default()),
+        );
     }
     Ok(RawTable {
         batch: cols.finish(&file)?,

@@ -31,7 +31,7 @@ pub fn survive(
     batch: &RecordBatch,
     pipeline: &Pipeline,
     clusters: &Clusters,
-    emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()>,
+    emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()> + Send,
 ) -> Result<()> {
     survive_in_chunks(batch, pipeline, clusters, SURVIVE_CHUNK, emit)
 }
@@ -42,7 +42,7 @@ fn survive_in_chunks(
     pipeline: &Pipeline,
     clusters: &Clusters,
     chunk: usize,
-    mut emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()>,
+    mut emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()> + Send,
 ) -> Result<()> {
     let col = |name: &str| -> Result<&StringArray> {
         batch
@@ -212,16 +212,29 @@ fn survive_in_chunks(
     }
     let starts: Vec<usize> = (0..n).step_by(chunk.max(1)).collect();
     let wave = 2 * rayon::current_num_threads().max(1);
+    // Each wave of chunks is built while the previous wave is handed to `emit` (which writes
+    // it), so writing does not leave the other threads idle.
+    let mut ready: Vec<(RecordBatch, RecordBatch)> = Vec::new();
     for starts in starts.chunks(wave) {
-        let parts = starts
-            .par_iter()
-            .map(|&start| build(start..n.min(start + chunk)))
-            .collect::<Result<Vec<_>>>()?;
-        for (golden, lineage) in parts {
-            emit(golden, lineage)?;
-        }
+        let (emitted, built) = rayon::join(
+            || {
+                std::mem::take(&mut ready)
+                    .into_iter()
+                    .try_for_each(|(golden, lineage)| emit(golden, lineage))
+            },
+            || {
+                starts
+                    .par_iter()
+                    .map(|&start| build(start..n.min(start + chunk)))
+                    .collect::<Result<Vec<_>>>()
+            },
+        );
+        emitted?;
+        ready = built?;
     }
-    Ok(())
+    ready
+        .into_iter()
+        .try_for_each(|(golden, lineage)| emit(golden, lineage))
 }
 
 /// Column builders of `lineage.parquet`.
