@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
@@ -29,7 +29,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
-/// Writes `batch` as a Snappy-compressed Parquet file and fsyncs it (see [`write_batches`]).
+/// Writes `batch` as a ZSTD-compressed Parquet file and fsyncs it (see [`write_batches`]).
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     write_batches(path, std::slice::from_ref(batch))
 }
@@ -44,7 +44,7 @@ pub fn write_batches(path: &Path, batches: &[RecordBatch]) -> Result<()> {
     w.finish()
 }
 
-/// A Snappy-compressed Parquet file written batch by batch, so a table never has to be whole in
+/// A ZSTD-compressed Parquet file written batch by batch, so a table never has to be whole in
 /// memory: batches wait until they fill a row group of [`ROW_GROUP_ROWS`] rows (whatever their
 /// sizes), whose columns are then encoded in parallel on rayon's pool (a wide table is
 /// otherwise one thread's work). The file is created with the first batch's schema and
@@ -86,7 +86,7 @@ impl TableWriter {
         if self.open.is_none() {
             let file = File::create(&self.path).map_err(|e| Error::io(&self.path, e))?;
             let props = WriterProperties::builder()
-                .set_compression(COMPRESSION)
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(self.group_rows))
                 .build();
             // The high-level writer embeds the Arrow schema; its parts then take the columns
@@ -174,11 +174,6 @@ impl TableWriter {
         Ok(())
     }
 }
-
-/// Compression of every table: Snappy, the default of Spark and DuckDB, which every Parquet
-/// reader has; it encodes the 1M-entity run's tables several times faster than ZSTD (see
-/// BENCHMARKS.md) for files about a third larger.
-const COMPRESSION: Compression = Compression::SNAPPY;
 
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
