@@ -8,7 +8,7 @@ pub mod manual;
 pub mod stable_ids;
 pub mod union_find;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use arrow::array::RecordBatch;
 use rayon::prelude::*;

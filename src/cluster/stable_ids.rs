@@ -493,6 +493,21 @@ impl Changes {
     }
 }
 
+/// True when a new id (a cluster with no `kept` previous id) equals a previous id or another
+/// id of this run: both are 64-bit hash prefixes, so this almost never happens.
+fn new_ids_clash(ids: &[String], kept: &[Option<usize>], prev: &PreviousRun) -> bool {
+    let is_new = |c: usize| kept[c].is_none();
+    if (0..ids.len())
+        .into_par_iter()
+        .any(|c| is_new(c) && prev.has_id(&ids[c]))
+    {
+        return true;
+    }
+    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sorted.par_sort_unstable();
+    sorted.windows(2).any(|w| w[0] == w[1])
+}
+
 /// Gives every cluster of `clusters` a golden id that is stable across runs (see the module
 /// docs for the rules) and lists what changed since `previous`; new ids are stamped with
 /// `run_id` as their `created_run`.
@@ -570,85 +585,79 @@ pub fn assign(
         }
     }
 
-    // Ids and creation runs; new ids avoid every previous id and each other.
-    // (Previous ids are looked up where they are, not copied.)
-    let mut taken: HashSet<String> = HashSet::new();
-    let mut golden_ids = Vec::with_capacity(k);
-    let mut created_run = Vec::with_capacity(k);
-    // Hashing is the expensive part of a new id: done for every new cluster in parallel.
-    let bases: Vec<Option<String>> = (0..k)
+    // Ids and creation runs; new ids avoid every previous id and each other. Hashing is the
+    // expensive part of a new id: every id is made in parallel, and the serial walk that
+    // renames clashing ids (`<id>-2`, …) only runs when there is a clash.
+    let mut golden_ids: Vec<String> = (0..k)
         .into_par_iter()
-        .map(|c| {
-            kept[c]
-                .is_none()
-                .then(|| golden_id(smallest[c].0, smallest[c].1))
+        .map(|c| match kept[c] {
+            Some(i) => prev.id(i).to_string(),
+            None => golden_id(smallest[c].0, smallest[c].1),
         })
         .collect();
-    for (c, base) in bases.into_iter().enumerate() {
-        match (kept[c], base) {
-            (Some(i), _) => {
-                golden_ids.push(prev.id(i).to_string());
-                created_run.push(prev.created(i).to_string());
+    let created_run: Vec<String> = (0..k)
+        .into_par_iter()
+        .map(|c| kept[c].map_or(run_id, |i| prev.created(i)).to_string())
+        .collect();
+    if new_ids_clash(&golden_ids, &kept, prev) {
+        let mut taken: HashSet<String> = HashSet::new();
+        for c in (0..k).filter(|&c| kept[c].is_none()) {
+            let base = std::mem::take(&mut golden_ids[c]);
+            let mut id = base.clone();
+            let mut n = 1;
+            while prev.has_id(&id) || taken.contains(&id) {
+                n += 1;
+                id = format!("{base}-{n}");
             }
-            (None, base) => {
-                let base = base.unwrap_or_default();
-                let mut id = base.clone();
-                let mut n = 1;
-                while prev.has_id(&id) || taken.contains(&id) {
-                    n += 1;
-                    id = format!("{base}-{n}");
-                }
-                taken.insert(id.clone());
-                golden_ids.push(id);
-                created_run.push(run_id.to_string());
-            }
+            taken.insert(id.clone());
+            golden_ids[c] = id;
         }
     }
 
     // Changes.
-    let mut rows = Vec::new();
     let mut by_cluster: Vec<Vec<(usize, usize)>> = vec![Vec::new(); k];
     let mut by_prev: Vec<Vec<(usize, u32)>> = vec![Vec::new(); prev.len()];
     for &((c, i), n) in &overlap {
         by_cluster[c as usize].push((n, i));
         by_prev[i].push((n, c));
     }
-    for c in 0..k {
-        let gid = golden_ids[c].clone();
-        match kept[c] {
-            Some(i) => {
-                let shared = by_cluster[c]
-                    .iter()
-                    .find(|&&(_, j)| j == i)
-                    .map_or(0, |&(n, _)| n);
-                if shared != members.of(c).len() || shared != prev_size[i] {
-                    rows.push(Change {
-                        golden_id: gid,
+    let mut rows: Vec<Change> = (0..k)
+        .into_par_iter()
+        .filter_map(|c| {
+            let golden_id = golden_ids[c].clone();
+            match kept[c] {
+                Some(i) => {
+                    let shared = by_cluster[c]
+                        .iter()
+                        .find(|&&(_, j)| j == i)
+                        .map_or(0, |&(n, _)| n);
+                    (shared != members.of(c).len() || shared != prev_size[i]).then_some(Change {
+                        golden_id,
                         kind: ChangeKind::Updated,
                         related_id: None,
-                    });
+                    })
+                }
+                None => {
+                    // Largest overlap first, then the oldest id.
+                    let from = by_cluster[c]
+                        .iter()
+                        .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    Some(match from {
+                        Some(&(_, i)) => Change {
+                            golden_id,
+                            kind: ChangeKind::SplitFrom,
+                            related_id: Some(prev.id(i).to_string()),
+                        },
+                        None => Change {
+                            golden_id,
+                            kind: ChangeKind::New,
+                            related_id: None,
+                        },
+                    })
                 }
             }
-            None => {
-                // Largest overlap first, then the oldest id.
-                let from = by_cluster[c]
-                    .iter()
-                    .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                rows.push(match from {
-                    Some(&(_, i)) => Change {
-                        golden_id: gid,
-                        kind: ChangeKind::SplitFrom,
-                        related_id: Some(prev.id(i).to_string()),
-                    },
-                    None => Change {
-                        golden_id: gid,
-                        kind: ChangeKind::New,
-                        related_id: None,
-                    },
-                });
-            }
-        }
-    }
+        })
+        .collect();
     for i in 0..prev.len() {
         let g = prev.id(i);
         if keeper[i].is_some() {

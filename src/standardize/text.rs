@@ -110,7 +110,9 @@ impl CleanedBuilder {
     /// A builder sized for an output like `values`.
     pub(crate) fn like(values: &StringArray) -> Self {
         let rows = values.len();
-        let bytes = values.value_data().len();
+        // The bytes of these rows only (`value_data` is the whole buffer of a slice).
+        let offsets = values.value_offsets();
+        let bytes = (offsets[rows] - offsets[0]) as usize;
         CleanedBuilder {
             display: StringBuilder::with_capacity(rows, bytes),
             key: StringBuilder::with_capacity(rows, bytes),

@@ -20,42 +20,48 @@ use super::text::{CleanedBuilder, clean, value_at};
 /// country as a name or ISO code; `default_region` (ISO alpha-2) is used where it gives none.
 /// Unparseable or implausible numbers become null (see [`plausible`]).
 ///
-/// Parsing is the expensive part, so each distinct (digits, region) pair is parsed once, and the
-/// distinct pairs are parsed in parallel.
+/// Rows are parsed in parallel chunks. Within a source almost every number is distinct (740,681
+/// numbers, 705,852 distinct spellings in the 1M-entity CRM export), so parsing each row costs
+/// less than the hash lookups that would find the few repeats.
 pub fn phones(
     values: &StringArray,
     countries: Option<&StringArray>,
     default_region: Option<&str>,
 ) -> Cleaned {
     let default_region = default_region.and_then(region);
-    let mut regions: HashMap<&str, Option<Id>> = HashMap::new();
-    let mut distinct: HashMap<(String, Option<Id>), usize> = HashMap::new();
-    let mut slots: Vec<Option<usize>> = Vec::with_capacity(values.len());
-    for row in 0..values.len() {
-        let row_region = countries
-            .filter(|c| row < c.len() && c.is_valid(row))
-            .and_then(|c| {
-                let name = c.value(row);
-                *regions.entry(name).or_insert_with(|| region(name))
-            })
-            .or(default_region);
-        let number = value_at(values, row).and_then(|raw| normalise(raw, row_region.is_some()));
-        let next = distinct.len();
-        slots.push(number.map(|n| *distinct.entry((n, row_region)).or_insert(next)));
-    }
-    let mut pending: Vec<((String, Option<Id>), usize)> = distinct.into_iter().collect();
-    pending.sort_unstable_by_key(|(_, slot)| *slot);
-    let parsed: Vec<Option<String>> = pending
-        .par_iter()
-        .map(|((number, region), _)| to_e164(number, *region))
+    let n = values.len();
+    let chunks: Vec<Cleaned> = (0..n)
+        .step_by(PHONE_CHUNK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| {
+            let rows = start..n.min(start + PHONE_CHUNK);
+            let mut regions: HashMap<&str, Option<Id>> = HashMap::new();
+            let mut out = CleanedBuilder::like(&values.slice(start, rows.len()));
+            for row in rows {
+                let row_region = countries
+                    .filter(|c| row < c.len() && c.is_valid(row))
+                    .and_then(|c| {
+                        let name = c.value(row);
+                        *regions.entry(name).or_insert_with(|| region(name))
+                    })
+                    .or(default_region);
+                let e164 = value_at(values, row)
+                    .and_then(|raw| normalise(raw, row_region.is_some()))
+                    .and_then(|number| to_e164(&number, row_region));
+                out.append(e164.as_deref(), e164.as_deref());
+            }
+            out.finish()
+        })
         .collect();
-    let mut out = CleanedBuilder::like(values);
-    for slot in slots {
-        let e164 = slot.and_then(|i| parsed.get(i)).and_then(Option::as_deref);
-        out.append(e164, e164);
+    if chunks.is_empty() {
+        return Cleaned::nulls(0);
     }
-    out.finish()
+    Cleaned::concat(&chunks)
 }
+
+/// Rows per parallel task of [`phones`].
+const PHONE_CHUNK: usize = 16 * 1024;
 
 /// The phone region of a country name or code, if it is one.
 fn region(country: &str) -> Option<Id> {
