@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
@@ -206,7 +205,17 @@ async fn prepare(
             .first()
             .map(|b| b.schema())
             .ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
-        Ok(concat_batches(&schema, &parts)?)
+        // One copy of every column, the columns in parallel (a serial concatenation of the
+        // whole table took ~0.4 s at 1M entities).
+        let columns = (0..schema.fields().len())
+            .into_par_iter()
+            .map(|c| {
+                let parts: Vec<&dyn arrow::array::Array> =
+                    parts.iter().map(|b| b.column(c).as_ref()).collect();
+                Ok(arrow::compute::concat(&parts)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RecordBatch::try_new(schema, columns)?)
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;

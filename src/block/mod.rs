@@ -206,87 +206,117 @@ fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
 
 /// Builds the blocks of every rule over `batch` (standardized, with `__match` columns).
 pub fn block(batch: &RecordBatch, cfg: &BlockingConfig) -> Result<Blocks> {
-    let n = batch.num_rows();
+    // The rules are independent: each is built in parallel, then assembled in rule order.
+    let rules = cfg
+        .rules
+        .par_iter()
+        .enumerate()
+        .map(|(r, rule)| rule_blocks(batch, r as u8, rule, cfg.max_block_size))
+        .collect::<Result<Vec<_>>>()?;
     let mut out = Blocks {
         groups: Vec::new(),
         blocks: Vec::new(),
         members: Vec::new(),
         stats: Vec::new(),
     };
-    // The rules' group ids are independent: computed in parallel, assembled in rule order.
-    let all_groups = cfg
-        .rules
-        .par_iter()
-        .map(|rule| rule_groups(batch, rule))
-        .collect::<Result<Vec<_>>>()?;
-    for ((r, rule), mut groups) in cfg.rules.iter().enumerate().zip(all_groups) {
-        let n_groups = groups
-            .iter()
-            .filter(|&&g| g != NONE)
-            .max()
-            .map_or(0, |&g| g as usize + 1);
-        let mut sizes = vec![0u32; n_groups];
-        for &g in &groups {
-            if g != NONE {
-                sizes[g as usize] += 1;
-            }
-        }
-        let mut stats = RuleStats {
-            rule: rule.text.clone(),
-            ..Default::default()
-        };
-        for &s in &sizes {
-            if s as usize > cfg.max_block_size {
-                stats.capped_blocks += 1;
-                stats.capped_records += s as u64;
-                tracing::warn!(
-                    rule = %rule.text,
-                    block_size = s,
-                    max_block_size = cfg.max_block_size,
-                    "block skipped: larger than max_block_size; make the rule more specific or raise the cap"
-                );
-            } else if s >= 2 {
-                stats.blocks += 1;
-                stats.largest_block = stats.largest_block.max(s as u64);
-                stats.pairs_in_blocks += s as u64 * (s as u64 - 1) / 2;
-            }
-        }
-        // Records in skipped blocks do not group under this rule.
-        for g in groups.iter_mut() {
-            if *g != NONE && sizes[*g as usize] as usize > cfg.max_block_size {
-                *g = NONE;
-            }
-        }
-        // Counting sort of records by group: blocks in order of their first record.
-        let mut starts = vec![0u32; n_groups + 1];
-        for (g, &s) in sizes.iter().enumerate() {
-            let keep = s >= 2 && s as usize <= cfg.max_block_size;
-            starts[g + 1] = starts[g] + if keep { s } else { 0 };
-        }
-        let base = out.members.len();
-        out.members.resize(base + starts[n_groups] as usize, 0);
-        let mut fill = starts.clone();
-        for (i, &g) in groups.iter().enumerate() {
-            if g != NONE && sizes[g as usize] >= 2 {
-                out.members[base + fill[g as usize] as usize] = i as u32;
-                fill[g as usize] += 1;
-            }
-        }
-        for g in 0..n_groups {
-            let len = starts[g + 1] - starts[g];
-            if len >= 2 {
-                out.blocks.push(Block {
-                    rule: r as u8,
-                    start: base as u32 + starts[g],
-                    len,
-                });
-            }
-        }
-        debug_assert_eq!(groups.len(), n);
-        out.groups.push(groups);
-        out.stats.push(stats);
+    for one in rules {
+        let base = out.members.len() as u32;
+        out.blocks.extend(one.blocks.into_iter().map(|b| Block {
+            start: base + b.start,
+            ..b
+        }));
+        out.members.extend(one.members);
+        debug_assert_eq!(one.groups.len(), batch.num_rows());
+        out.groups.push(one.groups);
+        out.stats.push(one.stats);
     }
     Ok(out)
+}
+
+/// One rule's part of [`Blocks`], its block starts relative to its own members.
+struct RuleBlocks {
+    groups: Vec<u32>,
+    blocks: Vec<Block>,
+    members: Vec<u32>,
+    stats: RuleStats,
+}
+
+/// Groups the records of `batch` under rule number `r` and lays out its blocks; groups larger
+/// than `max_block_size` are skipped with a warning.
+fn rule_blocks(
+    batch: &RecordBatch,
+    r: u8,
+    rule: &BlockingRule,
+    max_block_size: usize,
+) -> Result<RuleBlocks> {
+    let mut groups = rule_groups(batch, rule)?;
+    let n_groups = groups
+        .iter()
+        .filter(|&&g| g != NONE)
+        .max()
+        .map_or(0, |&g| g as usize + 1);
+    let mut sizes = vec![0u32; n_groups];
+    for &g in &groups {
+        if g != NONE {
+            sizes[g as usize] += 1;
+        }
+    }
+    let mut stats = RuleStats {
+        rule: rule.text.clone(),
+        ..Default::default()
+    };
+    for &s in &sizes {
+        if s as usize > max_block_size {
+            stats.capped_blocks += 1;
+            stats.capped_records += s as u64;
+            tracing::warn!(
+                rule = %rule.text,
+                block_size = s,
+                max_block_size,
+                "block skipped: larger than max_block_size; make the rule more specific or raise the cap"
+            );
+        } else if s >= 2 {
+            stats.blocks += 1;
+            stats.largest_block = stats.largest_block.max(s as u64);
+            stats.pairs_in_blocks += s as u64 * (s as u64 - 1) / 2;
+        }
+    }
+    // Records in skipped blocks do not group under this rule.
+    for g in groups.iter_mut() {
+        if *g != NONE && sizes[*g as usize] as usize > max_block_size {
+            *g = NONE;
+        }
+    }
+    // Counting sort of records by group: blocks in order of their first record.
+    let mut starts = vec![0u32; n_groups + 1];
+    for (g, &s) in sizes.iter().enumerate() {
+        let keep = s >= 2 && s as usize <= max_block_size;
+        starts[g + 1] = starts[g] + if keep { s } else { 0 };
+    }
+    let mut members = vec![0u32; starts[n_groups] as usize];
+    let mut fill = starts.clone();
+    for (i, &g) in groups.iter().enumerate() {
+        if g != NONE && sizes[g as usize] >= 2 {
+            members[fill[g as usize] as usize] = i as u32;
+            fill[g as usize] += 1;
+        }
+    }
+    let blocks = (0..n_groups)
+        .filter_map(|g| {
+            let len = starts[g + 1] - starts[g];
+            (len >= 2).then_some(Block {
+                rule: r,
+                start: starts[g],
+                len,
+            })
+        })
+        .collect();
+    Ok(RuleBlocks {
+        groups,
+        blocks,
+        members,
+        stats,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Derived blocking keys: phonetic codes, prefixes, years.
 
 use arrow::array::{Array, StringArray, StringBuilder};
+use foldhash::{HashMap, HashMapExt};
 use rphonetic::{DoubleMetaphone, Encoder, Nysiis, Soundex};
 
 use crate::config::KeyTransform;
@@ -27,12 +28,19 @@ pub fn key(values: &StringArray, transform: KeyTransform) -> StringArray {
     }
 }
 
-/// Runs `f` on every non-empty value, keeping nulls and turning empty results into nulls.
+/// Runs `f` once per distinct non-empty value (names repeat heavily, and phonetic codes are
+/// the slow part), keeping nulls and turning empty results into nulls.
 fn map(values: &StringArray, mut f: impl FnMut(&str) -> String) -> StringArray {
+    let mut codes: HashMap<&str, Option<String>> = HashMap::new();
     let mut out = StringBuilder::with_capacity(values.len(), values.value_data().len());
     for value in values.iter() {
-        let code = value.filter(|v| !v.is_empty()).map(&mut f);
-        out.append_option(code.filter(|c| !c.is_empty()));
+        let code = value.filter(|v| !v.is_empty()).and_then(|v| {
+            codes
+                .entry(v)
+                .or_insert_with(|| Some(f(v)).filter(|c| !c.is_empty()))
+                .as_deref()
+        });
+        out.append_option(code);
     }
     out.finish()
 }

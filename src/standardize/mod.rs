@@ -201,13 +201,17 @@ pub fn standardize(
             let Some(values) = values else {
                 return (Cleaned::nulls(rows), None);
             };
-            match FieldKind::of(field) {
+            let started = std::time::Instant::now();
+            let out = match FieldKind::of(field) {
                 FieldKind::FullName => {
                     let names = name::full_names(values);
                     (names.full.clone(), Some(names))
                 }
                 kind => (standardize_column(kind, values, countries, cfg), None),
-            }
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(field = *field, rows, seconds, "field standardised");
+            out
         })
         .collect();
     let mut split = None;

@@ -73,6 +73,21 @@ fn survive_in_chunks(
     let n = batch.num_rows();
     let source_order: Vec<usize> = (0..n).map(|r| order_of(sources.value(r))).collect();
     let priority: Vec<usize> = (0..n).map(|r| priority_of(sources.value(r))).collect();
+    // Each record's source as a bit (its rank among the sorted source names), so the
+    // `sources` text of a set of sources is built once per chunk; with more than 64 sources
+    // it is built for every cluster.
+    let mut sorted_names = source_names.clone();
+    sorted_names.sort_unstable();
+    let source_bit: Option<Vec<u64>> = (sorted_names.len() <= 64)
+        .then(|| {
+            (0..n)
+                .map(|r| {
+                    let s = sources.value(r);
+                    sorted_names.iter().position(|x| *x == s).map(|i| 1u64 << i)
+                })
+                .collect()
+        })
+        .flatten();
 
     let fields = pipeline.fields();
     let derive_full_name = fields.iter().any(|f| f == "full_name");
@@ -96,11 +111,15 @@ fn survive_in_chunks(
         let first_idx = fields.iter().position(|f| f == "first_name");
         let last_idx = fields.iter().position(|f| f == "last_name");
         let mut cands: Vec<Candidate> = Vec::new();
+        let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
+        let mut full_name = String::new();
+        // The `sources` value of each set of sources seen in this chunk (bit i: source i).
+        let mut source_lists: foldhash::HashMap<u64, String> = Default::default();
         for c in clusters_range {
             let m = members.of(c);
             let gid = clusters.golden_ids[c].as_str();
             golden_id.append_value(gid);
-            let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
+            chosen.clear();
             for (f, field) in fields.iter().enumerate() {
                 if Some(f) == full_name_idx && derive_full_name {
                     chosen.push(None);
@@ -141,19 +160,24 @@ fn survive_in_chunks(
             if let Some(fi) = full_name_idx.filter(|_| derive_full_name) {
                 let first = first_idx.and_then(|i| chosen[i]);
                 let last = last_idx.and_then(|i| chosen[i]);
-                let parts: Vec<&str> = [first, last].iter().flatten().map(|c| c.value).collect();
+                full_name.clear();
+                for part in [first, last].iter().flatten() {
+                    if !full_name.is_empty() {
+                        full_name.push(' ');
+                    }
+                    full_name.push_str(part.value);
+                }
                 if let Some(basis) = first.or(last) {
-                    let value = parts.join(" ");
                     let r = basis.record as usize;
                     lin.push(
                         gid,
                         "full_name",
-                        &value,
+                        &full_name,
                         sources.value(r),
                         source_ids.value(r),
                         DERIVED_FULL_NAME,
                     );
-                    values[fi].append_value(&value);
+                    values[fi].append_value(&full_name);
                 } else {
                     values[fi].append_null();
                 }
@@ -168,10 +192,19 @@ fn survive_in_chunks(
                 }
             }
             record_count.append_value(m.len() as u32);
-            let mut srcs: Vec<&str> = m.iter().map(|&r| sources.value(r as usize)).collect();
-            srcs.sort_unstable();
-            srcs.dedup();
-            source_list.append_value(srcs.join(","));
+            let list_of = || {
+                let mut srcs: Vec<&str> = m.iter().map(|&r| sources.value(r as usize)).collect();
+                srcs.sort_unstable();
+                srcs.dedup();
+                srcs.join(",")
+            };
+            match &source_bit {
+                Some(bit) => {
+                    let set = m.iter().fold(0, |set, &r| set | bit[r as usize]);
+                    source_list.append_value(source_lists.entry(set).or_insert_with(list_of));
+                }
+                None => source_list.append_value(list_of()),
+            }
             let times = m
                 .iter()
                 .filter(|&&r| updated.is_valid(r as usize))
