@@ -10,7 +10,7 @@ pub mod rejects;
 pub mod source;
 pub mod updated_at;
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
@@ -105,7 +105,11 @@ async fn ingest_source(
     // One partition: DataFusion would otherwise spread a source's 8,192-row batches over
     // partitions and collect them in whatever order they finish, so record order (and with it
     // sampling, output row order and the model) would change from run to run.
-    let ctx = SessionContext::new_with_config(session().copied_config().with_target_partitions(1));
+    let mut config = session().copied_config().with_target_partitions(1);
+    // `CAST(… AS VARCHAR)` gives Utf8, the type the stages use, rather than Utf8View, which
+    // would be copied once more to convert it.
+    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+    let ctx = SessionContext::new_with_config(config);
     let mut rejects = raw.rejects;
     let table = "__source";
     ctx.register_batch(table, raw.batch.clone())?;
