@@ -52,9 +52,7 @@ impl Stages {
     fn time<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let cpu = crate::memory::cpu_seconds();
         let (out, secs) = timed(stage, f)?;
-        let cpu_seconds = crate::memory::cpu_seconds() - cpu;
-        let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
-        tracing::debug!(stage, cpu_seconds, rss_mib, peak_rss_mib, "stage resources");
+        log_resources(stage, cpu);
         self.record(stage, secs);
         Ok(out)
     }
@@ -63,6 +61,15 @@ impl Stages {
     fn record(&mut self, stage: &str, seconds: f64) {
         self.timings.insert(stage.to_string(), seconds);
     }
+}
+
+/// Logs (at debug level) the CPU seconds used since `cpu_start` ([`crate::memory::cpu_seconds`])
+/// and the resident memory, once stage `stage` is done: CPU over wall time shows how well a
+/// stage uses the cores.
+fn log_resources(stage: &str, cpu_start: f64) {
+    let cpu_seconds = crate::memory::cpu_seconds() - cpu_start;
+    let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
+    tracing::debug!(stage, cpu_seconds, rss_mib, peak_rss_mib, "stage resources");
 }
 
 /// Runs stage `stage` and logs its wall seconds; returns its output and those seconds (for
@@ -147,14 +154,7 @@ async fn prepare(
     stages
         .timings
         .insert("ingest".into(), t.elapsed().as_secs_f64());
-    let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
-    tracing::debug!(
-        stage = "ingest",
-        cpu_seconds = crate::memory::cpu_seconds() - cpu,
-        rss_mib,
-        peak_rss_mib,
-        "stage resources"
-    );
+    log_resources("ingest", cpu);
     tracing::info!(
         stage = "ingest",
         seconds = t.elapsed().as_secs_f64(),
@@ -403,6 +403,7 @@ fn finish_run(
     manual.mark(&compared, &mut scored);
     // Clustering and golden ids (mostly serial work) run on a thread of their own while the
     // decisions are written on rayon's pool: neither needs the other.
+    let cpu = crate::memory::cpu_seconds();
     let (decided, clustered) = std::thread::scope(|scope| {
         let clustered = scope.spawn(|| {
             let clusters = timed("cluster", || {
@@ -437,13 +438,7 @@ fn finish_run(
         (decided, clustered)
     });
     stages.record("write_decisions", decided?.1);
-    let (rss_mib, peak_rss_mib) = crate::memory::resident_mib();
-    tracing::debug!(
-        stage = "cluster+write_decisions",
-        rss_mib,
-        peak_rss_mib,
-        "stage resources"
-    );
+    log_resources("cluster+stable_ids+write_decisions", cpu);
     let ((clusters, changes), seconds) = clustered?;
     for (stage, secs) in seconds {
         stages.record(stage, secs);
