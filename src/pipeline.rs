@@ -275,10 +275,16 @@ pub async fn train(p: &Pipeline) -> Result<ModelParams> {
     })
 }
 
+/// Size and SHA-256 of every input file, in pipeline order; the files are hashed in parallel.
 fn input_files(p: &Pipeline) -> Result<Vec<InputFile>> {
-    p.sources
+    let files: Vec<(&str, &std::path::Path)> = p
+        .sources
         .iter()
-        .flat_map(|s| s.files.iter().map(move |f| InputFile::describe(&s.name, f)))
+        .flat_map(|s| s.files.iter().map(move |f| (s.name.as_str(), f.as_path())))
+        .collect();
+    files
+        .into_par_iter()
+        .map(|(source, file)| InputFile::describe(source, file))
         .collect()
 }
 

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::cluster::Clusters;
 use crate::config::Pipeline;
+use crate::config::Rule;
 use crate::schema;
 use crate::{Error, Result};
 use rules::Candidate;
@@ -37,8 +38,8 @@ pub fn survive(
 }
 
 /// [`survive`] with `chunk` clusters per parallel task.
-fn survive_in_chunks(
-    batch: &RecordBatch,
+fn survive_in_chunks<'b>(
+    batch: &'b RecordBatch,
     pipeline: &Pipeline,
     clusters: &Clusters,
     chunk: usize,
@@ -93,6 +94,18 @@ fn survive_in_chunks(
     let derive_full_name = fields.iter().any(|f| f == "full_name");
     let field_cols: Vec<&StringArray> = fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
     let members = clusters.members();
+    // What a rule sees of record `r`, with `value` as the field's value.
+    let candidate = |r: u32, value: &'b str| {
+        let r_us = r as usize;
+        Candidate {
+            record: r,
+            value,
+            updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
+            priority: priority[r_us],
+            source_order: source_order[r_us],
+            row_number: rows.value(r_us),
+        }
+    };
 
     // Clusters are independent: chunks of them are survived in parallel and concatenated.
     let build = |clusters_range: std::ops::Range<usize>| -> Result<(RecordBatch, RecordBatch)> {
@@ -111,6 +124,7 @@ fn survive_in_chunks(
         let first_idx = fields.iter().position(|f| f == "first_name");
         let last_idx = fields.iter().position(|f| f == "last_name");
         let mut cands: Vec<Candidate> = Vec::new();
+        let mut by_recency: Vec<u32> = Vec::new();
         let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
         let mut full_name = String::new();
         // The `sources` value of each set of sources seen in this chunk (bit i: source i).
@@ -120,30 +134,35 @@ fn survive_in_chunks(
             let gid = clusters.golden_ids[c].as_str();
             golden_id.append_value(gid);
             chosen.clear();
+            // Members most recent first, once per cluster (most fields survive by recency).
+            by_recency.clear();
+            by_recency.extend_from_slice(m);
+            if m.len() > 1 {
+                by_recency.sort_by(|&a, &b| rules::recency(&candidate(a, ""), &candidate(b, "")));
+            }
             for (f, field) in fields.iter().enumerate() {
                 if Some(f) == full_name_idx && derive_full_name {
                     chosen.push(None);
                     continue;
                 }
                 let values_f = field_cols[f];
-                cands.clear();
-                cands.extend(
-                    m.iter()
-                        .filter(|&&r| values_f.is_valid(r as usize))
-                        .map(|&r| {
-                            let r_us = r as usize;
-                            Candidate {
-                                record: r,
-                                value: values_f.value(r_us),
-                                updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
-                                priority: priority[r_us],
-                                source_order: source_order[r_us],
-                                row_number: rows.value(r_us),
-                            }
-                        }),
-                );
                 let rule = pipeline.survivorship.rule_for(field);
-                let pick = rules::pick(rule, &cands);
+                let pick = if rule == Rule::MostRecent {
+                    // The first member in recency order that has a value: what `pick` would
+                    // choose among them (it takes the first of equal candidates too).
+                    by_recency
+                        .iter()
+                        .find(|&&r| values_f.is_valid(r as usize))
+                        .map(|&r| candidate(r, values_f.value(r as usize)))
+                } else {
+                    cands.clear();
+                    cands.extend(
+                        m.iter()
+                            .filter(|&&r| values_f.is_valid(r as usize))
+                            .map(|&r| candidate(r, values_f.value(r as usize))),
+                    );
+                    rules::pick(rule, &cands)
+                };
                 if let Some(p) = pick {
                     let r = p.record as usize;
                     lin.push(

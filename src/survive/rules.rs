@@ -20,7 +20,7 @@ pub struct Candidate<'a> {
 }
 
 /// Most recent first; then pipeline source order, then row order.
-fn recency(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+pub fn recency(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
     b.updated_at
         .cmp(&a.updated_at)
         .then(a.source_order.cmp(&b.source_order))
