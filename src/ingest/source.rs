@@ -264,7 +264,7 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
             }
         }
         row += 1;
-        let raw = || {
+        let raw = |record: &csv::ByteRecord| {
             let parts: Vec<String> = record
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -276,31 +276,31 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
                 source: source.to_string(),
                 file: file.clone(),
                 row_number: row,
-                raw: raw(),
+                raw: raw(&record),
                 reason: RejectReason::WrongColumnCount,
                 detail: format!("{} fields, the header has {width}", record.len()),
             });
             continue;
         }
-        let bad_column = record.iter().position(|f| std::str::from_utf8(f).is_err());
-        if let Some(i) = bad_column {
-            rejects.push(Reject {
-                source: source.to_string(),
-                file: file.clone(),
-                row_number: row,
-                raw: raw(),
-                reason: RejectReason::InvalidUtf8,
-                detail: format!("column `{}` is not valid UTF-8", cols.names[i]),
-            });
-            continue;
-        }
-        // Every field was just checked to be UTF-8.
-        cols.push_text_row(
-            row,
-            record
-                .iter()
-                .map(|f| std::str::from_utf8(f).unwrap_or_default()),
-        );
+        // One UTF-8 check of the whole row; the record's buffer is reused for the next row.
+        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+            Ok(text) => text,
+            Err(e) => {
+                let column = e.utf8_error().field();
+                record = e.into_byte_record();
+                rejects.push(Reject {
+                    source: source.to_string(),
+                    file: file.clone(),
+                    row_number: row,
+                    raw: raw(&record),
+                    reason: RejectReason::InvalidUtf8,
+                    detail: format!("column `{}` is not valid UTF-8", cols.names[column]),
+                });
+                continue;
+            }
+        };
+        cols.push_text_row(row, text.iter());
+        record = text.into_byte_record();
     }
     Ok(RawTable {
         batch: cols.finish(&file)?,
