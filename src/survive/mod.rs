@@ -355,9 +355,43 @@ mod tests {
     use super::*;
     use arrow::array::UInt64Array;
 
+    /// 11 records in 7 clusters (cluster of each record).
+    fn fixture() -> (RecordBatch, Vec<u32>) {
+        let n = 11;
+        let text = |f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
+            Arc::new((0..n).map(f).collect::<StringArray>())
+        };
+        let batch = RecordBatch::try_from_iter([
+            (schema::SOURCE, text(&|_| Some("crm".into()))),
+            (schema::SOURCE_ID, text(&|r| Some(format!("id{r}")))),
+            (
+                schema::UPDATED_AT,
+                text(&|r| (r % 3 != 2).then(|| format!("2026-01-{:02}", r % 4 + 1))),
+            ),
+            (
+                schema::ROW_NUMBER,
+                Arc::new(UInt64Array::from_iter_values(1..=n as u64)) as ArrayRef,
+            ),
+            (
+                "first_name",
+                text(&|r| (r % 4 != 0).then(|| format!("name{}", r % 3))),
+            ),
+            ("email", text(&|r| Some(format!("e{}@x.org", r % 5)))),
+        ])
+        .expect("batch");
+        let cluster_of = vec![0, 1, 0, 2, 3, 1, 4, 5, 6, 6, 0];
+        (batch, cluster_of)
+    }
+
     /// Survives 11 records in 7 clusters with `chunk` clusters per task; returns both tables
     /// concatenated in the order they were emitted.
     fn survived(chunk: usize) -> (RecordBatch, RecordBatch) {
+        survived_by(chunk, "most_frequent")
+    }
+
+    /// [`survived`] with `rule` as the default survivorship rule. Some records share an
+    /// `updated_at` and some have none, so recency ties occur.
+    fn survived_by(chunk: usize, rule: &str) -> (RecordBatch, RecordBatch) {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("crm.csv"), "id\n1\n").expect("write");
         let toml = r#"name = "t"
@@ -376,32 +410,12 @@ rules = [["email"]]
 field = "email"
 method = "exact"
 [survivorship]
-default = "most_frequent"
-"#;
-        let p = crate::config::load_str(toml, &dir.path().join("p.toml")).expect("pipeline");
-        let n = 11;
-        let text = |f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
-            Arc::new((0..n).map(f).collect::<StringArray>())
-        };
-        let batch = RecordBatch::try_from_iter([
-            (schema::SOURCE, text(&|_| Some("crm".into()))),
-            (schema::SOURCE_ID, text(&|r| Some(format!("id{r}")))),
-            (
-                schema::UPDATED_AT,
-                text(&|r| Some(format!("2026-01-{:02}", r + 1))),
-            ),
-            (
-                schema::ROW_NUMBER,
-                Arc::new(UInt64Array::from_iter_values(1..=n as u64)) as ArrayRef,
-            ),
-            (
-                "first_name",
-                text(&|r| (r % 4 != 0).then(|| format!("name{}", r % 3))),
-            ),
-            ("email", text(&|r| Some(format!("e{}@x.org", r % 5)))),
-        ])
-        .expect("batch");
-        let cluster_of = vec![0, 1, 0, 2, 3, 1, 4, 5, 6, 6, 0];
+default = "RULE"
+"#
+        .replace("RULE", rule);
+        let p = crate::config::load_str(&toml, &dir.path().join("p.toml")).expect("pipeline");
+        let (batch, cluster_of) = fixture();
+        let n = batch.num_rows();
         let clusters = Clusters {
             golden_ids: (0..7).map(|c| format!("g{c}")).collect(),
             best_link: vec![None; n],
@@ -418,6 +432,37 @@ default = "most_frequent"
             arrow::compute::concat_batches(&parts[0].schema(), parts).expect("concat")
         };
         (concat(&golden), concat(&lineage))
+    }
+
+    #[test]
+    fn most_recent_values_are_what_the_rule_picks_among_each_clusters_candidates() {
+        let (golden, lineage) = survived_by(2, "most_recent");
+        let (batch, cluster_of) = fixture();
+        let got = golden.column_by_name("first_name").expect("first_name");
+        let got = got.as_string::<i32>();
+        let updated = batch.column_by_name(schema::UPDATED_AT).expect("updated");
+        let updated = updated.as_string::<i32>();
+        let names = batch.column_by_name("first_name").expect("first_name");
+        let names = names.as_string::<i32>();
+        for c in 0..7u32 {
+            let cands: Vec<Candidate> = (0..cluster_of.len())
+                .filter(|&r| cluster_of[r] == c && names.is_valid(r))
+                .map(|r| Candidate {
+                    record: r as u32,
+                    value: names.value(r),
+                    updated_at: updated.is_valid(r).then(|| updated.value(r)),
+                    priority: 0,
+                    source_order: 0,
+                    row_number: r as u64 + 1,
+                })
+                .collect();
+            let want = rules::pick(Rule::MostRecent, &cands).map(|p| p.value);
+            let c = c as usize;
+            assert_eq!(got.is_valid(c).then(|| got.value(c)), want, "cluster {c}");
+        }
+        let rules_used = lineage.column_by_name("rule").expect("rule");
+        let rules_used = rules_used.as_string::<i32>();
+        assert!(rules_used.iter().all(|r| r == Some("most_recent")));
     }
 
     #[test]
