@@ -4,6 +4,7 @@ mod cli;
 mod config_errors;
 mod explain;
 mod golden_files;
+mod hostile;
 mod incremental;
 mod invariants;
 mod manual;
