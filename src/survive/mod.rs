@@ -93,6 +93,12 @@ fn survive_in_chunks<'b>(
     let fields = pipeline.fields();
     let derive_full_name = fields.iter().any(|f| f == "full_name");
     let field_cols: Vec<&StringArray> = fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
+    // A value shown but with a null match key is a placeholder (`standardize::placeholder`):
+    // it survives only when no member of the cluster has a real value.
+    let key_cols: Vec<Option<&StringArray>> = fields
+        .iter()
+        .map(|f| col(&schema::match_column(f)).ok())
+        .collect();
     let members = clusters.members();
     // What a rule sees of record `r`, with `value` as the field's value.
     let candidate = |r: u32, value: &'b str| {
@@ -146,19 +152,22 @@ fn survive_in_chunks<'b>(
                     continue;
                 }
                 let values_f = field_cols[f];
+                let real = |r: u32| key_cols[f].is_none_or(|k| k.is_valid(r as usize));
+                let has_real = m.iter().any(|&r| values_f.is_valid(r as usize) && real(r));
+                let usable = |r: u32| values_f.is_valid(r as usize) && (real(r) || !has_real);
                 let rule = pipeline.survivorship.rule_for(field);
                 let pick = if rule == Rule::MostRecent {
                     // The first member in recency order that has a value: what `pick` would
                     // choose among them (it takes the first of equal candidates too).
                     by_recency
                         .iter()
-                        .find(|&&r| values_f.is_valid(r as usize))
+                        .find(|&&r| usable(r))
                         .map(|&r| candidate(r, values_f.value(r as usize)))
                 } else {
                     cands.clear();
                     cands.extend(
                         m.iter()
-                            .filter(|&&r| values_f.is_valid(r as usize))
+                            .filter(|&&r| usable(r))
                             .map(|&r| candidate(r, values_f.value(r as usize))),
                     );
                     rules::pick(rule, &cands)
