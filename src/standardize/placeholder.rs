@@ -42,7 +42,7 @@ pub const MIN_RECORDS: u64 = 20;
 /// Records one person may have per source (duplicates within an export included).
 pub const RECORDS_PER_SOURCE: u64 = 5;
 /// How many times the median records per distinct value a value must exceed.
-pub const MEDIAN_FACTOR: u64 = 50;
+pub const MEDIAN_FACTOR: u64 = 20;
 /// The same factor for [`SUSPECT_DATES`], which are also common defaults.
 pub const SUSPECT_MEDIAN_FACTOR: u64 = 5;
 
@@ -387,9 +387,9 @@ mod tests {
     #[test]
     fn limits_grow_with_sources_and_the_median() {
         assert_eq!(
-            Limits::new(1, 3),
+            Limits::new(2, 3),
             Limits {
-                frequent: 50,
+                frequent: 40,
                 suspect: 20
             }
         );
@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(
             Limits::new(33, 3),
             Limits {
-                frequent: 1650,
+                frequent: 660,
                 suspect: 165
             }
         );
@@ -415,12 +415,12 @@ mod tests {
 
     #[test]
     fn frequent_values_are_placeholders_and_shared_family_values_are_not() {
-        let too_many = emails("office@acme.com", 51, 500);
+        let too_many = emails("office@acme.com", 21, 500);
         let flagged = placeholders("email", &too_many, FieldKind::Email, 1);
         assert_eq!(flagged, HashSet::from_iter(["office@acme.com"]));
         let family = emails("smith.family@example.com", 4, 500);
         assert!(placeholders("email", &family, FieldKind::Email, 1).is_empty());
-        let at_the_bar = emails("office@acme.com", 50, 500);
+        let at_the_bar = emails("office@acme.com", 20, 500);
         assert!(placeholders("email", &at_the_bar, FieldKind::Email, 1).is_empty());
         let names = keys(&[Some("john"); 500]);
         assert!(placeholders("first_name", &names, FieldKind::FirstName, 1).is_empty());

@@ -204,7 +204,7 @@ fn a_real_email_survives_over_a_placeholder_of_the_same_person() {
 
 #[test]
 fn a_value_far_more_frequent_than_one_persons_is_a_placeholder() {
-    // A shop's order inbox on 60 customers' records (50 × the median of 1 is the bar), next
+    // A shop's order inbox on 60 customers' records (20 records, 20 × the median of 1, is the bar), next
     // to 60 customers with their own addresses.
     let shared = "orders@quarmby-widgets.co.uk";
     let own: Vec<String> = (0..60)
