@@ -203,6 +203,24 @@ fn a_real_email_survives_over_a_placeholder_of_the_same_person() {
 }
 
 #[test]
+fn forty_colleagues_sharing_a_switchboard_number_are_forty_golden_records() {
+    // One office: 40 people, any two sharing a first name or a surname, all with the office's
+    // phone and postcode and nothing else. Before: one golden record per first name.
+    let people: Vec<[&str; 6]> = FIRST
+        .iter()
+        .flat_map(|f| {
+            LAST.iter()
+                .map(move |l| [*f, *l, "", "020 7946 0000", "EC1A 1BB", ""])
+        })
+        .collect();
+    let case = run(&people, &["7946 0000", "79460000", "EC1A 1BB", "Quarmby"]);
+    assert_eq!(golden_records(&case), 40);
+    let mut want = report((0, 0), (0, 0));
+    want[4] = ("phone".into(), 1, 40);
+    assert_eq!(placeholders(&case), want);
+}
+
+#[test]
 fn a_value_far_more_frequent_than_one_persons_is_a_placeholder() {
     // A shop's order inbox on 60 customers' records (20 records, 20 × the median of 1, is the bar), next
     // to 60 customers with their own addresses.
