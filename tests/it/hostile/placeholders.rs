@@ -24,6 +24,18 @@ const LAST: [&str; 8] = [
     "Underhill",
 ];
 
+/// 40 different people, [`FIRST`] × [`LAST`], each with the same `[email, phone, postcode, dob]`.
+fn forty(shared: [&'static str; 4]) -> Vec<[&'static str; 6]> {
+    let [email, phone, postcode, dob] = shared;
+    FIRST
+        .iter()
+        .flat_map(|f| {
+            LAST.iter()
+                .map(move |l| [*f, *l, email, phone, postcode, dob])
+        })
+        .collect()
+}
+
 /// CSV rows `C<i>,first,last,email,phone,postcode,dob` after [`CRM_HEADER`].
 fn csv(rows: &[[&str; 6]]) -> String {
     let mut out = CRM_HEADER.to_string();
@@ -91,13 +103,7 @@ fn report(email: (u64, u64), birth_date: (u64, u64)) -> Vec<(String, u64, u64)> 
 fn forty_people_sharing_a_dummy_email_and_birth_date_stay_forty_golden_records() {
     // 5 first names × 8 surnames: 40 different people, any two sharing a first name or a
     // surname, all with the same dummy e-mail and birth date. Before: one golden record.
-    let people: Vec<[&str; 6]> = FIRST
-        .iter()
-        .flat_map(|f| {
-            LAST.iter()
-                .map(move |l| [*f, *l, "n/a@n/a.com", "", "", "1900-01-01"])
-        })
-        .collect();
+    let people = forty(["n/a@n/a.com", "", "", "1900-01-01"]);
     let mut values = vec!["n/a@n/a.com", "1900-01-01"];
     values.extend(FIRST.iter().chain(LAST.iter()));
     let case = run(&people, &values);
@@ -206,13 +212,7 @@ fn a_real_email_survives_over_a_placeholder_of_the_same_person() {
 fn forty_colleagues_sharing_a_switchboard_number_are_forty_golden_records() {
     // One office: 40 people, any two sharing a first name or a surname, all with the office's
     // phone and postcode and nothing else. Before: one golden record per first name.
-    let people: Vec<[&str; 6]> = FIRST
-        .iter()
-        .flat_map(|f| {
-            LAST.iter()
-                .map(move |l| [*f, *l, "", "020 7946 0000", "EC1A 1BB", ""])
-        })
-        .collect();
+    let people = forty(["", "020 7946 0000", "EC1A 1BB", ""]);
     let case = run(&people, &["7946 0000", "79460000", "EC1A 1BB", "Quarmby"]);
     assert_eq!(golden_records(&case), 40);
     let mut want = report((0, 0), (0, 0));
