@@ -102,6 +102,8 @@ pub struct Prepared {
     pub incremental_from: Option<PathBuf>,
     /// That run's crosswalk (`stable_ids::read_crosswalk`), read once for cache and stable ids.
     pub previous_crosswalk: Option<RecordBatch>,
+    /// Placeholder values found per field (treated as missing for matching).
+    pub placeholders: standardize::placeholder::Placeholders,
 }
 
 /// What this run takes from the run `latest` points at.
@@ -217,6 +219,9 @@ async fn prepare(
             .collect::<Result<Vec<_>>>()?;
         Ok(RecordBatch::try_new(schema, columns)?)
     })?;
+    let (records, placeholders) = stages.time("placeholders", || {
+        standardize::placeholder::mask(records, &fields, p.sources.len())
+    })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
     // The previous crosswalk is read once: for the comparison cache here, for stable ids later.
@@ -258,6 +263,7 @@ async fn prepare(
         content_hashes,
         incremental_from: previous.incremental_from.clone(),
         previous_crosswalk,
+        placeholders,
         blocks,
         compared,
     })
@@ -375,6 +381,7 @@ fn finish_run(
         content_hashes,
         incremental_from,
         previous_crosswalk,
+        placeholders,
     } = prep;
     manifest.mode = if incremental_from.is_some() {
         "incremental"
@@ -525,6 +532,7 @@ fn finish_run(
     manifest.sources = sources;
     manifest.source_columns = source_columns;
     manifest.blocking = blocking_stats;
+    manifest.placeholders = placeholders;
     manifest.timings_s = stages.timings.clone();
     manifest.status = "succeeded".into();
     manifest.finished_at = chrono::Utc::now().to_rfc3339();

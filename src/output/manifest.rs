@@ -96,6 +96,10 @@ pub struct Manifest {
     /// Columns of each source as read, for schema-drift checks of the next run.
     #[serde(default)]
     pub source_columns: crate::ingest::drift::SourceColumns,
+    /// Per checked field, how many distinct placeholder values were treated as missing for
+    /// matching and how many records carried one (never the values).
+    #[serde(default)]
+    pub placeholders: crate::standardize::placeholder::Placeholders,
 }
 
 impl Manifest {

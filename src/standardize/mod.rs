@@ -10,6 +10,7 @@ pub mod email;
 pub mod keys;
 pub mod name;
 pub mod phone;
+pub mod placeholder;
 pub mod postcode;
 mod text;
 

@@ -93,6 +93,12 @@ fn survive_in_chunks<'b>(
     let fields = pipeline.fields();
     let derive_full_name = fields.iter().any(|f| f == "full_name");
     let field_cols: Vec<&StringArray> = fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
+    // A value shown but with a null match key is a placeholder (`standardize::placeholder`):
+    // it survives only when no member of the cluster has a real value.
+    let key_cols: Vec<Option<&StringArray>> = fields
+        .iter()
+        .map(|f| col(&schema::match_column(f)).ok())
+        .collect();
     let members = clusters.members();
     // What a rule sees of record `r`, with `value` as the field's value.
     let candidate = |r: u32, value: &'b str| {
@@ -146,19 +152,22 @@ fn survive_in_chunks<'b>(
                     continue;
                 }
                 let values_f = field_cols[f];
+                let real = |r: u32| key_cols[f].is_none_or(|k| k.is_valid(r as usize));
+                let has_real = m.iter().any(|&r| values_f.is_valid(r as usize) && real(r));
+                let usable = |r: u32| values_f.is_valid(r as usize) && (real(r) || !has_real);
                 let rule = pipeline.survivorship.rule_for(field);
                 let pick = if rule == Rule::MostRecent {
                     // The first member in recency order that has a value: what `pick` would
                     // choose among them (it takes the first of equal candidates too).
                     by_recency
                         .iter()
-                        .find(|&&r| values_f.is_valid(r as usize))
+                        .find(|&&r| usable(r))
                         .map(|&r| candidate(r, values_f.value(r as usize)))
                 } else {
                     cands.clear();
                     cands.extend(
                         m.iter()
-                            .filter(|&&r| values_f.is_valid(r as usize))
+                            .filter(|&&r| usable(r))
                             .map(|&r| candidate(r, values_f.value(r as usize))),
                     );
                     rules::pick(rule, &cands)
@@ -392,6 +401,17 @@ mod tests {
     /// [`survived`] with `rule` as the default survivorship rule. Some records share an
     /// `updated_at` and some have none, so recency ties occur.
     fn survived_by(chunk: usize, rule: &str) -> (RecordBatch, RecordBatch) {
+        let (batch, cluster_of) = fixture();
+        survived_with(&batch, cluster_of, chunk, rule)
+    }
+
+    /// Survives `batch` (records in clusters `cluster_of`, numbered from 0) under `rule`.
+    fn survived_with(
+        batch: &RecordBatch,
+        cluster_of: Vec<u32>,
+        chunk: usize,
+        rule: &str,
+    ) -> (RecordBatch, RecordBatch) {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("crm.csv"), "id\n1\n").expect("write");
         let toml = r#"name = "t"
@@ -414,15 +434,15 @@ default = "RULE"
 "#
         .replace("RULE", rule);
         let p = crate::config::load_str(&toml, &dir.path().join("p.toml")).expect("pipeline");
-        let (batch, cluster_of) = fixture();
         let n = batch.num_rows();
+        let count = cluster_of.iter().max().map_or(0, |&c| c + 1);
         let clusters = Clusters {
-            golden_ids: (0..7).map(|c| format!("g{c}")).collect(),
+            golden_ids: (0..count).map(|c| format!("g{c}")).collect(),
             best_link: vec![None; n],
             cluster_of,
         };
         let (mut golden, mut lineage) = (Vec::new(), Vec::new());
-        survive_in_chunks(&batch, &p, &clusters, chunk, |g, l| {
+        survive_in_chunks(batch, &p, &clusters, chunk, |g, l| {
             golden.push(g);
             lineage.push(l);
             Ok(())
@@ -463,6 +483,42 @@ default = "RULE"
         let rules_used = lineage.column_by_name("rule").expect("rule");
         let rules_used = rules_used.as_string::<i32>();
         assert!(rules_used.iter().all(|r| r == Some("most_recent")));
+    }
+
+    #[test]
+    fn a_placeholder_survives_only_where_no_member_has_a_real_value() {
+        // Cluster 0: two members with a placeholder e-mail (shown, match key null) outvote one
+        // real address under most_frequent unless placeholders are set aside. Cluster 1: only
+        // the placeholder, which then survives.
+        let (mut batch, _) = fixture();
+        batch = batch.slice(0, 4);
+        let email = [
+            "noemail@x.org",
+            "noemail@x.org",
+            "ann@x.org",
+            "noemail@x.org",
+        ];
+        let key = [None, None, Some("ann@x.org"), None];
+        let mut columns: Vec<(&str, ArrayRef)> =
+            ["source", "source_id", "updated_at", "row_number"]
+                .iter()
+                .map(|&c| (c, batch.column_by_name(c).expect("column").clone()))
+                .collect();
+        columns.push(("first_name", Arc::new(StringArray::new_null(4))));
+        columns.push(("email", Arc::new(StringArray::from(email.to_vec()))));
+        columns.push(("email__match", Arc::new(StringArray::from(key.to_vec()))));
+        let batch = RecordBatch::try_from_iter(columns).expect("batch");
+        for rule in ["most_frequent", "most_recent", "longest"] {
+            let (golden, _) = survived_with(&batch, vec![0, 0, 0, 1], 4, rule);
+            let got = strings_of(&golden, "email");
+            assert_eq!(got, [Some("ann@x.org"), Some("noemail@x.org")], "{rule}");
+        }
+    }
+
+    /// The values of column `name` of `batch`.
+    fn strings_of<'a>(batch: &'a RecordBatch, name: &str) -> Vec<Option<&'a str>> {
+        let column = batch.column_by_name(name).expect("column");
+        column.as_string::<i32>().iter().collect()
     }
 
     #[test]
