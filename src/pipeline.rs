@@ -460,6 +460,7 @@ fn finish_run(
         ("match_pairs", match_pairs),
         ("review_pairs", count(Decision::Review)),
         ("manual_pairs", count(Decision::Manual)),
+        ("manual_contradictions", manual.contradictions as u64),
     ];
     let blocking_stats = blocks.stats.clone();
     drop((compared, scored, blocks));

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{AsArray, RecordBatch};
 
+use super::union_find::UnionFind;
 use crate::compare::{Comparator, Compared};
 use crate::config::Pipeline;
 use crate::model::{Decision, Scored};
@@ -25,6 +26,8 @@ pub struct ManualDecisions {
     pub pairs: HashMap<(u32, u32), bool>,
     /// Rows naming records that are not in this run (retired or rejected).
     pub unknown_records: usize,
+    /// Cannot-link pairs whose records the must-links join ([`ManualDecisions::contradictions`]).
+    pub contradictions: usize,
 }
 
 /// Where a pipeline's manual decisions live: the configured file, or
@@ -119,7 +122,41 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             "manual decisions name records not in this run; skipped"
         );
     }
+    let clashes = out.contradictions(batch.num_rows());
+    out.contradictions = clashes.len();
+    warn_contradictions(path, &clashes, |i| {
+        format!("{}:{}", sources.value(i as usize), ids.value(i as usize))
+    });
     Ok(out)
+}
+
+/// Most contradictory pairs named in the warning.
+const CONTRADICTIONS_SHOWN: usize = 20;
+
+/// Warns about cannot-link pairs that must-links join, naming their records (ids, no values).
+fn warn_contradictions(path: &Path, clashes: &[(u32, u32)], name: impl Fn(u32) -> String) {
+    if clashes.is_empty() {
+        return;
+    }
+    let mut shown: Vec<String> = clashes
+        .iter()
+        .take(CONTRADICTIONS_SHOWN)
+        .map(|&(a, b)| format!("{} ~ {}", name(a), name(b)))
+        .collect();
+    if clashes.len() > CONTRADICTIONS_SHOWN {
+        shown.push(format!("… {} more", clashes.len() - CONTRADICTIONS_SHOWN));
+    }
+    let n = clashes.len();
+    tracing::warn!(
+        pairs = n,
+        "{n} cannot-link pair{} of the manual decisions {} joined by must-links through other \
+         records ({}); the cannot-link wins: the must-link that would complete the chain is not \
+         applied. Review {}",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" },
+        shown.join(", "),
+        path.display()
+    );
 }
 
 impl ManualDecisions {
@@ -176,10 +213,50 @@ impl ManualDecisions {
         self.pairs.get(&(a, b)).copied().unwrap_or(false)
     }
 
+    /// Cannot-link pairs whose two records the must-links join, directly or through other
+    /// records (A must-link B, B must-link C, A cannot-link C), sorted; `n` records in all.
+    /// Clustering applies must-links first and skips one that would join a cannot-link pair,
+    /// so the cannot-link wins.
+    pub fn contradictions(&self, n: usize) -> Vec<(u32, u32)> {
+        let mut uf = UnionFind::new(n);
+        for (&(a, b), _) in self.pairs.iter().filter(|(_, must)| **must) {
+            uf.union(a, b);
+        }
+        self.cannot_links()
+            .into_iter()
+            .filter(|&(a, b)| uf.find(a) == uf.find(b))
+            .collect()
+    }
+
     /// Cannot-link pairs.
     pub fn cannot_links(&self) -> Vec<(u32, u32)> {
         let mut v: Vec<(u32, u32)> = self.pairs.iter().filter(|e| !*e.1).map(|e| *e.0).collect();
         v.sort_unstable();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decisions(pairs: &[((u32, u32), bool)]) -> ManualDecisions {
+        ManualDecisions {
+            pairs: pairs.iter().copied().collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_cannot_link_joined_by_a_chain_of_must_links_is_a_contradiction() {
+        let d = decisions(&[
+            ((0, 1), true),
+            ((1, 2), true),
+            ((0, 2), false),
+            ((3, 4), false),
+            ((2, 5), false),
+        ]);
+        assert_eq!(d.contradictions(6), vec![(0, 2)]);
+        assert_eq!(decisions(&[((0, 1), false)]).contradictions(2), vec![]);
     }
 }
