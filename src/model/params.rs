@@ -238,8 +238,9 @@ impl ComparisonParams {
         for (name, values) in [("m", &self.m), ("u", &self.u)] {
             if values.len() != c.level_count() {
                 out.push(format!(
-                    "comparison `{field}`: {name} has {} levels; {shape} has {}",
+                    "comparison `{field}`: {name} has {} level{}; {shape} has {}",
                     values.len(),
+                    if values.len() == 1 { "" } else { "s" },
                     c.level_count()
                 ));
             }
