@@ -78,6 +78,8 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
     };
     let (l, r, d) = (pos("left")?, pos("right")?, pos("decision")?);
     let mut out = ManualDecisions::default();
+    // Pairs decided must_link on one row and cannot_link on another (the later row wins).
+    let mut both_ways: Vec<(u32, u32)> = Vec::new();
     for (n, rec) in rdr.records().enumerate() {
         let line = n + 2;
         let rec = rec.map_err(|e| bad(path, line, e.to_string()))?;
@@ -112,8 +114,14 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             out.unknown_records += 1;
             continue;
         };
-        if x != y {
-            out.pairs.insert((x.min(y), x.max(y)), must);
+        let pair = (x.min(y), x.max(y));
+        if x != y
+            && out
+                .pairs
+                .insert(pair, must)
+                .is_some_and(|before| before != must)
+        {
+            both_ways.push(pair);
         }
     }
     if out.unknown_records > 0 {
@@ -122,41 +130,58 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             "manual decisions name records not in this run; skipped"
         );
     }
+    both_ways.sort_unstable();
+    both_ways.dedup();
     let clashes = out.contradictions(batch.num_rows());
-    out.contradictions = clashes.len();
-    warn_contradictions(path, &clashes, |i| {
-        format!("{}:{}", sources.value(i as usize), ids.value(i as usize))
-    });
+    out.contradictions = clashes.len() + both_ways.len();
+    let name = |i: u32| format!("{}:{}", sources.value(i as usize), ids.value(i as usize));
+    if !both_ways.is_empty() {
+        let (n, s, is) = counted(both_ways.len());
+        tracing::warn!(
+            pairs = n,
+            "{n} pair{s} of the manual decisions {is} decided both ways, must_link and \
+             cannot_link ({}); the later row wins. Review {}",
+            named(&both_ways, name),
+            path.display()
+        );
+    }
+    if !clashes.is_empty() {
+        let (n, s, is) = counted(clashes.len());
+        tracing::warn!(
+            pairs = n,
+            "{n} cannot-link pair{s} of the manual decisions {is} joined by must-links through \
+             other records ({}); the cannot-link wins: the must-link that would complete the \
+             chain is not applied. Review {}",
+            named(&clashes, name),
+            path.display()
+        );
+    }
     Ok(out)
 }
 
-/// Most contradictory pairs named in the warning.
-const CONTRADICTIONS_SHOWN: usize = 20;
-
-/// Warns about cannot-link pairs that must-links join, naming their records (ids, no values).
-fn warn_contradictions(path: &Path, clashes: &[(u32, u32)], name: impl Fn(u32) -> String) {
-    if clashes.is_empty() {
-        return;
+/// `n` with the plural ending and verb that go with it: (n, "s" or "", "are" or "is").
+fn counted(n: usize) -> (usize, &'static str, &'static str) {
+    if n == 1 {
+        (n, "", "is")
+    } else {
+        (n, "s", "are")
     }
-    let mut shown: Vec<String> = clashes
+}
+
+/// Most pairs named in a warning.
+const PAIRS_SHOWN: usize = 20;
+
+/// `a ~ b, c ~ d, … N more`: the records of `pairs` by id (never values).
+fn named(pairs: &[(u32, u32)], name: impl Fn(u32) -> String) -> String {
+    let mut shown: Vec<String> = pairs
         .iter()
-        .take(CONTRADICTIONS_SHOWN)
+        .take(PAIRS_SHOWN)
         .map(|&(a, b)| format!("{} ~ {}", name(a), name(b)))
         .collect();
-    if clashes.len() > CONTRADICTIONS_SHOWN {
-        shown.push(format!("… {} more", clashes.len() - CONTRADICTIONS_SHOWN));
+    if pairs.len() > PAIRS_SHOWN {
+        shown.push(format!("… {} more", pairs.len() - PAIRS_SHOWN));
     }
-    let n = clashes.len();
-    tracing::warn!(
-        pairs = n,
-        "{n} cannot-link pair{} of the manual decisions {} joined by must-links through other \
-         records ({}); the cannot-link wins: the must-link that would complete the chain is not \
-         applied. Review {}",
-        if n == 1 { "" } else { "s" },
-        if n == 1 { "is" } else { "are" },
-        shown.join(", "),
-        path.display()
-    );
+    shown.join(", ")
 }
 
 impl ManualDecisions {
@@ -245,6 +270,29 @@ mod tests {
             pairs: pairs.iter().copied().collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_pair_decided_both_ways_counts_as_a_contradiction_and_the_later_row_wins() {
+        use arrow::array::{ArrayRef, StringArray};
+        use std::sync::Arc;
+        let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let batch = RecordBatch::try_from_iter([
+            (schema::SOURCE, col(vec!["crm", "crm", "crm"])),
+            (schema::SOURCE_ID, col(vec!["A", "B", "C"])),
+        ])
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manual.csv");
+        std::fs::write(
+            &path,
+            "left,right,decision\ncrm:A,crm:B,must_link\ncrm:B,crm:A,cannot_link\n\
+             crm:B,crm:C,must_link\n",
+        )
+        .unwrap();
+        let d = load(&path, &batch).unwrap();
+        assert!(!d.pairs[&(0, 1)], "the later row wins");
+        assert_eq!(d.contradictions, 1);
     }
 
     #[test]
