@@ -60,8 +60,8 @@ pub const DECISION_COLUMNS: [&str; 8] = [
 /// Suffixes of the per-field columns of `decisions.parquet`.
 pub const DECISION_FIELD_SUFFIXES: [&str; 3] = ["_level", "_weight", "_tf_adjustment"];
 
-/// Names that the crosswalk, golden records and the records table between stages use for
-/// columns of their own, so no field may have them; [`DECISION_COLUMNS`] and names starting
+/// Names that the crosswalk, golden records, lineage and the records table between stages use
+/// for columns of their own, so no field may have them; [`DECISION_COLUMNS`] and names starting
 /// with `__` or ending with [`MATCH_SUFFIX`] are reserved too ([`is_reserved`]).
 pub const RESERVED_NAMES: &[&str] = &[
     GOLDEN_ID,
@@ -77,6 +77,11 @@ pub const RESERVED_NAMES: &[&str] = &[
     "first_seen",
     "last_updated",
     "created_run",
+    // lineage.parquet's own columns: a field so named would be ambiguous in a query joining
+    // lineage to golden.
+    "field",
+    "value",
+    "rule",
 ];
 
 /// True when a field may not be named `name` ([`RESERVED_NAMES`], [`DECISION_COLUMNS`], `__*`,
