@@ -80,14 +80,21 @@ pub struct RunTables {
 }
 
 impl RunTables {
-    /// Reads the tables of the run directory `dir`.
+    /// Reads the tables of the run directory `dir`; a file that cannot be read is named, with
+    /// the advice that the run looks damaged.
     pub fn load(dir: &Path) -> Result<Self> {
+        let table = |name: &str| {
+            let path = dir.join(name);
+            read_parquet(&path).map_err(|e| damaged(dir, &path, &e.to_string()))
+        };
+        let model_path = dir.join("model.json");
         Ok(RunTables {
             dir: dir.to_path_buf(),
-            model: ModelParams::load(&dir.join("model.json"))?,
-            crosswalk: read_parquet(&dir.join("crosswalk.parquet"))?,
-            lineage: read_parquet(&dir.join("lineage.parquet"))?,
-            decisions: read_parquet(&dir.join("decisions.parquet"))?,
+            model: ModelParams::load(&model_path)
+                .map_err(|e| damaged(dir, &model_path, &e.to_string()))?,
+            crosswalk: table("crosswalk.parquet")?,
+            lineage: table("lineage.parquet")?,
+            decisions: table("decisions.parquet")?,
         })
     }
 
@@ -110,12 +117,7 @@ impl RunTables {
     }
 
     fn bad(&self, table: &str, what: &str) -> Error {
-        Error::Input {
-            path: self.dir.join(format!("{table}.parquet")),
-            message: format!(
-                "{what}; the run was written by another version of golden, rerun `golden run`"
-            ),
-        }
+        damaged(&self.dir, &self.dir.join(format!("{table}.parquet")), what)
     }
 
     fn strings(&self, table: &str, name: &str) -> Result<Vec<Option<String>>> {
@@ -387,6 +389,21 @@ pub fn explain(tables: &RunTables, target: &Target, redact: bool) -> Result<Stri
         }
     }
     Ok(out)
+}
+
+/// A file of run `dir` that cannot be used: names it and says what to do (exit 3).
+fn damaged(dir: &Path, path: &Path, what: &str) -> Error {
+    let what = what
+        .strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(what);
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "{what}; the run looks damaged, or was written by another version of golden: check \
+             it with `golden verify {}`, or rerun `golden run`",
+            dir.display()
+        ),
+    }
 }
 
 fn golden_of<'a>(tables: &RunTables, members: &'a [Member], r: &RecordRef) -> Result<&'a str> {
@@ -707,14 +724,7 @@ mod tests {
     }
 
     fn cp(field: &str, method: &str, thresholds: &[f64], m: &[f64], u: &[f64]) -> ComparisonParams {
-        ComparisonParams {
-            field: field.into(),
-            method: method.into(),
-            thresholds: thresholds.to_vec(),
-            m: m.to_vec(),
-            u: u.to_vec(),
-            m_estimated_from: vec![],
-        }
+        ComparisonParams::for_test(field, method, thresholds, m, u)
     }
 
     /// Three records: a:1 and b:2 linked into G1 (with a tf adjustment on first_name), c:3

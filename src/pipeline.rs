@@ -296,6 +296,10 @@ fn input_files(p: &Pipeline) -> Result<Vec<InputFile>> {
 
 /// Runs the whole pipeline and commits a run directory.
 pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
+    if let Some(path) = &p.model.model_file {
+        // Refuse a model that does not fit before anything is written (exit 2).
+        ModelParams::load_pinned(path, p)?;
+    }
     let out_dir = opts.output.clone().unwrap_or_else(|| p.output.dir.clone());
     let _lock = Lock::acquire(&out_dir, opts.break_lock)?;
     let run_id = output::new_run_id();
@@ -395,7 +399,7 @@ fn finish_run(
     let params = match (&p.model.model_file, &incremental_from) {
         (Some(path), _) => {
             manifest.model_source = format!("loaded from {}", path.display());
-            ModelParams::load(path)?
+            ModelParams::load_pinned(path, p)?
         }
         (None, Some(prev)) => {
             manifest.model_source = format!("reused from {}", prev.display());
@@ -463,6 +467,7 @@ fn finish_run(
         ("match_pairs", match_pairs),
         ("review_pairs", count(Decision::Review)),
         ("manual_pairs", count(Decision::Manual)),
+        ("manual_contradictions", manual.contradictions as u64),
     ];
     let blocking_stats = blocks.stats.clone();
     drop((compared, scored, blocks));

@@ -42,3 +42,67 @@ pub fn match_column(field: &str) -> String {
 
 /// Columns of `lineage.parquet`, in order.
 pub const LINEAGE_COLUMNS: [&str; 6] = [GOLDEN_ID, "field", "value", SOURCE, SOURCE_ID, "rule"];
+
+/// Fixed columns of `decisions.parquet` and `review.parquet` (the per-field `<field>_level`,
+/// `<field>_weight` and `<field>_tf_adjustment` columns come between `blocking_rule` and
+/// `match_weight`).
+pub const DECISION_COLUMNS: [&str; 8] = [
+    "left_source",
+    "left_id",
+    "right_source",
+    "right_id",
+    "blocking_rule",
+    MATCH_WEIGHT,
+    MATCH_PROBABILITY,
+    "decision",
+];
+
+/// Suffixes of the per-field columns of `decisions.parquet`.
+pub const DECISION_FIELD_SUFFIXES: [&str; 3] = ["_level", "_weight", "_tf_adjustment"];
+
+/// Names that the crosswalk, golden records, lineage and the records table between stages use
+/// for columns of their own, so no field may have them; [`DECISION_COLUMNS`] and names starting
+/// with `__` or ending with [`MATCH_SUFFIX`] are reserved too ([`is_reserved`]).
+pub const RESERVED_NAMES: &[&str] = &[
+    GOLDEN_ID,
+    SOURCE,
+    SOURCE_ID,
+    RECORD_IDX,
+    ROW_NUMBER,
+    SOURCE_FILE,
+    UPDATED_AT,
+    "content_hash",
+    "record_count",
+    "sources",
+    "first_seen",
+    "last_updated",
+    "created_run",
+    // lineage.parquet's own columns: a field so named would be ambiguous in a query joining
+    // lineage to golden.
+    "field",
+    "value",
+    "rule",
+];
+
+/// True when a field may not be named `name` ([`RESERVED_NAMES`], [`DECISION_COLUMNS`], `__*`,
+/// `*__match`).
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_NAMES.contains(&name)
+        || DECISION_COLUMNS.contains(&name)
+        || name.starts_with("__")
+        || name.ends_with(MATCH_SUFFIX)
+}
+
+/// Every reserved name, for messages: `golden_id, source, …, and names starting with `__` or
+/// ending with `__match``.
+pub fn reserved_list() -> String {
+    let names: Vec<&str> = RESERVED_NAMES
+        .iter()
+        .chain(&DECISION_COLUMNS)
+        .copied()
+        .collect();
+    format!(
+        "{}, and names starting with `__` or ending with `{MATCH_SUFFIX}`",
+        names.join(", ")
+    )
+}

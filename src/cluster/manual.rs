@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{AsArray, RecordBatch};
 
+use super::union_find::UnionFind;
 use crate::compare::{Comparator, Compared};
 use crate::config::Pipeline;
 use crate::model::{Decision, Scored};
@@ -25,6 +26,8 @@ pub struct ManualDecisions {
     pub pairs: HashMap<(u32, u32), bool>,
     /// Rows naming records that are not in this run (retired or rejected).
     pub unknown_records: usize,
+    /// Cannot-link pairs whose records the must-links join ([`ManualDecisions::contradictions`]).
+    pub contradictions: usize,
 }
 
 /// Where a pipeline's manual decisions live: the configured file, or
@@ -75,6 +78,8 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
     };
     let (l, r, d) = (pos("left")?, pos("right")?, pos("decision")?);
     let mut out = ManualDecisions::default();
+    // Pairs decided must_link on one row and cannot_link on another (the later row wins).
+    let mut both_ways: Vec<(u32, u32)> = Vec::new();
     for (n, rec) in rdr.records().enumerate() {
         let line = n + 2;
         let rec = rec.map_err(|e| bad(path, line, e.to_string()))?;
@@ -109,8 +114,14 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             out.unknown_records += 1;
             continue;
         };
-        if x != y {
-            out.pairs.insert((x.min(y), x.max(y)), must);
+        let pair = (x.min(y), x.max(y));
+        if x != y
+            && out
+                .pairs
+                .insert(pair, must)
+                .is_some_and(|before| before != must)
+        {
+            both_ways.push(pair);
         }
     }
     if out.unknown_records > 0 {
@@ -119,7 +130,58 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             "manual decisions name records not in this run; skipped"
         );
     }
+    both_ways.sort_unstable();
+    both_ways.dedup();
+    let clashes = out.contradictions(batch.num_rows());
+    out.contradictions = clashes.len() + both_ways.len();
+    let name = |i: u32| format!("{}:{}", sources.value(i as usize), ids.value(i as usize));
+    if !both_ways.is_empty() {
+        let (n, s, is) = counted(both_ways.len());
+        tracing::warn!(
+            pairs = n,
+            "{n} pair{s} of the manual decisions {is} decided both ways, must_link and \
+             cannot_link ({}); the later row wins. Review {}",
+            named(&both_ways, name),
+            path.display()
+        );
+    }
+    if !clashes.is_empty() {
+        let (n, s, is) = counted(clashes.len());
+        tracing::warn!(
+            pairs = n,
+            "{n} cannot-link pair{s} of the manual decisions {is} joined by must-links through \
+             other records ({}); the cannot-link wins: the must-link that would complete the \
+             chain is not applied. Review {}",
+            named(&clashes, name),
+            path.display()
+        );
+    }
     Ok(out)
+}
+
+/// `n` with the plural ending and verb that go with it: (n, "s" or "", "are" or "is").
+fn counted(n: usize) -> (usize, &'static str, &'static str) {
+    if n == 1 {
+        (n, "", "is")
+    } else {
+        (n, "s", "are")
+    }
+}
+
+/// Most pairs named in a warning.
+const PAIRS_SHOWN: usize = 20;
+
+/// `a ~ b, c ~ d, … N more`: the records of `pairs` by id (never values).
+fn named(pairs: &[(u32, u32)], name: impl Fn(u32) -> String) -> String {
+    let mut shown: Vec<String> = pairs
+        .iter()
+        .take(PAIRS_SHOWN)
+        .map(|&(a, b)| format!("{} ~ {}", name(a), name(b)))
+        .collect();
+    if pairs.len() > PAIRS_SHOWN {
+        shown.push(format!("… {} more", pairs.len() - PAIRS_SHOWN));
+    }
+    shown.join(", ")
 }
 
 impl ManualDecisions {
@@ -176,10 +238,73 @@ impl ManualDecisions {
         self.pairs.get(&(a, b)).copied().unwrap_or(false)
     }
 
+    /// Cannot-link pairs whose two records the must-links join, directly or through other
+    /// records (A must-link B, B must-link C, A cannot-link C), sorted; `n` records in all.
+    /// Clustering applies must-links first and skips one that would join a cannot-link pair,
+    /// so the cannot-link wins.
+    pub fn contradictions(&self, n: usize) -> Vec<(u32, u32)> {
+        let mut uf = UnionFind::new(n);
+        for (&(a, b), _) in self.pairs.iter().filter(|(_, must)| **must) {
+            uf.union(a, b);
+        }
+        self.cannot_links()
+            .into_iter()
+            .filter(|&(a, b)| uf.find(a) == uf.find(b))
+            .collect()
+    }
+
     /// Cannot-link pairs.
     pub fn cannot_links(&self) -> Vec<(u32, u32)> {
         let mut v: Vec<(u32, u32)> = self.pairs.iter().filter(|e| !*e.1).map(|e| *e.0).collect();
         v.sort_unstable();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decisions(pairs: &[((u32, u32), bool)]) -> ManualDecisions {
+        ManualDecisions {
+            pairs: pairs.iter().copied().collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pair_decided_both_ways_counts_as_a_contradiction_and_the_later_row_wins() {
+        use arrow::array::{ArrayRef, StringArray};
+        use std::sync::Arc;
+        let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let batch = RecordBatch::try_from_iter([
+            (schema::SOURCE, col(vec!["crm", "crm", "crm"])),
+            (schema::SOURCE_ID, col(vec!["A", "B", "C"])),
+        ])
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manual.csv");
+        std::fs::write(
+            &path,
+            "left,right,decision\ncrm:A,crm:B,must_link\ncrm:B,crm:A,cannot_link\n\
+             crm:B,crm:C,must_link\n",
+        )
+        .unwrap();
+        let d = load(&path, &batch).unwrap();
+        assert!(!d.pairs[&(0, 1)], "the later row wins");
+        assert_eq!(d.contradictions, 1);
+    }
+
+    #[test]
+    fn a_cannot_link_joined_by_a_chain_of_must_links_is_a_contradiction() {
+        let d = decisions(&[
+            ((0, 1), true),
+            ((1, 2), true),
+            ((0, 2), false),
+            ((3, 4), false),
+            ((2, 5), false),
+        ]);
+        assert_eq!(d.contradictions(6), vec![(0, 2)]);
+        assert_eq!(decisions(&[((0, 1), false)]).contradictions(2), vec![]);
     }
 }

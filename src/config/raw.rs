@@ -28,6 +28,9 @@ pub const DEFAULT_U_SAMPLE_PAIRS: usize = 1_000_000;
 pub const MIN_U_SAMPLE_PAIRS: usize = 1000;
 /// Default `model.em_max_iterations`.
 pub const DEFAULT_EM_MAX_ITERATIONS: usize = 50;
+/// Largest accepted `model.em_max_iterations` (EM runs once per blocking rule and once for the
+/// prior, so an unbounded cap with a tiny tolerance would never finish).
+pub const MAX_EM_ITERATIONS: usize = 1000;
 /// Default `model.em_tolerance`.
 pub const DEFAULT_EM_TOLERANCE: f64 = 1e-4;
 /// Default `model.seed`.
@@ -149,10 +152,10 @@ pub struct RawModel {
     /// Random record pairs sampled to estimate u (at least 1000); default 1 000 000.
     #[serde(default)]
     pub u_sample_pairs: Option<Spanned<i64>>,
-    /// EM iteration cap (at least 1); default 50.
+    /// EM iteration cap (1 to `MAX_EM_ITERATIONS`); default 50.
     #[serde(default)]
     pub em_max_iterations: Option<Spanned<i64>>,
-    /// EM stops when no parameter moves more than this (> 0); default 1e-4.
+    /// EM stops when no parameter moves more than this (finite, > 0); default 1e-4.
     #[serde(default)]
     pub em_tolerance: Option<Spanned<f64>>,
     /// Seed for every random choice of a run (≥ 0); default 42.

@@ -442,6 +442,17 @@ impl Checker<'_> {
                         name.get_ref()
                     ),
                 );
+            } else if crate::schema::is_reserved(name.get_ref()) {
+                self.err(
+                    name.span(),
+                    fkey.clone(),
+                    format!(
+                        "`{}` is reserved: the run's tables use it for a column of their own; \
+                         rename the field (reserved names: {})",
+                        name.get_ref(),
+                        crate::schema::reserved_list()
+                    ),
+                );
             }
             if expr.get_ref().trim().is_empty() {
                 self.err(
@@ -624,6 +635,20 @@ impl Checker<'_> {
                 );
             } else {
                 seen.push((field, self.r.line_of(c.field.span().start)));
+            }
+            if let Some(column) = crate::schema::DECISION_FIELD_SUFFIXES
+                .iter()
+                .map(|suffix| format!("{field}{suffix}"))
+                .find(|col| crate::schema::DECISION_COLUMNS.contains(&col.as_str()))
+            {
+                self.err(
+                    c.field.span(),
+                    format!("{key}.field"),
+                    format!(
+                        "a compared field named `{field}` makes decisions.parquet's column \
+                         `{column}` twice; rename the field"
+                    ),
+                );
             }
             let method = Method::parse(c.method.get_ref());
             if method.is_none() {
@@ -817,7 +842,17 @@ impl Checker<'_> {
         }
         if let Some(it) = &raw.em_max_iterations {
             match usize::try_from(*it.get_ref()) {
-                Ok(n) if n >= 1 => m.em_max_iterations = n,
+                Ok(n) if (1..=raw::MAX_EM_ITERATIONS).contains(&n) => m.em_max_iterations = n,
+                Ok(n) if n > raw::MAX_EM_ITERATIONS => self.err(
+                    it.span(),
+                    "model.em_max_iterations",
+                    format!(
+                        "must be at most {}, got {n} (default {}); EM converges in far fewer \
+                         iterations, raise em_tolerance instead",
+                        raw::MAX_EM_ITERATIONS,
+                        raw::DEFAULT_EM_MAX_ITERATIONS
+                    ),
+                ),
                 _ => self.err(
                     it.span(),
                     "model.em_max_iterations",
@@ -836,7 +871,7 @@ impl Checker<'_> {
                     t.span(),
                     "model.em_tolerance",
                     format!(
-                        "must be greater than 0, got {} (default {})",
+                        "must be a finite number greater than 0, got {} (default {})",
                         m.em_tolerance,
                         raw::DEFAULT_EM_TOLERANCE
                     ),
@@ -1554,6 +1589,72 @@ default = "newest"
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn reserved_field_names_and_a_compared_match_are_refused() {
+        let dir = dir_with(&["crm.csv"]);
+        let text = one_source(
+            "source_id = \"id\"\n__row = \"id\"\nrecord_count = \"id\"\nphone__match = \"id\"\n\
+             match = \"id\"\n\
+             [blocking]\nrules = [[\"email\"]]\n\
+             [[comparisons]]\nfield = \"match\"\nmethod = \"exact\"\n",
+        );
+        let f = dir.path().join("p.toml");
+        let f = f.display();
+        let list = crate::schema::reserved_list();
+        let reserved = |line: usize, name: &str| {
+            format!(
+                "{f}:{line}:1: sources[0].fields.{name}: `{name}` is reserved: the run's tables \
+                 use it for a column of their own; rename the field (reserved names: {list})"
+            )
+        };
+        assert_eq!(
+            errors(dir.path(), &text),
+            [
+                reserved(11, "source_id"),
+                reserved(12, "__row"),
+                reserved(13, "record_count"),
+                reserved(14, "phone__match"),
+                format!(
+                    "{f}:19:9: comparisons[0].field: a compared field named `match` makes \
+                     decisions.parquet's column `match_weight` twice; rename the field"
+                ),
+            ]
+        );
+        assert!(list.starts_with("golden_id, source, source_id, record_idx, row_number"));
+    }
+
+    #[test]
+    fn em_iterations_are_capped_and_the_tolerance_must_be_finite() {
+        let dir = dir_with(&["crm.csv"]);
+        let text = one_source(
+            "[blocking]\nrules = [[\"email\"]]\n\
+             [[comparisons]]\nfield = \"email\"\nmethod = \"exact\"\n\
+             [model]\nem_max_iterations = 1001\nem_tolerance = nan\n",
+        );
+        let f = dir.path().join("p.toml");
+        let f = f.display();
+        assert_eq!(
+            errors(dir.path(), &text),
+            [
+                format!(
+                    "{f}:17:21: model.em_max_iterations: must be at most 1000, got 1001 (default \
+                     50); EM converges in far fewer iterations, raise em_tolerance instead"
+                ),
+                format!(
+                    "{f}:18:16: model.em_tolerance: must be a finite number greater than 0, got \
+                     NaN (default 0.0001)"
+                ),
+            ]
+        );
+        let ok = one_source(
+            "[blocking]\nrules = [[\"email\"]]\n\
+             [[comparisons]]\nfield = \"email\"\nmethod = \"exact\"\n\
+             [model]\nem_max_iterations = 1000\n",
+        );
+        let p = load_str(&ok, &dir.path().join("p.toml")).unwrap();
+        assert_eq!(p.model.em_max_iterations, 1000);
     }
 
     #[test]

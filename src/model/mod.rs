@@ -125,7 +125,14 @@ pub fn train(
             m_weight[c] += expected_matches;
             m_from[c].push(rule.text.clone());
         }
-        tracing::debug!(rule = %rule.text, iterations = res.iterations, lambda = res.lambda, "EM run");
+        tracing::info!(
+            blocking_rule = %rule.text,
+            iterations = res.iterations,
+            final_change = res.delta,
+            converged = res.converged,
+            match_share = res.lambda,
+            "EM finished"
+        );
         runs.push(EmRun {
             blocking_rule: rule.text.clone(),
             fields_fixed: pipeline
@@ -280,6 +287,13 @@ fn estimate_prior(
         update_m: false,
     };
     let res = em::run(&patterns, u, m, &vec![true; k], 0.1, settings);
+    tracing::info!(
+        blocking_rule = "(all, for the prior)",
+        iterations = res.iterations,
+        final_change = res.delta,
+        converged = res.converged,
+        "EM finished"
+    );
     let expected = res.lambda * compared.len() as f64;
     (expected / all_pairs).clamp(1e-12, 0.5)
 }

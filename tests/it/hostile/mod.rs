@@ -13,6 +13,7 @@ use std::process::Command;
 
 use crate::util::{strings, table};
 
+mod model;
 mod placeholders;
 
 /// The comparisons and fixed model shared by every case (`tests/data/tiny/model.json`), so
