@@ -13,12 +13,11 @@ pub async fn check(path: &Path) -> Result<()> {
         return Err(ConfigErrors(errors).into());
     }
     let files: usize = p.sources.iter().map(|s| s.files.len()).sum();
-    println!(
-        "{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)",
+    super::print::stdout(&format!(
+        "{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)\n",
         path.display(),
         p.sources.len(),
         p.comparisons.len(),
         p.blocking.rules.len()
-    );
-    Ok(())
+    ))
 }
