@@ -56,6 +56,16 @@ pub struct Verification {
 pub fn verify(run_dir: &Path) -> Result<Verification> {
     let manifest_path = run_dir.join("manifest.json");
     let manifest = Manifest::read(&manifest_path)?;
+    if manifest.status != "succeeded" {
+        return Err(Error::Input {
+            path: manifest_path,
+            message: format!(
+                "run {} was not committed (status: {}); only committed runs record their files \
+                 and can be verified",
+                manifest.run_id, manifest.status
+            ),
+        });
+    }
     if manifest.files.is_empty() {
         return Err(Error::Input {
             path: manifest_path,

@@ -266,3 +266,20 @@ fn zero_threads_is_a_usage_error() {
         .says("must be at least 1; leave --threads out to use all cores");
     assert!(case.latest().is_none());
 }
+
+#[test]
+fn verify_refuses_a_run_that_was_never_committed() {
+    let case = Case::new();
+    case.write("crm.csv", format!("{CRM_HEADER},,,,,,\n,,,,,,\n"));
+    case.pipeline(&crm_source("crm.csv"));
+    case.run(&[]).code(3);
+    let failed: Vec<PathBuf> = std::fs::read_dir(case.out().join("runs"))
+        .expect("runs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    case.golden(&["verify", failed[0].to_str().expect("utf-8")])
+        .code(3)
+        .says("was not committed (status: failed: too many rejects)");
+}
