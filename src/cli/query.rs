@@ -57,7 +57,8 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
     }
 }
 
-/// Refuses an `--out` inside the run being read: a reader never changes a committed run.
+/// Refuses an `--out` inside the run being read, or inside any other run (a folder with a
+/// `manifest.json`): a reader never changes a committed run.
 fn outside_run(out: &Path, run_dir: &Path) -> Result<()> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -66,12 +67,15 @@ fn outside_run(out: &Path, run_dir: &Path) -> Result<()> {
     let (Ok(parent), Ok(run_dir)) = (parent.canonicalize(), run_dir.canonicalize()) else {
         return Ok(()); // a missing folder fails when the file is created, naming it
     };
-    if parent.starts_with(&run_dir) {
+    let other_run = parent
+        .ancestors()
+        .find(|d| d.join("manifest.json").is_file());
+    if let Some(run) = other_run.or(parent.starts_with(&run_dir).then_some(run_dir.as_path())) {
         return Err(Error::Usage(format!(
-            "--out {}: that is inside the run {} that golden query reads, and a run is never \
-             changed after it is committed; write the result somewhere else",
+            "--out {}: that is inside the run {}, and a run is never changed after it is \
+             committed (`golden verify` would report it); write the result somewhere else",
             out.display(),
-            run_dir.display()
+            run.display()
         )));
     }
     Ok(())
