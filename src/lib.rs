@@ -28,5 +28,6 @@ pub mod schema;
 pub mod standardize;
 pub mod survive;
 pub mod telemetry;
+pub mod verify;
 
 pub use error::{Error, Result};

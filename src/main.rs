@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = golden::cli::Cli::parse();
+    let cli = match golden::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return golden::cli::parse_error(&e),
+    };
     golden::telemetry::init(cli.log_format);
     golden::cli::run(cli)
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
+use tracing::Instrument;
 
 use crate::block::{self, Blocks};
 use crate::cluster::stable_ids::{self, ChangeKind, PreviousRun};
@@ -75,6 +76,7 @@ fn log_resources(stage: &str, cpu_start: f64) {
 /// Runs stage `stage` and logs its wall seconds; returns its output and those seconds (for
 /// stages that run alongside others, which [`Stages::record`] then records).
 fn timed<T>(stage: &str, f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let _bar = crate::telemetry::stage_span(stage).entered();
     let t = Instant::now();
     let out = f()?;
     let seconds = t.elapsed().as_secs_f64();
@@ -147,7 +149,9 @@ async fn prepare(
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
     let (t, cpu) = (Instant::now(), crate::memory::cpu_seconds());
-    let mut ing = ingest::ingest(p, &previous.columns).await?;
+    let mut ing = ingest::ingest(p, &previous.columns)
+        .instrument(crate::telemetry::stage_span("ingest"))
+        .await?;
     let source_columns: SourceColumns = ing
         .sources
         .iter()
@@ -538,6 +542,9 @@ fn finish_run(
     manifest.source_columns = source_columns;
     manifest.blocking = blocking_stats;
     manifest.placeholders = placeholders;
+    manifest.files = stages.time("checksum_outputs", || {
+        output::manifest::describe_run_files(&dir.tmp)
+    })?;
     manifest.timings_s = stages.timings.clone();
     manifest.status = "succeeded".into();
     manifest.finished_at = chrono::Utc::now().to_rfc3339();

@@ -2,12 +2,18 @@
 //!
 //! In: a run directory and one SQL statement. Out: the result as Arrow batches. Every table of
 //! the run (DESIGN §3) is registered under its file name without `.parquet`.
+//!
+//! A reader writes nothing and reads nothing but the run: DDL (`CREATE EXTERNAL TABLE`,
+//! `DROP`), DML (`INSERT`, `COPY … TO`) and statements (`SET`) are refused before anything is
+//! executed, the session has no table functions, and file paths are not tables.
 
 use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
 use crate::{Error, Result, ingest};
 
@@ -25,7 +31,7 @@ pub const TABLES: &[&str] = &[
 /// A DataFusion session with every table present in `run_dir` registered; also returns
 /// the names registered, in [`TABLES`] order.
 pub async fn context(run_dir: &Path) -> Result<(SessionContext, Vec<&'static str>)> {
-    let ctx = ingest::session();
+    let ctx = read_only_session();
     let mut names = Vec::new();
     for &name in TABLES {
         let path = run_dir.join(format!("{name}.parquet"));
@@ -45,6 +51,38 @@ pub async fn context(run_dir: &Path) -> Result<(SessionContext, Vec<&'static str
     Ok((ctx, names))
 }
 
+/// A session like [`ingest::session`]'s (case-sensitive identifiers) without table functions,
+/// so that a query reaches no data but the tables registered on it.
+fn read_only_session() -> SessionContext {
+    let config: SessionConfig = ingest::session().copied_config();
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_table_functions(Default::default())
+        .build();
+    SessionContext::new_with_state(state)
+}
+
+/// Refuses anything but reading: DDL, DML (`COPY … TO` included) and statements, anywhere in
+/// the plan (subqueries and `EXPLAIN` too).
+fn check_read_only(plan: &datafusion::logical_expr::LogicalPlan) -> Result<()> {
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    options.verify_plan(plan).map_err(|e| {
+        let what = match e.find_root() {
+            DataFusionError::Plan(m) => m.clone(),
+            other => other.to_string(),
+        };
+        Error::Usage(format!(
+            "golden query is read-only: {what}; it runs one SELECT over the run's tables and \
+             writes nothing (no CREATE, DROP, INSERT, COPY or SET). To save a result, use \
+             `--format csv|parquet --out FILE`"
+        ))
+    })
+}
+
 /// Runs `sql` over the tables of `run_dir` and returns the result, as at least one batch
 /// (an empty result is one empty batch with the result's schema).
 ///
@@ -57,7 +95,9 @@ pub async fn query(run_dir: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
             names.join(", ")
         ))
     };
-    let df = ctx.sql(sql).await.map_err(usage)?;
+    let plan = ctx.state().create_logical_plan(sql).await.map_err(usage)?;
+    check_read_only(&plan)?;
+    let df = ctx.execute_logical_plan(plan).await.map_err(usage)?;
     let schema = df.schema().as_arrow().clone();
     let mut batches = df.collect().await.map_err(|e| {
         if is_user_error(&e) {

@@ -18,12 +18,11 @@ pub async fn check(path: &Path) -> Result<()> {
         ModelParams::load_pinned(model, &p)?;
     }
     let files: usize = p.sources.iter().map(|s| s.files.len()).sum();
-    println!(
-        "{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)",
+    super::print::stdout(&format!(
+        "{}: ok ({} sources, {files} files, {} comparisons, {} blocking rules)\n",
         path.display(),
         p.sources.len(),
         p.comparisons.len(),
         p.blocking.rules.len()
-    );
-    Ok(())
+    ))
 }

@@ -8,6 +8,5 @@ use crate::{Result, evaluate as eval, output};
 pub fn evaluate(run: &Path, truth: &Path) -> Result<()> {
     let dir = output::resolve_run(run)?;
     let e = eval::evaluate(&dir, truth)?;
-    println!("{e}");
-    Ok(())
+    super::print::stdout(&format!("{e}\n"))
 }

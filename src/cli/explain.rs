@@ -9,6 +9,5 @@ use crate::{Result, output};
 pub fn explain(run: &Path, target: &Target, redact: bool) -> Result<()> {
     let dir = output::resolve_run(run)?;
     let tables = RunTables::load(&dir)?;
-    print!("{}", ex::explain(&tables, target, redact)?);
-    Ok(())
+    super::print::stdout(&ex::explain(&tables, target, redact)?)
 }

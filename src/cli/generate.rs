@@ -13,12 +13,11 @@ pub fn generate(entities: usize, seed: u64, out: PathBuf, broken_rows: bool) -> 
         out: out.clone(),
         broken_rows,
     })?;
-    println!(
-        "{} entities, {} records ({} broken rows) written to {}",
+    super::print::stdout(&format!(
+        "{} entities, {} records ({} broken rows) written to {}\n",
         s.entities,
         s.records,
         s.broken,
         out.display()
-    );
-    Ok(())
+    ))
 }

@@ -5,10 +5,12 @@ mod check;
 mod evaluate;
 mod explain;
 mod generate;
+mod print;
 mod query;
 mod run;
 mod runs;
 mod train;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +44,8 @@ pub enum Command {
         /// Output directory instead of the pipeline's [output] dir.
         #[arg(long)]
         output: Option<PathBuf>,
-        /// Threads for the parallel stages (default: all cores).
-        #[arg(long)]
+        /// Threads for the parallel stages, at least 1 (default: all cores).
+        #[arg(long, value_parser = at_least_one_thread)]
         threads: Option<usize>,
         /// Recompute everything: retrain the model and compare every pair, ignoring the previous run.
         #[arg(long)]
@@ -102,7 +104,11 @@ pub enum Command {
         #[arg(long)]
         redact: bool,
     },
-    /// Run SQL over a run's tables: golden, crosswalk, lineage, decisions, review, rejects.
+    /// Run read-only SQL over a run's tables: golden, crosswalk, lineage, decisions, review,
+    /// rejects, changes.
+    ///
+    /// Only queries run: CREATE, DROP, INSERT, COPY and SET are refused (exit 2), and no file
+    /// but the run's tables can be read.
     Query {
         /// A run directory, or an output directory (its `latest` run).
         run: PathBuf,
@@ -114,6 +120,13 @@ pub enum Command {
         /// Write to this file instead of stdout (required for parquet).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Check that a run is intact: every file's SHA-256 and row count as recorded at commit.
+    ///
+    /// Exit 0 when intact; exit 3 naming each file that changed, is missing or was added.
+    Verify {
+        /// A run directory, or an output directory (its `latest` run).
+        run: PathBuf,
     },
     /// Write synthetic multi-source customer exports with known truth.
     Generate {
@@ -132,8 +145,39 @@ pub enum Command {
     },
 }
 
+/// Parses `--threads`: a whole number of at least 1 (0 would start no worker at all).
+fn at_least_one_thread(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1; leave --threads out to use all cores".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number of threads")),
+    }
+}
+
+/// Reports a command line that clap could not parse (exit 2): as one JSON line when
+/// `--log-format json` was asked for, else as clap prints it (help and version too).
+pub fn parse_error(e: &clap::Error) -> ExitCode {
+    let code = u8::try_from(e.exit_code()).unwrap_or(2);
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let json = args.iter().any(|a| a == "--log-format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--log-format" && w[1] == "json");
+    if json && e.use_stderr() {
+        let text = e.render().to_string();
+        let message = text.trim().trim_start_matches("error: ");
+        crate::telemetry::report_error(LogFormat::Json, message, code);
+    } else {
+        let _ = e.print();
+    }
+    ExitCode::from(code)
+}
+
 /// Runs a parsed command line and maps the outcome onto DESIGN §4's exit codes.
 pub fn run(cli: Cli) -> ExitCode {
+    let format = cli.log_format;
     let threads = match &cli.command {
         Command::Run {
             threads: Some(n), ..
@@ -145,7 +189,7 @@ pub fn run(cli: Cli) -> ExitCode {
         .num_threads(threads)
         .build_global()
     {
-        eprintln!("error: cannot start {threads} threads: {e}");
+        crate::telemetry::report_error(format, &format!("cannot start {threads} threads: {e}"), 1);
         return ExitCode::from(1);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -155,7 +199,8 @@ pub fn run(cli: Cli) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            let message = format!("cannot start the async runtime: {e}");
+            crate::telemetry::report_error(format, &message, 1);
             return ExitCode::from(1);
         }
     };
@@ -211,12 +256,14 @@ pub fn run(cli: Cli) -> ExitCode {
                 out,
                 broken_rows,
             } => generate::generate(entities, seed, out, broken_rows),
+            Command::Verify { run } => verify::verify(&run),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if print::is_closed_stdout(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::telemetry::report_error(format, &e.to_string(), e.exit_code());
             ExitCode::from(e.exit_code())
         }
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 
+use super::print;
 use crate::{Error, Result, output, query as q};
 
 /// How `golden query` writes its result.
@@ -27,6 +28,9 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
         ));
     }
     let dir = output::resolve_run(run)?;
+    if let Some(path) = &out {
+        outside_run(path, &dir)?;
+    }
     let batches = q::query(&dir, sql).await?;
     match (format, out) {
         (Format::Parquet, Some(path)) => {
@@ -35,27 +39,57 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
             output::write_parquet(&path, &all)
         }
         (Format::Csv, Some(path)) => {
-            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            write_csv(file, &batches)
+            let mut file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            write_csv(&mut file, &path, &batches)
         }
-        (Format::Csv, None) => write_csv(std::io::stdout().lock(), &batches),
+        (Format::Csv, None) => write_csv(
+            &mut std::io::stdout().lock(),
+            Path::new(print::STDOUT),
+            &batches,
+        ),
         (_, out) => {
             let text = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
             match out {
                 Some(path) => output::write_file(&path, format!("{text}\n").as_bytes()),
-                None => {
-                    println!("{text}");
-                    Ok(())
-                }
+                None => print::stdout(&format!("{text}\n")),
             }
         }
     }
 }
 
-fn write_csv(w: impl Write, batches: &[RecordBatch]) -> Result<()> {
-    let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(w);
-    for b in batches {
-        writer.write(b)?;
+/// Refuses an `--out` inside the run being read, or inside any other run (a folder with a
+/// `manifest.json`): a reader never changes a committed run.
+fn outside_run(out: &Path, run_dir: &Path) -> Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let (Ok(parent), Ok(run_dir)) = (parent.canonicalize(), run_dir.canonicalize()) else {
+        return Ok(()); // a missing folder fails when the file is created, naming it
+    };
+    let other_run = parent
+        .ancestors()
+        .find(|d| d.join("manifest.json").is_file());
+    if let Some(run) = other_run.or(parent.starts_with(&run_dir).then_some(run_dir.as_path())) {
+        return Err(Error::Usage(format!(
+            "--out {}: that is inside the run {}, and a run is never changed after it is \
+             committed (`golden verify` would report it); write the result somewhere else",
+            out.display(),
+            run.display()
+        )));
     }
     Ok(())
+}
+
+/// Writes `batches` as CSV with one header line to `w` (`name` in errors), batch by batch.
+fn write_csv(w: &mut dyn Write, name: &Path, batches: &[RecordBatch]) -> Result<()> {
+    for (i, b) in batches.iter().enumerate() {
+        let mut writer = arrow::csv::WriterBuilder::new()
+            .with_header(i == 0)
+            .build(Vec::new());
+        writer.write(b)?;
+        w.write_all(&writer.into_inner())
+            .map_err(|e| Error::io(name, e))?;
+    }
+    w.flush().map_err(|e| Error::io(name, e))
 }

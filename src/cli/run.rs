@@ -23,8 +23,8 @@ pub async fn run(
     let summary = pipeline::run(&p, &opts).await?;
     let c = &summary.manifest.counts;
     let get = |k: &str| c.get(k).copied().unwrap_or(0);
-    println!(
-        "run {}: {} rows read, {} rejected, {} records, {} candidate pairs, {} golden records\n{}",
+    let line = format!(
+        "run {}: {} rows read, {} rejected, {} records, {} candidate pairs, {} golden records\n{}\n",
         summary.manifest.run_id,
         get("rows_read"),
         get("rows_rejected"),
@@ -33,5 +33,12 @@ pub async fn run(
         get("golden_records"),
         summary.run_dir.display()
     );
+    // The run is committed: a summary that cannot be printed does not fail it.
+    if let Err(e) = super::print::stdout(&line) {
+        tracing::warn!(
+            run_id = %summary.manifest.run_id,
+            "the run is committed, but its summary could not be printed: {e}"
+        );
+    }
     Ok(())
 }

@@ -9,20 +9,20 @@ use crate::output::{Liveness, LockHolder};
 /// Prints one line per run directory, newest first, and who holds the lock if anyone does.
 pub fn runs(output_dir: &Path) -> Result<()> {
     let runs = list_runs(output_dir)?;
-    if runs.is_empty() {
-        println!("no runs in {}", output_dir.display());
+    let mut text = if runs.is_empty() {
+        format!("no runs in {}\n", output_dir.display())
     } else {
-        print!("{}", table(&runs));
-    }
+        table(&runs)
+    };
     if let Some(h) = LockHolder::read(&output_dir.join(".lock")) {
         let state = match h.liveness() {
             Liveness::Alive => "running",
             Liveness::Stale => "stale: its run is gone; `golden run --break-lock` removes it",
             Liveness::Unknown => "cannot tell whether its run is alive",
         };
-        println!("lock: {} ({state})", h.text);
+        text.push_str(&format!("lock: {} ({state})\n", h.text));
     }
-    Ok(())
+    super::print::stdout(&text)
 }
 
 /// The listing as aligned text columns.

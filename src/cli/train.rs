@@ -10,11 +10,10 @@ pub async fn train(path: &Path, out: Option<PathBuf>) -> Result<()> {
     let params = pipeline::train(&p).await?;
     let out = out.unwrap_or_else(|| p.base_dir.join("model.json"));
     params.save(&out)?;
-    println!(
-        "model written to {} (prior {:.3e}, {} EM runs)",
+    super::print::stdout(&format!(
+        "model written to {} (prior {:.3e}, {} EM runs)\n",
         out.display(),
         params.prior,
         params.history.em_runs.len()
-    );
-    Ok(())
+    ))
 }

@@ -25,25 +25,84 @@ pub struct InputFile {
 impl InputFile {
     /// Reads `path` once to size and checksum it.
     pub fn describe(source: &str, path: &Path) -> Result<Self> {
-        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut bytes = 0u64;
-        loop {
-            let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            h.update(&buf[..n]);
-        }
+        let (bytes, sha256) = sha256_file(path)?;
         Ok(InputFile {
             source: source.into(),
             path: path.display().to_string(),
             bytes,
-            sha256: hex::encode(h.finalize()),
+            sha256,
         })
     }
+}
+
+/// The size and hex SHA-256 of the file at `path`, read once.
+pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((bytes, hex::encode(h.finalize())))
+}
+
+/// One file of a run directory as committed, for `golden verify`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunFile {
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Rows in its Parquet footer (Parquet files only, when the footer is readable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+/// Every file of the run directory `dir` except `manifest.json`, by name, with its checksum,
+/// size and (Parquet) row count; files are read in parallel. A subdirectory is an error.
+pub fn describe_run_files(dir: &Path) -> Result<BTreeMap<String, RunFile>> {
+    use rayon::prelude::*;
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != "manifest.json" {
+            names.push(name);
+        }
+    }
+    names
+        .into_par_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let (bytes, sha256) = sha256_file(&path)?;
+            let rows = name
+                .ends_with(".parquet")
+                .then(|| parquet_rows(&path))
+                .flatten();
+            Ok((
+                name,
+                RunFile {
+                    sha256,
+                    bytes,
+                    rows,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The row count in a Parquet file's footer; `None` when it is not a readable Parquet file.
+pub fn parquet_rows(path: &Path) -> Option<u64> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::File::open(path).ok()?;
+    let reader = SerializedFileReader::new(file).ok()?;
+    u64::try_from(reader.metadata().file_metadata().num_rows()).ok()
 }
 
 /// Counts for one source.
@@ -100,6 +159,10 @@ pub struct Manifest {
     /// matching and how many records carried one (never the values).
     #[serde(default)]
     pub placeholders: crate::standardize::placeholder::Placeholders,
+    /// Every other file of the run as committed (checksum, size, rows), for `golden verify`;
+    /// empty in runs written before golden recorded them.
+    #[serde(default)]
+    pub files: BTreeMap<String, RunFile>,
 }
 
 impl Manifest {

@@ -15,6 +15,7 @@ use crate::util::{strings, table};
 
 mod model;
 mod placeholders;
+mod reader;
 
 /// The comparisons and fixed model shared by every case (`tests/data/tiny/model.json`), so
 /// that a case of a few rows needs no training.
