@@ -1,0 +1,222 @@
+//! A source's SQL expressions (`id`, `updated_at`, `fields.*`): each is parsed as exactly one
+//! expression (never pasted into SQL text, so `x FROM t WHERE …` is an error, not a filter),
+//! planned against the source's columns and evaluated batch by batch. A row on which an
+//! expression fails (`CAST('SW1A 1AA' AS INT)`, `to_date('31/02/2020')`) is found by evaluating
+//! halves of the failing batch and becomes a reject; the other rows keep their values.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use arrow::compute::{cast, concat};
+use arrow::datatypes::{DataType, Schema};
+use datafusion::common::{DFSchema, DataFusionError, SchemaError};
+use datafusion::logical_expr::ExprSchemable;
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, visit_expressions};
+
+use crate::config::SourceConfig;
+use crate::{Error, Result};
+
+/// Rows per evaluation: a failing batch is bisected, so a bad row costs about 13 evaluations.
+const CHUNK: usize = 8192;
+
+/// The pipeline keys of a source's expressions (`id`, `updated_at`, `fields.NAME`), each with
+/// its output column and its SQL text, in output order.
+pub fn expressions(src: &SourceConfig) -> Vec<(String, String, &str)> {
+    let mut out = vec![(
+        "id".to_string(),
+        crate::schema::SOURCE_ID.to_string(),
+        src.id.as_str(),
+    )];
+    if let Some(u) = &src.updated_at {
+        out.push((
+            "updated_at".into(),
+            crate::schema::UPDATED_AT.into(),
+            u.as_str(),
+        ));
+    }
+    out.extend(
+        src.fields
+            .iter()
+            .map(|(f, e)| (format!("fields.{f}"), f.clone(), e.as_str())),
+    );
+    out
+}
+
+/// Every identifier `src`'s expressions mention (each part of `a.b`): the only source columns
+/// the mapping can use. Expressions that do not parse add nothing (they fail when compiled).
+pub fn used_columns(src: &SourceConfig) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for (_, _, sql) in expressions(src) {
+        let Ok(parsed) = DFParser::parse_sql_into_expr(sql) else {
+            continue;
+        };
+        let _ = visit_expressions(&parsed.expr, |e: &SqlExpr| {
+            match e {
+                SqlExpr::Identifier(i) => {
+                    names.insert(i.value.clone());
+                }
+                SqlExpr::CompoundIdentifier(parts) => {
+                    names.extend(parts.iter().map(|i| i.value.clone()));
+                }
+                _ => {}
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    names
+}
+
+/// Why an expression cannot be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// It names a column that the source's files do not have (exit 3 at run: the data lacks
+    /// it; exit 2 at check).
+    MissingColumn(String),
+    /// Anything else: not one expression, unknown function, wrong types, nested value (exit 2).
+    Invalid(String),
+}
+
+/// One compiled expression per entry of [`expressions`], or every problem as (key, problem).
+pub fn compile(
+    ctx: &SessionContext,
+    src: &SourceConfig,
+    schema: &Schema,
+) -> std::result::Result<Vec<Arc<dyn PhysicalExpr>>, Vec<(String, Problem)>> {
+    let df_schema = match DFSchema::try_from(schema.clone()) {
+        Ok(s) => s,
+        Err(e) => return Err(vec![("id".into(), classify(&e))]),
+    };
+    let mut compiled = Vec::new();
+    let mut problems = Vec::new();
+    for (key, _, sql) in expressions(src) {
+        match compile_one(ctx, sql, &df_schema) {
+            Ok(p) => compiled.push(p),
+            Err(problem) => problems.push((key, problem)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(compiled)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Parses `sql` as one expression over `schema`, checks that it gives a plain value and plans
+/// it (with constant folding) as a text-valued physical expression.
+fn compile_one(
+    ctx: &SessionContext,
+    sql: &str,
+    schema: &DFSchema,
+) -> std::result::Result<Arc<dyn PhysicalExpr>, Problem> {
+    let expr = ctx.parse_sql_expr(sql, schema).map_err(|e| classify(&e))?;
+    let expr = expr.unalias();
+    let data_type = expr.get_type(schema).map_err(|e| classify(&e))?;
+    if data_type.is_nested() {
+        return Err(Problem::Invalid(format!(
+            "`{sql}` gives a nested value ({data_type}); pick one value out of a struct with \
+             an expression such as `get_field(column, 'key')`; list and map columns are not \
+             supported: flatten them in the export"
+        )));
+    }
+    let text = datafusion::logical_expr::cast(expr, DataType::Utf8);
+    let state = ctx.state();
+    let context = datafusion::logical_expr::simplify::SimplifyContext::builder()
+        .with_schema(Arc::new(schema.clone()))
+        .with_config_options(Arc::clone(state.config_options()))
+        .with_current_time()
+        .build();
+    let simplifier = ExprSimplifier::new(context);
+    let planned = simplifier
+        .coerce(text, schema)
+        .and_then(|e| simplifier.simplify(e))
+        .and_then(|e| ctx.create_physical_expr(e, schema))
+        .map_err(|e| classify(&e))?;
+    Ok(planned)
+}
+
+/// Sorts a planning error into a missing column or an invalid expression, keeping the first
+/// line of DataFusion's message (it names the expression's tokens, never a row's values).
+fn classify(e: &DataFusionError) -> Problem {
+    if let DataFusionError::SchemaError(inner, _) = e.find_root()
+        && let SchemaError::FieldNotFound { field, .. } = inner.as_ref()
+    {
+        return Problem::MissingColumn(field.name.clone());
+    }
+    let text = e.strip_backtrace();
+    let first = text.lines().next().unwrap_or("").to_string();
+    let hint = match e.find_root() {
+        DataFusionError::SQL(..) => {
+            "write one SQL expression, such as `lower(email)`, with no `FROM`, `WHERE` or `;`"
+        }
+        _ if first.contains("Invalid function") => {
+            "use a DataFusion function (https://datafusion.apache.org/user-guide/sql/scalar_functions.html)"
+        }
+        _ => "fix the expression",
+    };
+    Problem::Invalid(format!("{first}; {hint}"))
+}
+
+/// The values of every expression on `batch` (Utf8 arrays, in [`expressions`] order) and the
+/// rows on which one failed, as (row index, expression index), each row once (its first
+/// failing expression); those rows' values are null.
+pub fn evaluate(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    batch: &RecordBatch,
+) -> Result<(Vec<ArrayRef>, Vec<(usize, usize)>)> {
+    let mut columns = Vec::with_capacity(exprs.len());
+    let mut failed: Vec<(usize, usize)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (k, expr) in exprs.iter().enumerate() {
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let len = CHUNK.min(batch.num_rows() - start);
+            let (part, bad) = evaluate_tolerant(expr, &batch.slice(start, len))?;
+            parts.push(part);
+            for row in bad {
+                if seen.insert(start + row) {
+                    failed.push((start + row, k));
+                }
+            }
+            start += len;
+        }
+        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+        columns.push(match refs.is_empty() {
+            true => new_null_array(&DataType::Utf8, 0),
+            false => concat(&refs)?,
+        });
+    }
+    failed.sort_unstable();
+    Ok((columns, failed))
+}
+
+/// Evaluates `expr` on `batch`; when that fails, on each half, down to single rows, which are
+/// then null and listed as failed. The error itself is dropped: it may quote the row's value.
+fn evaluate_tolerant(
+    expr: &Arc<dyn PhysicalExpr>,
+    batch: &RecordBatch,
+) -> Result<(ArrayRef, Vec<usize>)> {
+    let n = batch.num_rows();
+    let result = expr
+        .evaluate(batch)
+        .and_then(|v| v.into_array(n))
+        .map_err(Error::from)
+        .and_then(|a| Ok(cast(&a, &DataType::Utf8)?));
+    match result {
+        Ok(values) => Ok((values, Vec::new())),
+        Err(_) if n <= 1 => Ok((new_null_array(&DataType::Utf8, n), (0..n).collect())),
+        Err(_) => {
+            let half = n / 2;
+            let (left, mut bad) = evaluate_tolerant(expr, &batch.slice(0, half))?;
+            let (right, bad_right) = evaluate_tolerant(expr, &batch.slice(half, n - half))?;
+            bad.extend(bad_right.into_iter().map(|i| i + half));
+            Ok((concat(&[left.as_ref(), right.as_ref()])?, bad))
+        }
+    }
+}
