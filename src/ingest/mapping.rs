@@ -220,3 +220,44 @@ fn evaluate_tolerant(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray, StringArray};
+    use arrow::datatypes::Field;
+
+    #[test]
+    fn rows_an_expression_fails_on_are_found_and_the_others_keep_their_values() {
+        let codes: StringArray = (0..20_000)
+            .map(|i| match i {
+                3 | 15_000 => Some("SW1A 1AA".to_string()),
+                _ => Some(i.to_string()),
+            })
+            .collect();
+        let schema = Schema::new(vec![Field::new("code", DataType::Utf8, true)]);
+        let batch =
+            RecordBatch::try_new(Arc::new(schema.clone()), vec![Arc::new(codes)]).expect("batch");
+        let ctx = crate::ingest::session();
+        let df_schema = DFSchema::try_from(schema).expect("schema");
+        let expr = compile_one(&ctx, "CAST(code AS INT) + 1", &df_schema).expect("compiles");
+        let (cols, failed) = evaluate(&[expr], &batch).expect("evaluates");
+        assert_eq!(failed, [(3, 0), (15_000, 0)]);
+        let values = cols[0].as_string::<i32>();
+        assert_eq!(values.len(), 20_000);
+        assert_eq!(values.null_count(), 2);
+        assert_eq!((values.value(2), values.value(4)), ("3", "5"));
+        assert_eq!(values.value(19_999), "20000");
+    }
+
+    #[test]
+    fn sql_around_an_expression_is_refused_and_a_missing_column_is_named() {
+        let schema = Schema::new(vec![Field::new("a", DataType::Utf8, true)]);
+        let df_schema = DFSchema::try_from(schema).expect("schema");
+        let ctx = crate::ingest::session();
+        let err = compile_one(&ctx, "a FROM t WHERE a = '1'", &df_schema).err();
+        assert!(matches!(err, Some(Problem::Invalid(m)) if m.contains("write one SQL expression")));
+        let err = compile_one(&ctx, "upper(b)", &df_schema).err();
+        assert_eq!(err, Some(Problem::MissingColumn("b".into())));
+    }
+}

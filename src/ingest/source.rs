@@ -6,7 +6,7 @@
 //! [`ROW_COL`] (1-based data row number within its file) and [`FILE_COL`].
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -319,7 +319,7 @@ pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     for path in paths {
         for_each_line(path, |_, line| {
-            if let Ok(map) = serde_json::from_slice::<HashMap<String, IgnoredAny>>(line) {
+            if let Ok(map) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(line) {
                 for k in map.into_keys() {
                     if seen.insert(k.clone()) {
                         names.push(k);
@@ -405,10 +405,11 @@ fn read_ndjson(source: &str, path: &Path, wanted: &HashSet<String>) -> Result<Ra
     })
 }
 
-/// One NDJSON line as an object of raw values, or why it cannot be a row.
+/// One NDJSON line as an object of raw values (keys sorted, so columns come in the same
+/// order on every run), or why it cannot be a row.
 fn ndjson_object(
     line: &[u8],
-) -> std::result::Result<HashMap<Cow<'_, str>, &RawValue>, (RejectReason, String)> {
+) -> std::result::Result<BTreeMap<Cow<'_, str>, &RawValue>, (RejectReason, String)> {
     serde_json::from_slice(line).map_err(|e| {
         if std::str::from_utf8(line).is_err() {
             (RejectReason::InvalidUtf8, e.to_string())
@@ -429,6 +430,8 @@ fn json_text(v: &RawValue) -> Option<String> {
     let text = v.get();
     match text.as_bytes().first() {
         Some(b'n') if text == "null" => None,
+        // A string without escapes is its text between the quotes.
+        Some(b'"') if !text.contains('\\') => Some(text[1..text.len() - 1].to_string()),
         Some(b'"') => serde_json::from_str::<String>(text).ok(),
         _ => Some(text.to_string()),
     }
@@ -550,5 +553,40 @@ mod tests {
         let rows = t.batch.column_by_name(ROW_COL).expect("rows");
         let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
         assert_eq!(rows.values().to_vec(), [1, 3]);
+    }
+
+    #[test]
+    fn ndjson_values_keep_their_text_and_only_used_keys_become_columns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.ndjson");
+        let text = "\u{feff}{\"id\": 1e400, \"n\": \"a\\\"b\", \"x1\": 1}\n\n\
+                    {\"id\": 12345678901234567890123, \"n\": \"\u{e9}\", \"x2\": true}\n";
+        std::fs::write(&path, text).expect("write");
+        let wanted: HashSet<String> = ["id", "n", "absent"].map(String::from).into();
+        let t = read_ndjson("s", &path, &wanted).expect("read");
+        assert!(t.rejects.is_empty(), "{:?}", t.rejects);
+        assert_eq!(t.rows_seen, 2);
+        let schema = t.batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["id", "n", ROW_COL, FILE_COL]);
+        let text_of = |c: &str| {
+            let col = t.batch.column_by_name(c).expect("column");
+            col.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            text_of("id"),
+            [Some("1e400".into()), Some("12345678901234567890123".into())]
+        );
+        assert_eq!(text_of("n"), [Some("a\"b".into()), Some("\u{e9}".into())]);
+        let rows = t.batch.column_by_name(ROW_COL).expect("rows");
+        assert_eq!(
+            rows.as_primitive::<arrow::datatypes::UInt64Type>()
+                .values()
+                .to_vec(),
+            [1, 3]
+        );
     }
 }
