@@ -149,7 +149,7 @@ fn classify(e: &DataFusionError) -> Problem {
         return Problem::MissingColumn(field.name.clone());
     }
     let text = e.strip_backtrace();
-    let first = text.lines().next().unwrap_or("").to_string();
+    let first = text.lines().next().unwrap_or("").trim_end_matches('.');
     let hint = match e.find_root() {
         DataFusionError::SQL(..) => {
             "write one SQL expression, such as `lower(email)`, with no `FROM`, `WHERE` or `;`"

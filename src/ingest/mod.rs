@@ -236,7 +236,8 @@ fn run_error(
 fn problem_text(p: &mapping::Problem) -> String {
     match p {
         mapping::Problem::MissingColumn(c) => format!(
-            "column `{c}` is in no row of the source's files; fix the name (names are case-sensitive)"
+            "no column or JSON key `{c}` in any row of the source's files; fix the name \
+             (names are case-sensitive)"
         ),
         mapping::Problem::Invalid(m) => m.clone(),
     }
@@ -415,7 +416,7 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
             errors.push(problem(
                 key,
                 format!(
-                    "expression `{expr}` does not fit {}: {}; the file has columns {}",
+                    "expression `{expr}` does not fit {} ({}); the file has columns {}",
                     first.display(),
                     problem_text(&p),
                     column_list(&schema)

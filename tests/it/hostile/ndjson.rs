@@ -281,7 +281,7 @@ fn item12_a_key_in_no_row_is_named_exit_2_at_check_and_3_at_run() {
     case.golden(&["check", "pipeline.toml"])
         .code(2)
         .says("sources[0].fields.birth_date: ")
-        .says("column `birthday` is in no row of the source's files")
+        .says("(no column or JSON key `birthday` in any row of the source's files; fix the name")
         .no_values(&["Ann"]);
     case.run(&[])
         .code(3)
