@@ -313,12 +313,14 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
     })
 }
 
-/// Column names of NDJSON files: every key of every object line, in first-seen order.
+/// Column names of NDJSON files: every key of every object line, in first-seen order; an
+/// error when the files hold no line at all.
 pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut rows = 0;
     for path in paths {
-        for_each_line(path, |_, line| {
+        rows += for_each_line(path, |_, line| {
             if let Ok(map) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(line) {
                 for k in map.into_keys() {
                     if seen.insert(k.clone()) {
@@ -329,13 +331,21 @@ pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
             Ok(())
         })?;
     }
-    Ok(names)
+    match (rows, paths.first()) {
+        (0, Some(path)) => Err(Error::Input {
+            path: path.clone(),
+            message: "the source's files hold no JSON lines (empty); check the export".into(),
+        }),
+        _ => Ok(names),
+    }
 }
 
 /// Calls `f` with (line number, bytes) for each non-blank line of an NDJSON file (trimmed,
-/// a leading UTF-8 byte-order mark removed); blank lines count as lines but are not rows.
-fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+/// a leading UTF-8 byte-order mark removed) and returns how many there were; blank lines count
+/// as lines but are not rows. A file whose first row opens a JSON array is an error.
+fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<u64> {
     let reader = BufReader::with_capacity(1 << 20, open(path)?);
+    let mut rows = 0;
     for (i, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(|e| Error::io(path, e))?;
         let line = match i {
@@ -343,11 +353,24 @@ fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Re
             _ => &line,
         };
         let trimmed = line.trim_ascii();
-        if !trimmed.is_empty() {
-            f(i as u64 + 1, trimmed)?;
+        if trimmed.is_empty() {
+            continue;
         }
+        rows += 1;
+        if rows == 1 && trimmed.starts_with(b"[") {
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "line {} starts a JSON array: the file looks like one JSON array, not \
+                     NDJSON (one JSON object per line); export one object per line (for \
+                     example `jq -c '.[]' FILE`)",
+                    i + 1
+                ),
+            });
+        }
+        f(i as u64 + 1, trimmed)?;
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// Reads an NDJSON file, keeping only the keys in `wanted` (the columns the source's
@@ -359,19 +382,7 @@ fn read_ndjson(source: &str, path: &Path, wanted: &HashSet<String>) -> Result<Ra
     let mut cols = TextColumns::new(Vec::new());
     let mut rejects = Vec::new();
     let mut cells: Vec<Option<String>> = Vec::new();
-    let mut rows: u64 = 0;
-    for_each_line(path, |line_number, line| {
-        rows += 1;
-        if rows == 1 && line.starts_with(b"[") {
-            return Err(Error::Input {
-                path: path.to_path_buf(),
-                message: format!(
-                    "line {line_number} starts a JSON array: the file looks like one JSON array, \
-                     not NDJSON (one JSON object per line); export one object per line \
-                     (for example `jq -c '.[]' FILE`)"
-                ),
-            });
-        }
+    let rows = for_each_line(path, |line_number, line| {
         match ndjson_object(line) {
             Ok(map) => {
                 for (k, v) in map.into_iter().filter(|(k, _)| wanted.contains(k.as_ref())) {

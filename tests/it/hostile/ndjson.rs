@@ -251,6 +251,10 @@ fn item12_an_empty_ndjson_file_is_bad_input() {
     case.run(&[])
         .code(3)
         .says("support.ndjson: source `support`: its files hold no JSON lines (empty)");
+    case.golden(&["check", "pipeline.toml"])
+        .code(2)
+        .says("sources[0].path: ")
+        .says("support.ndjson: the source's files hold no JSON lines (empty)");
     assert_eq!(case.latest(), None);
 }
 
@@ -268,6 +272,11 @@ fn item12_a_json_array_export_is_named_as_such() {
         .code(3)
         .says("the file looks like one JSON array, not NDJSON")
         .says("jq -c '.[]' FILE")
+        .no_values(&["Ann", "Bea"]);
+    case.golden(&["check", "pipeline.toml"])
+        .code(2)
+        .says("sources[0].path: ")
+        .says("the file looks like one JSON array, not NDJSON")
         .no_values(&["Ann", "Bea"]);
     assert_eq!(case.latest(), None);
 }
