@@ -284,7 +284,8 @@ fn check_ids(
         } else if !seen.insert(id) {
             Some((
                 RejectReason::DuplicateId,
-                "an earlier row of this source has the same id".to_string(),
+                "an earlier row of this source has the same id (ids compare as their text)"
+                    .to_string(),
             ))
         } else {
             None
