@@ -19,8 +19,8 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, visit_expressions};
 
+use crate::Result;
 use crate::config::SourceConfig;
-use crate::{Error, Result};
 
 /// Rows per evaluation: a failing batch is bisected, so a bad row costs about 13 evaluations.
 const CHUNK: usize = 8192;
@@ -173,27 +173,30 @@ pub fn evaluate(
     let mut failed: Vec<(usize, usize)> = Vec::new();
     let mut seen = HashSet::new();
     for (k, expr) in exprs.iter().enumerate() {
+        // The whole table at once; only when that fails, chunk by chunk, bisecting.
+        if let Ok(values) = evaluate_text(expr, batch) {
+            columns.push(values);
+            continue;
+        }
         let mut parts = Vec::new();
-        let mut start = 0;
-        while start < batch.num_rows() {
+        for start in (0..batch.num_rows()).step_by(CHUNK) {
             let len = CHUNK.min(batch.num_rows() - start);
             let (part, bad) = evaluate_tolerant(expr, &batch.slice(start, len))?;
             parts.push(part);
-            for row in bad {
-                if seen.insert(start + row) {
-                    failed.push((start + row, k));
-                }
-            }
-            start += len;
+            let bad = bad.into_iter().map(|row| start + row);
+            failed.extend(bad.filter(|&row| seen.insert(row)).map(|row| (row, k)));
         }
         let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
-        columns.push(match refs.is_empty() {
-            true => new_null_array(&DataType::Utf8, 0),
-            false => concat(&refs)?,
-        });
+        columns.push(concat(&refs)?);
     }
     failed.sort_unstable();
     Ok((columns, failed))
+}
+
+/// `expr` on `batch`, as text.
+fn evaluate_text(expr: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> Result<ArrayRef> {
+    let values = expr.evaluate(batch)?.into_array(batch.num_rows())?;
+    Ok(cast(&values, &DataType::Utf8)?)
 }
 
 /// Evaluates `expr` on `batch`; when that fails, on each half, down to single rows, which are
@@ -203,12 +206,7 @@ fn evaluate_tolerant(
     batch: &RecordBatch,
 ) -> Result<(ArrayRef, Vec<usize>)> {
     let n = batch.num_rows();
-    let result = expr
-        .evaluate(batch)
-        .and_then(|v| v.into_array(n))
-        .map_err(Error::from)
-        .and_then(|a| Ok(cast(&a, &DataType::Utf8)?));
-    match result {
+    match evaluate_text(expr, batch) {
         Ok(values) => Ok((values, Vec::new())),
         Err(_) if n <= 1 => Ok((new_null_array(&DataType::Utf8, n), (0..n).collect())),
         Err(_) => {
