@@ -72,6 +72,12 @@ pub fn used_columns(src: &SourceConfig) -> HashSet<String> {
     names
 }
 
+/// The problems of a source's expressions, as (pipeline key, problem).
+pub type Problems = Vec<(String, Problem)>;
+
+/// The mapped columns and the (row index, expression index) of each row an expression failed on.
+pub type Evaluated = (Vec<ArrayRef>, Vec<(usize, usize)>);
+
 /// Why an expression cannot be used.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
@@ -87,7 +93,7 @@ pub fn compile(
     ctx: &SessionContext,
     src: &SourceConfig,
     schema: &Schema,
-) -> std::result::Result<Vec<Arc<dyn PhysicalExpr>>, Vec<(String, Problem)>> {
+) -> std::result::Result<Vec<Arc<dyn PhysicalExpr>>, Problems> {
     let df_schema = match DFSchema::try_from(schema.clone()) {
         Ok(s) => s,
         Err(e) => return Err(vec![("id".into(), classify(&e))]),
@@ -165,10 +171,7 @@ fn classify(e: &DataFusionError) -> Problem {
 /// The values of every expression on `batch` (Utf8 arrays, in [`expressions`] order) and the
 /// rows on which one failed, as (row index, expression index), each row once (its first
 /// failing expression); those rows' values are null.
-pub fn evaluate(
-    exprs: &[Arc<dyn PhysicalExpr>],
-    batch: &RecordBatch,
-) -> Result<(Vec<ArrayRef>, Vec<(usize, usize)>)> {
+pub fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Evaluated> {
     let mut columns = Vec::with_capacity(exprs.len());
     let mut failed: Vec<(usize, usize)> = Vec::new();
     let mut seen = HashSet::new();
