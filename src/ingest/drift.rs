@@ -2,7 +2,7 @@
 //! type since the last run fails the run before anything is written, naming source, file and
 //! column (an export whose layout changed silently is the classic nightly-job failure).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
@@ -37,30 +37,9 @@ pub fn columns_of(batch: &RecordBatch) -> Vec<ColumnType> {
         .collect()
 }
 
-/// Identifiers that `src`'s SQL expressions mention (quoted or bare).
-fn mentioned(src: &SourceConfig) -> HashSet<String> {
-    let mut exprs: Vec<&str> = vec![src.id.as_str()];
-    exprs.extend(src.updated_at.as_deref());
-    exprs.extend(src.fields.iter().map(|(_, e)| e.as_str()));
-    exprs
-        .iter()
-        .flat_map(|e| e.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ' ' || c == '"')))
-        .flat_map(|t| {
-            let t = t.trim();
-            // A quoted identifier may contain spaces; bare tokens may not.
-            if t.starts_with('"') {
-                vec![t.trim_matches('"').to_string()]
-            } else {
-                t.split(' ').map(str::to_string).collect()
-            }
-        })
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
 /// Fails when a column `src` uses was in `previous` but is now missing or of another type.
 pub fn check(src: &SourceConfig, previous: &[ColumnType], now: &[ColumnType]) -> Result<()> {
-    let used = mentioned(src);
+    let used = super::mapping::used_columns(src);
     let file = src.files.first().cloned().unwrap_or_default();
     for old in previous.iter().filter(|c| used.contains(&c.name)) {
         let message = match now.iter().find(|c| c.name == old.name) {
@@ -147,5 +126,16 @@ mod tests {
             "b.parquet: source `billing`: column `account_no` changed type from Utf8 in the last run to Int64; fix the export, \
              or cast it in the field's expression"
         );
+    }
+
+    #[test]
+    fn a_quoted_column_with_punctuation_is_checked_too() {
+        let mut src = source();
+        src.fields = vec![("email".into(), "lower(\"e-mail\")".into())];
+        let prev = vec![col("account_no", "Utf8"), col("e-mail", "Utf8")];
+        let e = check(&src, &prev, &[col("account_no", "Utf8")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column `e-mail` used by the pipeline"), "{e}");
     }
 }

@@ -6,6 +6,7 @@
 //! exactly one of the returned batches or the rejects.
 
 pub mod drift;
+pub mod mapping;
 pub mod rejects;
 pub mod source;
 pub mod updated_at;
@@ -13,15 +14,19 @@ pub mod updated_at;
 use foldhash::{HashSet, HashSetExt};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
-use arrow::compute::{cast, concat_batches, take};
-use arrow::datatypes::{DataType, Field, Schema};
+use std::path::PathBuf;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, UInt32Array, new_null_array,
+};
+use arrow::compute::{cast, filter_record_batch, take};
+use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use rejects::{Reject, RejectReason};
 use source::{FILE_COL, ROW_COL};
 
-use crate::config::{ConfigError, Format, Pipeline, SourceConfig};
+use crate::config::{ConfigError, ConfigErrors, Format, Pipeline, SourceConfig};
 use crate::schema;
 use crate::{Error, Result};
 
@@ -62,9 +67,11 @@ pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Res
     let tasks: Vec<_> = pipeline
         .sources
         .iter()
-        .map(|src| {
+        .enumerate()
+        .map(|(i, src)| {
             let (src, prev) = (src.clone(), previous.get(&src.name).cloned());
-            tokio::spawn(async move { ingest_source(&src, prev.as_deref()).await })
+            let at = (pipeline.path.clone(), i);
+            tokio::spawn(async move { ingest_source(&src, &at, prev.as_deref()).await })
         })
         .collect();
     let mut sources = Vec::new();
@@ -92,30 +99,31 @@ pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Res
 }
 
 /// Reads one source, checks its columns against `previous` and maps it onto the canonical
-/// schema (`record_idx` from 0); returns its records and its rejected rows.
+/// schema (`record_idx` from 0); returns its records and its rejected rows. `at` is the
+/// pipeline file and the source's index in it (for errors in its expressions).
 async fn ingest_source(
     src: &SourceConfig,
+    at: &(PathBuf, usize),
     previous: Option<&[drift::ColumnType]>,
 ) -> Result<(SourceRecords, Vec<Reject>)> {
     let raw = source::read_source(src).await?;
+    if src.format == Format::Ndjson && raw.rows_seen == 0 {
+        return Err(Error::Input {
+            path: src.files.first().cloned().unwrap_or_default(),
+            message: format!(
+                "source `{}`: its files hold no JSON lines (empty); check the export, \
+                 or remove the source from the pipeline",
+                src.name
+            ),
+        });
+    }
     let columns = drift::columns_of(&raw.batch);
     if let Some(prev) = previous {
         drift::check(src, prev, &columns)?;
     }
-    // One partition: DataFusion would otherwise spread a source's 8,192-row batches over
-    // partitions and collect them in whatever order they finish, so record order (and with it
-    // sampling, output row order and the model) would change from run to run.
-    let mut config = session().copied_config().with_target_partitions(1);
-    // `CAST(… AS VARCHAR)` gives Utf8, the type the stages use, rather than Utf8View, which
-    // would be copied once more to convert it.
-    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-    let ctx = SessionContext::new_with_config(config);
     let mut rejects = raw.rejects;
-    let table = "__source";
-    ctx.register_batch(table, raw.batch.clone())?;
-    let mapped = ctx.sql(&mapping_sql(src, table)).await?.collect().await?;
-    let mapped = to_schema(&mapping_schema(src), &mapped)?;
-    let keep = check_ids(src, &raw.batch, &mapped, &mut rejects)?;
+    let (raw_batch, mapped) = map_source(src, at, raw.batch, &mut rejects)?;
+    let keep = check_ids(src, &raw_batch, &mapped, &mut rejects)?;
     let batch = canonical_batch(src, &mapped, &keep, 0)?;
     tracing::info!(
         source = %src.name,
@@ -133,31 +141,110 @@ async fn ingest_source(
     Ok((records, rejects))
 }
 
-/// Quotes a SQL identifier.
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `SELECT id, updated_at, fields…, __row, __file FROM table`, every value cast to text.
-fn mapping_sql(src: &SourceConfig, table: &str) -> String {
-    let mut cols = vec![format!(
-        "CAST(({}) AS VARCHAR) AS {}",
-        src.id,
-        ident(schema::SOURCE_ID)
-    )];
-    cols.push(match &src.updated_at {
-        Some(e) => format!("CAST(({e}) AS VARCHAR) AS {}", ident(schema::UPDATED_AT)),
-        None => format!("CAST(NULL AS VARCHAR) AS {}", ident(schema::UPDATED_AT)),
-    });
-    for (field, expr) in &src.fields {
-        cols.push(format!("CAST(({expr}) AS VARCHAR) AS {}", ident(field)));
+/// Evaluates the source's expressions on `raw`; a row on which one fails becomes an
+/// `expression_failed` reject. Returns the raw rows kept and their mapped values (columns of
+/// [`mapping_schema`]). A source without readable rows maps to no rows.
+fn map_source(
+    src: &SourceConfig,
+    at: &(PathBuf, usize),
+    raw: RecordBatch,
+    rejects: &mut Vec<Reject>,
+) -> Result<(RecordBatch, RecordBatch)> {
+    let schema = mapping_schema(src);
+    if raw.num_rows() == 0 {
+        return Ok((raw, RecordBatch::new_empty(schema)));
     }
-    cols.push(ident(ROW_COL));
-    cols.push(ident(FILE_COL));
-    format!("SELECT {} FROM {}", cols.join(", "), ident(table))
+    let exprs = mapping::compile(&session(), src, &raw.schema())
+        .map_err(|problems| run_error(src, at, problems))?;
+    let (mut cols, failed) = mapping::evaluate(&exprs, &raw)?;
+    if src.updated_at.is_none() {
+        cols.insert(1, new_null_array(&DataType::Utf8, raw.num_rows()));
+    }
+    for name in [ROW_COL, FILE_COL] {
+        cols.push(
+            raw.column_by_name(name).cloned().ok_or_else(|| {
+                Error::Internal(format!("raw table of `{}` lacks {name}", src.name))
+            })?,
+        );
+    }
+    let mapped = RecordBatch::try_new(schema, cols)?;
+    if failed.is_empty() {
+        return Ok((raw, mapped));
+    }
+    let keys = mapping::expressions(src);
+    let mut keep = vec![true; raw.num_rows()];
+    for &(i, k) in &failed {
+        keep[i] = false;
+        let key = keys.get(k).map_or("", |(key, _, _)| key.as_str());
+        rejects.push(row_reject(
+            src,
+            &raw,
+            i,
+            RejectReason::ExpressionFailed,
+            format!(
+                "the expression of `{key}` failed on this row; fix the value or the expression"
+            ),
+        ));
+    }
+    tracing::warn!(source = %src.name, rows = failed.len(), "rows on which an expression failed rejected");
+    let keep = BooleanArray::from(keep);
+    Ok((
+        filter_record_batch(&raw, &keep)?,
+        filter_record_batch(&mapped, &keep)?,
+    ))
 }
 
-/// The schema the mapping query produces.
+/// The error for expressions that cannot be used: columns in no row of the data (exit 3),
+/// else the pipeline's keys with their positions (exit 2).
+fn run_error(
+    src: &SourceConfig,
+    (path, index): &(PathBuf, usize),
+    problems: Vec<(String, mapping::Problem)>,
+) -> Error {
+    let missing: Vec<String> = problems
+        .iter()
+        .filter_map(|(key, p)| match p {
+            mapping::Problem::MissingColumn(c) => Some(format!("`{c}` (used by `{key}`)")),
+            mapping::Problem::Invalid(_) => None,
+        })
+        .collect();
+    if missing.len() == problems.len() {
+        return Error::Input {
+            path: src.files.first().cloned().unwrap_or_default(),
+            message: format!(
+                "source `{}`: column {} is in no row of the source's files; fix the export, \
+                 or change the expression in {}",
+                src.name,
+                missing.join(", "),
+                path.display()
+            ),
+        };
+    }
+    let errors = problems
+        .into_iter()
+        .map(|(key, p)| ConfigError {
+            file: path.clone(),
+            position: src.positions.get(&key).copied(),
+            key: format!("sources[{index}].{key}"),
+            message: problem_text(&p),
+        })
+        .collect();
+    Error::Config(ConfigErrors(errors))
+}
+
+/// What a [`mapping::Problem`] says in a pipeline error.
+fn problem_text(p: &mapping::Problem) -> String {
+    match p {
+        mapping::Problem::MissingColumn(c) => format!(
+            "no column or JSON key `{c}` in any row of the source's files; fix the name \
+             (names are case-sensitive)"
+        ),
+        mapping::Problem::Invalid(m) => m.clone(),
+    }
+}
+
+/// The schema of the mapped values: `source_id`, `updated_at`, one Utf8 column per field,
+/// then the row and file columns.
 fn mapping_schema(src: &SourceConfig) -> Arc<Schema> {
     let mut fields = vec![
         Field::new(schema::SOURCE_ID, DataType::Utf8, true),
@@ -173,22 +260,6 @@ fn mapping_schema(src: &SourceConfig) -> Arc<Schema> {
     Arc::new(Schema::new(fields))
 }
 
-/// Concatenates query results, casting each column to `schema`'s type (DataFusion may give
-/// `Utf8View` where the stages expect `Utf8`).
-fn to_schema(schema: &Arc<Schema>, batches: &[RecordBatch]) -> Result<RecordBatch> {
-    let cast_batch = |b: &RecordBatch| -> Result<RecordBatch> {
-        let cols = b
-            .columns()
-            .iter()
-            .zip(schema.fields())
-            .map(|(c, f)| Ok(cast(c, f.data_type())?))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(RecordBatch::try_new(schema.clone(), cols)?)
-    };
-    let cast_batches = batches.iter().map(cast_batch).collect::<Result<Vec<_>>>()?;
-    Ok(concat_batches(schema, &cast_batches)?)
-}
-
 /// Rejects rows with a missing or repeated id; returns the indices of the rows kept.
 fn check_ids(
     src: &SourceConfig,
@@ -197,15 +268,6 @@ fn check_ids(
     rejects: &mut Vec<Reject>,
 ) -> Result<Vec<u32>> {
     let ids = mapped.column(0).as_string::<i32>();
-    let rows = mapped
-        .column_by_name(ROW_COL)
-        .map(|c| c.as_primitive::<arrow::datatypes::UInt64Type>());
-    let files = mapped
-        .column_by_name(FILE_COL)
-        .map(|c| c.as_string::<i32>());
-    let (Some(rows), Some(files)) = (rows, files) else {
-        return Err(Error::Internal("mapping lost its row columns".into()));
-    };
     let mut seen: HashSet<&str> = HashSet::with_capacity(ids.len());
     let mut keep = Vec::with_capacity(ids.len());
     for i in 0..ids.len() {
@@ -222,25 +284,45 @@ fn check_ids(
         } else if !seen.insert(id) {
             Some((
                 RejectReason::DuplicateId,
-                "an earlier row of this source has the same id".to_string(),
+                "an earlier row of this source has the same id (ids compare as their text)"
+                    .to_string(),
             ))
         } else {
             None
         };
         match reason {
             None => keep.push(i as u32),
-            Some((reason, detail)) => rejects.push(Reject {
-                source: src.name.clone(),
-                file: files.value(i).to_string(),
-                row_number: rows.value(i),
-                raw: source::row_as_json(raw, i),
-                reason,
-                detail,
-            }),
+            Some((reason, detail)) => rejects.push(row_reject(src, raw, i, reason, detail)),
         }
     }
     rejects.sort_by(|a, b| (&a.file, a.row_number).cmp(&(&b.file, b.row_number)));
     Ok(keep)
+}
+
+/// A reject of row `i` of the raw table `raw`: its file, row number and values.
+fn row_reject(
+    src: &SourceConfig,
+    raw: &RecordBatch,
+    i: usize,
+    reason: RejectReason,
+    detail: String,
+) -> Reject {
+    let row_number = raw
+        .column_by_name(ROW_COL)
+        .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+        .map_or(0, |c| c.value(i));
+    let file = raw
+        .column_by_name(FILE_COL)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .map_or_else(String::new, |c| c.value(i).to_string());
+    Reject {
+        source: src.name.clone(),
+        file,
+        row_number,
+        raw: source::row_as_json(raw, i),
+        reason,
+        detail,
+    }
 }
 
 /// Builds the canonical batch of the kept rows.
@@ -326,48 +408,39 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
                 continue;
             }
         };
-        let ctx = session();
-        let table = format!("__check_{i}");
-        if ctx
-            .register_batch(&table, RecordBatch::new_empty(schema.clone()))
-            .is_err()
-        {
+        let Err(problems) = mapping::compile(&session(), src, &schema) else {
             continue;
-        }
-        let available: Vec<String> = schema
-            .fields()
-            .iter()
-            .map(|f| format!("`{}`", f.name()))
-            .collect();
-        let mut exprs: Vec<(String, &str)> = vec![("id".into(), src.id.as_str())];
-        if let Some(u) = &src.updated_at {
-            exprs.push(("updated_at".into(), u.as_str()));
-        }
-        exprs.extend(
-            src.fields
-                .iter()
-                .map(|(f, e)| (format!("fields.{f}"), e.as_str())),
-        );
-        for (key, expr) in exprs {
-            let sql = format!("SELECT CAST(({expr}) AS VARCHAR) FROM {}", ident(&table));
-            if let Err(e) = ctx.sql(&sql).await {
-                let msg = first_line(&e.to_string());
-                errors.push(problem(
-                    key,
-                    format!(
-                        "expression `{expr}` does not fit {} ({msg}); the file has columns {}",
-                        first.display(),
-                        available.join(", ")
-                    ),
-                ));
-            }
+        };
+        let exprs = mapping::expressions(src);
+        for (key, p) in problems {
+            let expr = exprs.iter().find(|(k, _, _)| *k == key).map_or("", |e| e.2);
+            errors.push(problem(
+                key,
+                format!(
+                    "expression `{expr}` does not fit {} ({}); the file has columns {}",
+                    first.display(),
+                    problem_text(&p),
+                    column_list(&schema)
+                ),
+            ));
         }
     }
     errors
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+/// The source columns of `schema`, quoted, at most 20 of them.
+fn column_list(schema: &Schema) -> String {
+    const SHOWN: usize = 20;
+    let names: Vec<String> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != ROW_COL && f.name() != FILE_COL)
+        .map(|f| format!("`{}`", f.name()))
+        .collect();
+    match names.len() {
+        n if n > SHOWN => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+        _ => names.join(", "),
+    }
 }
 
 /// The columns a source's first file offers, as the mapping query sees them.
@@ -382,7 +455,7 @@ async fn source_schema(src: &SourceConfig, file: &std::path::Path) -> Result<Arc
     };
     Ok(match src.format {
         Format::Csv => text(source::csv_header(file, src.delimiter)?),
-        Format::Ndjson => text(source::ndjson_columns(file, 1000)?),
+        Format::Ndjson => text(source::ndjson_columns(&src.files)?),
         Format::Parquet => source::parquet_schema(file).await?,
     })
 }

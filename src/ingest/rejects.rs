@@ -23,6 +23,8 @@ pub enum RejectReason {
     DuplicateId,
     /// The reader could not decode the row at all.
     Unreadable,
+    /// A field's expression failed on this row (a value it cannot convert).
+    ExpressionFailed,
 }
 
 impl RejectReason {
@@ -36,6 +38,7 @@ impl RejectReason {
             RejectReason::MissingId => "missing_id",
             RejectReason::DuplicateId => "duplicate_id",
             RejectReason::Unreadable => "unreadable",
+            RejectReason::ExpressionFailed => "expression_failed",
         }
     }
 }
@@ -47,7 +50,7 @@ pub struct Reject {
     pub source: String,
     /// File the row came from.
     pub file: String,
-    /// 1-based data row number within the file (header excluded).
+    /// 1-based data row number within the file (header excluded); for NDJSON, the line number.
     pub row_number: u64,
     /// The row as read (lossy UTF-8 for undecodable bytes; JSON for mapped rows).
     pub raw: String,

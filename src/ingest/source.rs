@@ -5,7 +5,8 @@
 //! Parquet keeps its types and is read with DataFusion. Every raw table gets two extra columns:
 //! [`ROW_COL`] (1-based data row number within its file) and [`FILE_COL`].
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -15,6 +16,8 @@ use arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder, UInt64Array};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 
 use super::rejects::{Reject, RejectReason};
 use crate::config::{Format, SourceConfig};
@@ -142,9 +145,10 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
                 // Row readers are CPU-bound: on the blocking pool, so sources read in parallel.
                 let (name, file, format) = (source.name.clone(), path.clone(), source.format);
                 let delimiter = source.delimiter;
+                let wanted = super::mapping::used_columns(source);
                 tokio::task::spawn_blocking(move || match format {
                     Format::Csv => read_csv(&name, &file, delimiter),
-                    _ => read_ndjson(&name, &file),
+                    _ => read_ndjson(&name, &file, &wanted),
                 })
                 .await
                 .map_err(|e| Error::Internal(format!("reader task of {}: {e}", path.display())))??
@@ -309,80 +313,139 @@ fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
     })
 }
 
-/// Column names of an NDJSON file, from its first `sample` object lines.
-pub fn ndjson_columns(path: &Path, sample: usize) -> Result<Vec<String>> {
-    let mut cols = TextColumns::new(Vec::new());
-    let reader = BufReader::new(open(path)?);
-    for line in reader.split(b'\n').take(sample) {
-        let line = line.map_err(|e| Error::io(path, e))?;
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&line) {
-            for k in map.keys() {
-                cols.column(k);
+/// Column names of NDJSON files: every key of every object line, in first-seen order; an
+/// error when the files hold no line at all.
+pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = 0;
+    for path in paths {
+        rows += for_each_line(path, |_, line| {
+            if let Ok(map) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(line) {
+                for k in map.into_keys() {
+                    if seen.insert(k.clone()) {
+                        names.push(k);
+                    }
+                }
             }
-        }
+            Ok(())
+        })?;
     }
-    Ok(cols.names)
+    match (rows, paths.first()) {
+        (0, Some(path)) => Err(Error::Input {
+            path: path.clone(),
+            message: "the source's files hold no JSON lines (empty); check the export".into(),
+        }),
+        _ => Ok(names),
+    }
 }
 
-fn read_ndjson(source: &str, path: &Path) -> Result<RawTable> {
-    let file = path.display().to_string();
+/// Calls `f` with (line number, bytes) for each non-blank line of an NDJSON file (trimmed,
+/// a leading UTF-8 byte-order mark removed) and returns how many there were; blank lines count
+/// as lines but are not rows. A file whose first row opens a JSON array is an error.
+fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<u64> {
     let reader = BufReader::with_capacity(1 << 20, open(path)?);
-    let mut cols = TextColumns::new(Vec::new());
-    let mut rejects = Vec::new();
-    let mut cells: Vec<Option<String>> = Vec::new();
-    let mut row: u64 = 0;
-    for line in reader.split(b'\n') {
+    let mut rows = 0;
+    for (i, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(|e| Error::io(path, e))?;
+        let line = match i {
+            0 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
+            _ => &line,
+        };
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() {
             continue;
         }
-        row += 1;
-        let reject = |reason, detail: String| Reject {
-            source: source.to_string(),
-            file: file.clone(),
-            row_number: row,
-            raw: String::from_utf8_lossy(trimmed).into_owned(),
-            reason,
-            detail,
-        };
-        let value: serde_json::Value = match serde_json::from_slice(trimmed) {
-            Ok(v) => v,
-            Err(e) if std::str::from_utf8(trimmed).is_err() => {
-                rejects.push(reject(RejectReason::InvalidUtf8, e.to_string()));
-                continue;
-            }
-            Err(e) => {
-                rejects.push(reject(RejectReason::InvalidJson, e.to_string()));
-                continue;
-            }
-        };
-        let serde_json::Value::Object(map) = value else {
-            rejects.push(reject(
-                RejectReason::NotAnObject,
-                "expected one JSON object per line".into(),
-            ));
-            continue;
-        };
-        for (k, v) in map {
-            let i = cols.column(&k);
-            if cells.len() <= i {
-                cells.resize(i + 1, None);
-            }
-            cells[i] = match v {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(s) => Some(s),
-                other => Some(other.to_string()),
-            };
+        rows += 1;
+        if rows == 1 && trimmed.starts_with(b"[") {
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "line {} starts a JSON array: the file looks like one JSON array, not \
+                     NDJSON (one JSON object per line); export one object per line (for \
+                     example `jq -c '.[]' FILE`)",
+                    i + 1
+                ),
+            });
         }
-        cells.resize(cols.names.len(), None);
-        cols.push_row(row, &mut cells);
+        f(i as u64 + 1, trimmed)?;
+    }
+    Ok(rows)
+}
+
+/// Reads an NDJSON file, keeping only the keys in `wanted` (the columns the source's
+/// expressions use). Values stay as written: strings unescaped, numbers and other values as
+/// their JSON text (`123456789012345678901234567890` and `1.50` unchanged). Row numbers are
+/// line numbers.
+fn read_ndjson(source: &str, path: &Path, wanted: &HashSet<String>) -> Result<RawTable> {
+    let file = path.display().to_string();
+    let mut cols = TextColumns::new(Vec::new());
+    let mut rejects = Vec::new();
+    let mut cells: Vec<Option<String>> = Vec::new();
+    let rows = for_each_line(path, |line_number, line| {
+        match ndjson_object(line) {
+            Ok(map) => {
+                for (k, v) in map.into_iter().filter(|(k, _)| wanted.contains(k.as_ref())) {
+                    let i = cols.column(&k);
+                    if cells.len() <= i {
+                        cells.resize(i + 1, None);
+                    }
+                    cells[i] = json_text(v);
+                }
+                cells.resize(cols.names.len(), None);
+                cols.push_row(line_number, &mut cells);
+            }
+            Err((reason, detail)) => rejects.push(Reject {
+                source: source.to_string(),
+                file: file.clone(),
+                row_number: line_number,
+                raw: String::from_utf8_lossy(line).into_owned(),
+                reason,
+                detail,
+            }),
+        }
+        Ok(())
+    })?;
+    if rows == 0 {
+        tracing::warn!(file = %file, "NDJSON file without lines (empty)");
     }
     Ok(RawTable {
         batch: cols.finish(&file)?,
         rejects,
-        rows_seen: row,
+        rows_seen: rows,
     })
+}
+
+/// One NDJSON line as an object of raw values (keys sorted, so columns come in the same
+/// order on every run), or why it cannot be a row.
+fn ndjson_object(
+    line: &[u8],
+) -> std::result::Result<BTreeMap<Cow<'_, str>, &RawValue>, (RejectReason, String)> {
+    serde_json::from_slice(line).map_err(|e| {
+        if std::str::from_utf8(line).is_err() {
+            (RejectReason::InvalidUtf8, e.to_string())
+        } else if e.classify() == serde_json::error::Category::Data {
+            (
+                RejectReason::NotAnObject,
+                "expected one JSON object per line".into(),
+            )
+        } else {
+            (RejectReason::InvalidJson, e.to_string())
+        }
+    })
+}
+
+/// A JSON value as cell text: null is none, a string its unescaped text, anything else
+/// (numbers, booleans, objects, arrays) its JSON text exactly as written.
+fn json_text(v: &RawValue) -> Option<String> {
+    let text = v.get();
+    match text.as_bytes().first() {
+        Some(b'n') if text == "null" => None,
+        // A string without escapes is its text between the quotes.
+        Some(b'"') if !text.contains('\\') => Some(text[1..text.len() - 1].to_string()),
+        Some(b'"') => serde_json::from_str::<String>(text).ok(),
+        _ => Some(text.to_string()),
+    }
 }
 
 /// Arrow schema of a Parquet file, read from its footer.
@@ -501,5 +564,40 @@ mod tests {
         let rows = t.batch.column_by_name(ROW_COL).expect("rows");
         let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
         assert_eq!(rows.values().to_vec(), [1, 3]);
+    }
+
+    #[test]
+    fn ndjson_values_keep_their_text_and_only_used_keys_become_columns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.ndjson");
+        let text = "\u{feff}{\"id\": 1e400, \"n\": \"a\\\"b\", \"x1\": 1}\n\n\
+                    {\"id\": 12345678901234567890123, \"n\": \"\u{e9}\", \"x2\": true}\n";
+        std::fs::write(&path, text).expect("write");
+        let wanted: HashSet<String> = ["id", "n", "absent"].map(String::from).into();
+        let t = read_ndjson("s", &path, &wanted).expect("read");
+        assert!(t.rejects.is_empty(), "{:?}", t.rejects);
+        assert_eq!(t.rows_seen, 2);
+        let schema = t.batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["id", "n", ROW_COL, FILE_COL]);
+        let text_of = |c: &str| {
+            let col = t.batch.column_by_name(c).expect("column");
+            col.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            text_of("id"),
+            [Some("1e400".into()), Some("12345678901234567890123".into())]
+        );
+        assert_eq!(text_of("n"), [Some("a\"b".into()), Some("\u{e9}".into())]);
+        let rows = t.batch.column_by_name(ROW_COL).expect("rows");
+        assert_eq!(
+            rows.as_primitive::<arrow::datatypes::UInt64Type>()
+                .values()
+                .to_vec(),
+            [1, 3]
+        );
     }
 }

@@ -38,7 +38,8 @@ method = "exact"
     let err = String::from_utf8_lossy(&out.stderr);
     let f = p.display().to_string();
     let csv = dir.path().join("crm.csv").display().to_string();
-    let cols = "`contact_id`, `first_name`, `last_name`, `email`, `phone`, `postcode`, `dob`, `updated`, `__row`";
+    let cols =
+        "`contact_id`, `first_name`, `last_name`, `email`, `phone`, `postcode`, `dob`, `updated`";
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines[0], "error: 2 problems in the pipeline file:");
     assert!(
