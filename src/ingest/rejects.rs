@@ -23,6 +23,8 @@ pub enum RejectReason {
     DuplicateId,
     /// The reader could not decode the row at all.
     Unreadable,
+    /// A physical CSV line swallowed into another row by a quote that does not close on it.
+    UnbalancedQuote,
 }
 
 impl RejectReason {
@@ -36,6 +38,7 @@ impl RejectReason {
             RejectReason::MissingId => "missing_id",
             RejectReason::DuplicateId => "duplicate_id",
             RejectReason::Unreadable => "unreadable",
+            RejectReason::UnbalancedQuote => "unbalanced_quote",
         }
     }
 }

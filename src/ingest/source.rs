@@ -16,6 +16,8 @@ use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
+pub use super::delimited::csv_header;
+use super::delimited::read_csv;
 use super::rejects::{Reject, RejectReason};
 use crate::config::{Format, SourceConfig};
 use crate::{Error, Result};
@@ -36,15 +38,17 @@ pub struct RawTable {
 }
 
 /// Column-wise text builder with columns that may appear mid-stream (NDJSON keys).
-struct TextColumns {
-    names: Vec<String>,
+pub(super) struct TextColumns {
+    /// Column names, in order.
+    pub(super) names: Vec<String>,
     index: HashMap<String, usize>,
     builders: Vec<StringBuilder>,
     rows: Vec<u64>,
 }
 
 impl TextColumns {
-    fn new(names: Vec<String>) -> Self {
+    /// A builder with columns `names` and no rows.
+    pub(super) fn new(names: Vec<String>) -> Self {
         let index = names
             .iter()
             .enumerate()
@@ -84,7 +88,11 @@ impl TextColumns {
     }
 
     /// Appends one row given as one value per column, in column order (empty: null).
-    fn push_text_row<'a>(&mut self, row_number: u64, values: impl Iterator<Item = &'a str>) {
+    pub(super) fn push_text_row<'a>(
+        &mut self,
+        row_number: u64,
+        values: impl Iterator<Item = &'a str>,
+    ) {
         for (b, v) in self.builders.iter_mut().zip(values) {
             if v.is_empty() {
                 b.append_null();
@@ -95,7 +103,8 @@ impl TextColumns {
         self.rows.push(row_number);
     }
 
-    fn finish(mut self, file: &str) -> Result<RecordBatch> {
+    /// The rows as a batch, with the row-number and file columns.
+    pub(super) fn finish(mut self, file: &str) -> Result<RecordBatch> {
         let n = self.rows.len();
         let mut fields: Vec<Field> = self
             .names
@@ -140,11 +149,10 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
         let t = match source.format {
             Format::Csv | Format::Ndjson => {
                 // Row readers are CPU-bound: on the blocking pool, so sources read in parallel.
-                let (name, file, format) = (source.name.clone(), path.clone(), source.format);
-                let delimiter = source.delimiter;
-                tokio::task::spawn_blocking(move || match format {
-                    Format::Csv => read_csv(&name, &file, delimiter),
-                    _ => read_ndjson(&name, &file),
+                let (src, file) = (source.clone(), path.clone());
+                tokio::task::spawn_blocking(move || match src.format {
+                    Format::Csv => read_csv(&src, &file),
+                    _ => read_ndjson(&src.name, &file),
                 })
                 .await
                 .map_err(|e| Error::Internal(format!("reader task of {}: {e}", path.display())))??
@@ -204,108 +212,14 @@ fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, St
     concat_batches(&schema, &aligned).map_err(|e| e.to_string())
 }
 
-fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| Error::io(path, e))
-}
-
-/// Reads the header of a CSV file: trimmed column names, UTF-8 BOM removed.
-pub fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(BufReader::new(open(path)?));
-    let header = rdr.byte_headers().map_err(|e| Error::Input {
+/// Opens an input file; a file that cannot be opened is bad input (exit 3) naming it.
+pub fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| Error::Input {
         path: path.to_path_buf(),
-        message: format!("cannot read the CSV header: {e}"),
-    })?;
-    header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = std::str::from_utf8(h).map_err(|_| Error::Input {
-                path: path.to_path_buf(),
-                message: format!(
-                    "header column {} is not valid UTF-8; re-export the file as UTF-8",
-                    i + 1
-                ),
-            })?;
-            Ok(h.trim_start_matches('\u{feff}').trim().to_string())
-        })
-        .collect()
-}
-
-fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
-    let header = csv_header(path, delimiter)?;
-    let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 20, open(path)?));
-    let width = header.len();
-    let mut cols = TextColumns::new(header);
-    let mut rejects = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    let mut row: u64 = 0;
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                row += 1;
-                rejects.push(Reject {
-                    source: source.to_string(),
-                    file: file.clone(),
-                    row_number: row,
-                    raw: String::new(),
-                    reason: RejectReason::Unreadable,
-                    detail: e.to_string(),
-                });
-                continue;
-            }
-        }
-        row += 1;
-        let raw = |record: &csv::ByteRecord| {
-            let parts: Vec<String> = record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect();
-            parts.join(&(delimiter as char).to_string())
-        };
-        if record.len() != width {
-            rejects.push(Reject {
-                source: source.to_string(),
-                file: file.clone(),
-                row_number: row,
-                raw: raw(&record),
-                reason: RejectReason::WrongColumnCount,
-                detail: format!("{} fields, the header has {width}", record.len()),
-            });
-            continue;
-        }
-        // One UTF-8 check of the whole row; the record's buffer is reused for the next row.
-        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
-            Ok(text) => text,
-            Err(e) => {
-                let column = e.utf8_error().field();
-                record = e.into_byte_record();
-                rejects.push(Reject {
-                    source: source.to_string(),
-                    file: file.clone(),
-                    row_number: row,
-                    raw: raw(&record),
-                    reason: RejectReason::InvalidUtf8,
-                    detail: format!("column `{}` is not valid UTF-8", cols.names[column]),
-                });
-                continue;
-            }
-        };
-        cols.push_text_row(row, text.iter());
-        record = text.into_byte_record();
-    }
-    Ok(RawTable {
-        batch: cols.finish(&file)?,
-        rejects,
-        rows_seen: row,
+        message: format!(
+            "cannot open the file ({e}); check that it exists and that the user running golden \
+             may read it"
+        ),
     })
 }
 
@@ -452,54 +366,4 @@ pub fn row_as_json(batch: &RecordBatch, i: usize) -> String {
         map.insert(f.name().clone(), serde_json::Value::String(v));
     }
     serde_json::Value::Object(map).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use arrow::array::AsArray;
-
-    #[test]
-    fn a_csv_row_with_bad_utf8_is_rejected_naming_its_column_and_the_rest_are_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("crm.csv");
-        let mut bytes = b"id,name,city\n1,Ann,Leeds\n2,B".to_vec();
-        bytes.extend([0xff, 0xfe]);
-        bytes.extend(b"b,York\n3,,Hull\n4,Cy\n");
-        std::fs::write(&path, bytes).expect("write");
-        let t = read_csv("crm", &path, b',').expect("read");
-        assert_eq!(t.rows_seen, 4);
-        let reasons: Vec<(u64, RejectReason, &str)> = t
-            .rejects
-            .iter()
-            .map(|r| (r.row_number, r.reason, r.detail.as_str()))
-            .collect();
-        assert_eq!(
-            reasons,
-            vec![
-                (
-                    2,
-                    RejectReason::InvalidUtf8,
-                    "column `name` is not valid UTF-8"
-                ),
-                (
-                    4,
-                    RejectReason::WrongColumnCount,
-                    "2 fields, the header has 3"
-                ),
-            ]
-        );
-        assert_eq!(t.rejects[0].raw, "2,B\u{fffd}\u{fffd}b,York");
-        let ids = t.batch.column_by_name("id").expect("id").as_string::<i32>();
-        let names = t
-            .batch
-            .column_by_name("name")
-            .expect("name")
-            .as_string::<i32>();
-        assert_eq!(ids.iter().collect::<Vec<_>>(), [Some("1"), Some("3")]);
-        assert_eq!(names.iter().collect::<Vec<_>>(), [Some("Ann"), None]);
-        let rows = t.batch.column_by_name(ROW_COL).expect("rows");
-        let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
-        assert_eq!(rows.values().to_vec(), [1, 3]);
-    }
 }

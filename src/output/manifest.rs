@@ -25,12 +25,15 @@ pub struct InputFile {
 impl InputFile {
     /// Reads `path` once to size and checksum it.
     pub fn describe(source: &str, path: &Path) -> Result<Self> {
-        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut f = crate::ingest::source::open(path)?;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut bytes = 0u64;
         loop {
-            let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+            let n = f.read(&mut buf).map_err(|e| Error::Input {
+                path: path.to_path_buf(),
+                message: format!("cannot read the file ({e}); check the disk and the file"),
+            })?;
             if n == 0 {
                 break;
             }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{strings, table};
+mod csv;
 
 /// The comparisons and fixed model shared by every case (`tests/data/tiny/model.json`), so
 /// that a case of a few rows needs no training.
