@@ -44,7 +44,8 @@ fn builder(delimiter: u8) -> csv::ReaderBuilder {
     b
 }
 
-/// Reads and checks the header of a CSV file: trimmed column names, UTF-8 BOM removed.
+/// Reads and checks the header of a CSV file: trimmed column names, UTF-8 BOM removed, an
+/// unnamed column `N` named `__column_N`.
 pub fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
     let mut rdr = builder(delimiter).from_reader(BufReader::new(open(path)?));
     let header = rdr
@@ -65,7 +66,18 @@ pub fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
         })
         .collect::<Result<Vec<_>>>()?;
     check_header(&names, delimiter).map_err(|m| input(path, m))?;
-    Ok(names)
+    // A column without a name (a trailing delimiter) gets one, so that two of them differ.
+    Ok(names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if n.is_empty() {
+                format!("__column_{}", i + 1)
+            } else {
+                n
+            }
+        })
+        .collect())
 }
 
 /// Why `names` cannot be a header, in words that show its shape and never its text.
@@ -101,7 +113,8 @@ fn check_header(names: &[String], delimiter: u8) -> std::result::Result<(), Stri
              source"
         ));
     }
-    for (i, name) in names.iter().enumerate() {
+    // Columns without a name (a trailing delimiter) are named by their position below.
+    for (i, name) in names.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
         if let Some(j) = names[i + 1..].iter().position(|n| n == name) {
             return Err(format!(
                 "column `{name}` appears twice in the header (columns {} and {}); rename one",
@@ -451,5 +464,141 @@ mod tests {
         let rows = t.batch.column_by_name(ROW_COL).expect("rows");
         let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
         assert_eq!(rows.values().to_vec(), [1, 3]);
+    }
+
+    /// `check_header` of `names` with delimiter `,`.
+    fn header(names: &[&str]) -> std::result::Result<(), String> {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        check_header(&names, b',')
+    }
+
+    #[test]
+    fn a_header_is_judged_by_its_shape_and_never_quoted_when_it_looks_like_data() {
+        assert!(header(&[""]).is_err_and(|m| m.starts_with("the file is empty (no header row)")));
+        let data = header(&["C1", "Ann", "ann@example.com", "07700 900123", "03/02/1985"]);
+        assert_eq!(
+            data,
+            Err(
+                "the header has 5 columns; 3 look like e-mails, phones, numbers or dates: is the \
+                 first line a header? golden reads the first line as column names: add a header \
+                 row to the export"
+                    .into()
+            )
+        );
+        assert_eq!(
+            header(&["id\tname\temail"]),
+            Err(
+                "the header is one column containing `\\t`: set delimiter = \"\\t\" in the source"
+                    .into()
+            )
+        );
+        assert_eq!(
+            header(&["id", "email", "name", "email"]),
+            Err("column `email` appears twice in the header (columns 2 and 4); rename one".into())
+        );
+        assert_eq!(
+            header(&["id", "2023", "phone_2", "postcode", "", ""]),
+            Ok(())
+        );
+        assert_eq!(header(&["email"]), Ok(()));
+    }
+
+    #[test]
+    fn values_look_like_data_and_column_names_do_not() {
+        for v in [
+            "zq@example.com",
+            "07700 900123",
+            "+44 20 7946 0958",
+            "03/02/1985",
+            "1985-02-03",
+            "123456",
+        ] {
+            assert!(looks_like_data(v), "{v}");
+        }
+        for n in [
+            "email",
+            "2023",
+            "phone_2",
+            "SW1A 1AA",
+            "e-mail",
+            "@handle",
+            "dob (d/m/y)",
+        ] {
+            assert!(!looks_like_data(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn unnamed_columns_are_named_by_position() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("crm.csv");
+        std::fs::write(&path, "id,name,,\n1,Ann,,\n").expect("write");
+        let names = csv_header(&path, b',').expect("header");
+        assert_eq!(names, ["id", "name", "__column_3", "__column_4"]);
+    }
+
+    #[test]
+    fn a_column_spelt_in_another_case_or_spacing_is_found_and_an_exact_one_is_not() {
+        let mut src = source(Path::new("crm.csv"));
+        src.id = "Contact_ID".into();
+        src.fields = vec![
+            ("first_name".into(), "upper(\"First Name\")".into()),
+            ("email".into(), "coalesce(email, 'none')".into()),
+            ("phone".into(), "phone_number".into()),
+        ];
+        let header: Vec<String> = ["contact id", "first-name", "email", "phonenumber"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        let found: Vec<(String, String, String)> = misspelt_columns(&src, &header)
+            .into_iter()
+            .map(|m| (m.key, m.used, m.header))
+            .collect();
+        let m = |k: &str, u: &str, h: &str| (k.to_string(), u.to_string(), h.to_string());
+        assert_eq!(
+            found,
+            vec![
+                m("id", "Contact_ID", "contact id"),
+                m("fields.first_name", "First Name", "first-name"),
+            ]
+        );
+    }
+
+    /// The rows of CSV `text` read by [`read_csv`]: (row number, id) of each record, and
+    /// (row number, reason) of each reject.
+    fn read_text(text: &str) -> (Vec<(u64, String)>, Vec<(u64, RejectReason)>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("crm.csv");
+        std::fs::write(&path, text).expect("write");
+        let t = read_csv(&source(&path), &path).expect("read");
+        let ids = t.batch.column_by_name("id").expect("id").as_string::<i32>();
+        let rows = t.batch.column_by_name(ROW_COL).expect("rows");
+        let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
+        let kept = rows
+            .values()
+            .iter()
+            .zip(ids.iter())
+            .map(|(r, i)| (*r, i.unwrap_or("").to_string()));
+        let rejected = t.rejects.iter().map(|r| (r.row_number, r.reason)).collect();
+        (kept.collect(), rejected)
+    }
+
+    #[test]
+    fn quoted_line_breaks_in_any_column_are_one_record() {
+        let text = "id,name,address\r\n1,Ann,\"12 High St\r\nLeeds\"\r\n\
+                    2,\"Bob\nSmith\",\"Flat 2, 3 Low Rd\nYork, North\"\n3,Cy,Hull\n";
+        let (kept, rejected) = read_text(text);
+        let ids: Vec<(u64, &str)> = kept.iter().map(|(r, i)| (*r, i.as_str())).collect();
+        assert_eq!(ids, [(1, "1"), (2, "2"), (3, "3")]);
+        assert_eq!(rejected, []);
+    }
+
+    #[test]
+    fn a_stray_quote_in_the_last_column_rejects_the_rows_it_swallowed_and_goes_on() {
+        let text = "id,name,city\n1,Ann,\"Leeds\n2,Bob,York\n3,Cy,Hull\"\n4,Di,Bath\n";
+        let (kept, rejected) = read_text(text);
+        let quote = RejectReason::UnbalancedQuote;
+        assert_eq!(rejected, [(1, quote), (2, quote), (3, quote)]);
+        assert_eq!(kept, [(4, "4".to_string())]);
     }
 }

@@ -24,6 +24,15 @@ fn row(id: &str, first: &str, last: &str, email: &str, phone: &str) -> String {
     format!("{id},{first},{last},{email},{phone},SW1A 1AA,03/02/1985\n")
 }
 
+/// A case whose `path` holds `header` and one customer, read by source `crm` of `pattern`.
+fn one_customer(header: &str, path: &str, pattern: &str) -> Case {
+    let case = Case::new();
+    let customer = row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123");
+    case.write(path, format!("{header}{customer}"));
+    case.pipeline(&crm_source(pattern));
+    case
+}
+
 /// `golden check` and `golden run` both fail with `check`/`run` exit codes and say `text`.
 fn check_and_run_fail(case: &Case, check: i32, run: i32, text: &str) {
     case.golden(&["check", "pipeline.toml"])
@@ -117,14 +126,7 @@ fn a_csv_without_a_header_row_is_an_error_that_shows_only_its_shape() {
 
 #[test]
 fn a_line_break_as_delimiter_is_a_pipeline_error() {
-    let case = Case::new();
-    case.write(
-        "crm.csv",
-        format!(
-            "{CRM_HEADER}{}",
-            row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123")
-        ),
-    );
+    let case = one_customer(CRM_HEADER, "crm.csv", "crm.csv");
     let source =
         crm_source("crm.csv").replace("max_reject_ratio", "delimiter = \"\\n\"\nmax_reject_ratio");
     case.pipeline(&source);
@@ -152,18 +154,10 @@ fn an_empty_csv_file_is_a_data_error_naming_it() {
 
 #[test]
 fn a_header_that_spells_a_column_in_another_case_says_which_column_is_meant() {
-    let case = Case::new();
     let header = CRM_HEADER
         .replace("email", "Email")
         .replace("first_name", "First Name");
-    case.write(
-        "crm.csv",
-        format!(
-            "{header}{}",
-            row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123")
-        ),
-    );
-    case.pipeline(&crm_source("crm.csv"));
+    let case = one_customer(&header, "crm.csv", "crm.csv");
     let says = "`first_name` (in `fields.first_name`) not found; the file has `First Name`";
     case.golden(&["check", "pipeline.toml"])
         .code(2)
@@ -175,14 +169,9 @@ fn a_header_that_spells_a_column_in_another_case_says_which_column_is_meant() {
 
 #[test]
 fn an_undeclared_semicolon_delimiter_says_to_declare_it() {
-    let case = Case::new();
-    let text = format!(
-        "{}{}",
-        CRM_HEADER.replace(',', ";"),
-        row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123").replace(',', ";")
-    );
-    case.write("crm.csv", text);
-    case.pipeline(&crm_source("crm.csv"));
+    let case = one_customer(&CRM_HEADER.replace(',', ";"), "crm.csv", "crm.csv");
+    let text = std::fs::read_to_string(case.path("crm.csv")).expect("read");
+    case.write("crm.csv", text.replace(',', ";"));
     check_and_run_fail(
         &case,
         2,
@@ -193,16 +182,8 @@ fn an_undeclared_semicolon_delimiter_says_to_declare_it() {
 
 #[test]
 fn a_header_that_names_a_column_twice_is_an_error() {
-    let case = Case::new();
     let header = CRM_HEADER.replace("phone", "email");
-    case.write(
-        "crm.csv",
-        format!(
-            "{header}{}",
-            row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123")
-        ),
-    );
-    case.pipeline(&crm_source("crm.csv"));
+    let case = one_customer(&header, "crm.csv", "crm.csv");
     check_and_run_fail(
         &case,
         2,
@@ -215,16 +196,9 @@ fn a_header_that_names_a_column_twice_is_an_error() {
 fn an_input_that_cannot_be_read_is_a_data_error_naming_it() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::os::unix::process::CommandExt;
-    let case = Case::new();
-    let csv = case.write(
-        "crm.csv",
-        format!(
-            "{CRM_HEADER}{}",
-            row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123")
-        ),
-    );
-    case.pipeline(&crm_source("crm.csv"));
+    let case = one_customer(CRM_HEADER, "crm.csv", "crm.csv");
     std::fs::create_dir(case.out()).expect("out");
+    let csv = case.path("crm.csv");
     for (path, mode) in [(case.path("."), 0o755), (case.out(), 0o777), (csv, 0o000)] {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("mode");
     }
@@ -247,15 +221,10 @@ fn an_input_that_cannot_be_read_is_a_data_error_naming_it() {
 #[test]
 fn a_glob_match_whose_name_is_not_utf8_is_an_error_naming_it() {
     use std::os::unix::ffi::OsStrExt;
-    let case = Case::new();
-    let body = format!(
-        "{CRM_HEADER}{}",
-        row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123")
-    );
-    case.write("exports/a.csv", &body);
+    let case = one_customer(CRM_HEADER, "exports/a.csv", "exports/*.csv");
     let name = std::ffi::OsStr::from_bytes(b"b\xff.csv");
-    std::fs::write(case.path("exports").join(name), body.replace("C1", "C2")).expect("file");
-    case.pipeline(&crm_source("exports/*.csv"));
+    let body = std::fs::read(case.path("exports/a.csv")).expect("read");
+    std::fs::write(case.path("exports").join(name), body).expect("file");
     let says = "b\u{fffd}.csv` matches `exports/*.csv` but its name is not valid UTF-8; rename it";
     case.golden(&["check", "pipeline.toml"]).code(2).says(says);
     case.run(&[]).code(2).says(says);
@@ -263,16 +232,8 @@ fn a_glob_match_whose_name_is_not_utf8_is_an_error_naming_it() {
 
 #[test]
 fn a_glob_through_a_symlink_loop_reads_each_file_once() {
-    let case = Case::new();
-    case.write(
-        "exports/a.csv",
-        format!(
-            "{CRM_HEADER}{}",
-            row("C1", "Zebedee", "Quarmby", "zq@example.com", "07700 900123")
-        ),
-    );
+    let case = one_customer(CRM_HEADER, "exports/a.csv", "exports/**/*.csv");
     std::os::unix::fs::symlink(".", case.path("exports/loop")).expect("link");
-    case.pipeline(&crm_source("exports/**/*.csv"));
     case.golden(&["check", "pipeline.toml"])
         .code(0)
         .no_values(VALUES);
