@@ -497,10 +497,9 @@ impl Checker<'_> {
         }
     }
 
-    /// Files matching `pattern` (relative to the pipeline file), sorted.
-    /// The files `pattern` matches, sorted, each once (a file reached through several paths,
-    /// such as a symlink loop, by its shortest path); a match whose name is not UTF-8 is an
-    /// error naming it.
+    /// The files `pattern` (relative to the pipeline file) matches, sorted, each once (a file
+    /// reached through several paths, such as a symlink loop, by its shortest path); a match
+    /// whose name is not UTF-8 is an error naming it.
     fn expand(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let prefix = if Path::new(pattern).is_absolute() {
             String::new()

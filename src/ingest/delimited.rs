@@ -564,9 +564,11 @@ mod tests {
         );
     }
 
-    /// The rows of CSV `text` read by [`read_csv`]: (row number, id) of each record, and
-    /// (row number, reason) of each reject.
-    fn read_text(text: &str) -> (Vec<(u64, String)>, Vec<(u64, RejectReason)>) {
+    /// (row number, id) of each record and (row number, reason) of each reject.
+    type Read = (Vec<(u64, String)>, Vec<(u64, RejectReason)>);
+
+    /// The rows of CSV `text` read by [`read_csv`].
+    fn read_text(text: &str) -> Read {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("crm.csv");
         std::fs::write(&path, text).expect("write");
