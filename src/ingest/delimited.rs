@@ -602,5 +602,9 @@ mod tests {
         let quote = RejectReason::UnbalancedQuote;
         assert_eq!(rejected, [(1, quote), (2, quote), (3, quote)]);
         assert_eq!(kept, [(4, "4".to_string())]);
+        // The merged record has the header's 3 fields; its second line has 3 on its own.
+        let (kept, rejected) = read_text("id,name,city\n1,\"Ann,x\n2,Bob\",y\n3,Cy,Hull\n");
+        assert_eq!(rejected, [(1, quote), (2, quote)]);
+        assert_eq!(kept, [(3, "3".to_string())]);
     }
 }
