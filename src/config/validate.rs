@@ -520,9 +520,11 @@ impl Checker<'_> {
                 bad.to_string_lossy()
             ));
         }
+        // A directory named without a glob is kept, for the reader to say it is not a file.
+        let literal = !pattern.contains(['*', '?', '[']);
         let mut files: Vec<PathBuf> = paths
             .filter_map(Result::ok)
-            .filter(|p| p.is_file())
+            .filter(|p| p.is_file() || (literal && p.is_dir()))
             .collect();
         files.sort_by_key(|p| (p.components().count(), p.clone()));
         let mut seen = std::collections::HashSet::new();

@@ -212,14 +212,27 @@ fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, St
     concat_batches(&schema, &aligned).map_err(|e| e.to_string())
 }
 
-/// Opens an input file; a file that cannot be opened is bad input (exit 3) naming it.
+/// Opens an input file; a file that cannot be opened, or a directory, is bad input (exit 3)
+/// naming it.
 pub fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| Error::Input {
+    let input = |message: String| Error::Input {
         path: path.to_path_buf(),
-        message: format!(
+        message,
+    };
+    if path.is_dir() {
+        let ext = path
+            .extension()
+            .map_or("csv".into(), |e| e.to_string_lossy());
+        return Err(input(format!(
+            "is a directory, not a file; name the files in it with a glob such as `{}/*.{ext}`",
+            path.display()
+        )));
+    }
+    File::open(path).map_err(|e| {
+        input(format!(
             "cannot open the file ({e}); check that it exists and that the user running golden \
              may read it"
-        ),
+        ))
     })
 }
 
@@ -301,6 +314,8 @@ fn read_ndjson(source: &str, path: &Path) -> Result<RawTable> {
 
 /// Arrow schema of a Parquet file, read from its footer.
 pub async fn parquet_schema(path: &Path) -> Result<Arc<Schema>> {
+    // DataFusion would read a directory as a table of its files: say it is not a file.
+    open(path)?;
     let ctx = SessionContext::new();
     let df = ctx
         .read_parquet(path_str(path)?, parquet_options(path))

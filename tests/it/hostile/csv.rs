@@ -244,3 +244,13 @@ fn a_glob_through_a_symlink_loop_reads_each_file_once() {
     case.run(&[]).code(0).no_values(VALUES);
     assert_accounted(&case.out().join("latest"), &[("crm", "a.csv", 1)]);
 }
+
+#[test]
+fn a_directory_given_as_the_path_is_a_data_error_naming_it() {
+    for path in ["exports.csv", "exports.parquet"] {
+        let case = one_customer(CRM_HEADER, &format!("{path}/a.csv"), path);
+        let says = format!("{path}: is a directory, not a file; name the files in it with a glob");
+        case.golden(&["check", "pipeline.toml"]).code(2).says(&says);
+        case.run(&[]).code(3).says(&says).no_values(VALUES);
+    }
+}
