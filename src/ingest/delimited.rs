@@ -229,19 +229,29 @@ pub fn check_columns(src: &SourceConfig, path: &Path) -> Result<Vec<String>> {
     }
 }
 
-/// What `golden check` says of CSV file `path` of `src`: whether its header can be used, and
-/// (pipeline key, message) pairs.
-pub fn check_problems(src: &SourceConfig, path: &Path) -> (bool, Vec<(String, String)>) {
-    match csv_header(path, src.delimiter) {
-        Err(e) => (false, vec![("path".into(), e.to_string())]),
-        Ok(header) => (
-            true,
+/// What `golden check` says of `src`'s CSV files: whether every header can be used, and
+/// (pipeline key, message) pairs: each file's header problems, then the columns the first
+/// file spells differently from the expressions.
+pub fn check_problems(src: &SourceConfig) -> (bool, Vec<(String, String)>) {
+    let mut problems = Vec::new();
+    let mut first = None;
+    for path in &src.files {
+        match csv_header(path, src.delimiter) {
+            Err(e) => problems.push(("path".to_string(), e.to_string())),
+            Ok(header) => {
+                first.get_or_insert((path, header));
+            }
+        }
+    }
+    let header_ok = problems.is_empty();
+    if let Some((path, header)) = first {
+        problems.extend(
             misspelt_columns(src, &header)
                 .into_iter()
-                .map(|m| (m.key.clone(), format!("{}: {m}", path.display())))
-                .collect(),
-        ),
+                .map(|m| (m.key.clone(), format!("{}: {m}", path.display()))),
+        );
     }
+    (header_ok, problems)
 }
 
 /// Reads one CSV file of `src`: its header checked, then every row.

@@ -321,7 +321,7 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
             continue;
         };
         if src.format == Format::Csv {
-            let (header_ok, problems) = delimited::check_problems(src, first);
+            let (header_ok, problems) = delimited::check_problems(src);
             errors.extend(problems.into_iter().map(|(key, m)| problem(key, m)));
             if !header_ok {
                 continue;
