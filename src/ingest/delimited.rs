@@ -31,6 +31,7 @@ use crate::{Error, Result};
 /// Delimiters tried when the header is a single column: a file exported with one of them.
 const OTHER_DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 
+/// Bad input in file `path` (exit 3).
 fn input(path: &Path, message: String) -> Error {
     Error::Input {
         path: path.to_path_buf(),
@@ -38,6 +39,7 @@ fn input(path: &Path, message: String) -> Error {
     }
 }
 
+/// A CSV reader that splits on `delimiter` and lets rows have any number of fields.
 fn builder(delimiter: u8) -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
     b.delimiter(delimiter).flexible(true);
