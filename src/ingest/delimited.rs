@@ -264,11 +264,17 @@ pub fn read_csv(src: &SourceConfig, path: &Path) -> Result<RawTable> {
     let mut rows = Rows {
         source: src.name.clone(),
         file: path.display().to_string(),
-        delimiter: src.delimiter,
         width: header.len(),
         cols: TextColumns::new(header),
         rejects: Vec::new(),
         row: 0,
+        spans: Spans {
+            delimiter: src.delimiter,
+            line_reader: csv_core::ReaderBuilder::new()
+                .delimiter(src.delimiter)
+                .build(),
+            file: None,
+        },
     };
     let mut record = ByteRecord::new();
     loop {
@@ -285,8 +291,8 @@ pub fn read_csv(src: &SourceConfig, path: &Path) -> Result<RawTable> {
         }
         if record.as_slice().contains(&b'\n') {
             let start = record.position().cloned().unwrap_or_else(Position::new);
-            let lines = physical_lines(path, &start, rdr.position().byte())?;
-            if let Some(why) = rows.swallowed(&record, &lines) {
+            let lines = rows.spans.lines(path, &start, rdr.position().byte())?;
+            if let Some(why) = rows.spans.swallowed(&record, rows.width, &lines) {
                 rows.reject_lines(&lines, &why);
                 continue;
             }
@@ -300,35 +306,93 @@ pub fn read_csv(src: &SourceConfig, path: &Path) -> Result<RawTable> {
     })
 }
 
-/// The non-blank physical lines of a file between byte `start` and byte `end`, with their
-/// 1-based line numbers in the file.
-fn physical_lines(path: &Path, start: &Position, end: u64) -> Result<Vec<(u64, Vec<u8>)>> {
-    let read = |f: &mut File| -> std::io::Result<Vec<u8>> {
-        f.seek(SeekFrom::Start(start.byte()))?;
+/// Reads back the records that span several physical lines, to tell a quoted line break from
+/// a stray quote.
+struct Spans {
+    delimiter: u8,
+    /// Parses one physical line on its own; reset before each line.
+    line_reader: csv_core::Reader,
+    /// The file, opened at the first record that spans lines.
+    file: Option<File>,
+}
+
+impl Spans {
+    /// The non-blank physical lines of `path` between byte `start` and byte `end`, with their
+    /// 1-based line numbers in the file.
+    fn lines(&mut self, path: &Path, start: &Position, end: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(open(path)?),
+        };
         let mut bytes = Vec::new();
-        f.take(end.saturating_sub(start.byte()))
-            .read_to_end(&mut bytes)?;
-        Ok(bytes)
-    };
-    let bytes = read(&mut open(path)?).map_err(|e| input(path, format!("cannot read: {e}")))?;
-    Ok(bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (start.line() + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(|(_, l)| !l.trim_ascii().is_empty())
-        .map(|(n, l)| (n, l.to_vec()))
-        .collect())
+        let read = file.seek(SeekFrom::Start(start.byte())).and_then(|_| {
+            let len = end.saturating_sub(start.byte());
+            Read::by_ref(file).take(len).read_to_end(&mut bytes)
+        });
+        read.map_err(|e| input(path, format!("cannot read: {e}")))?;
+        Ok(bytes
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(i, l)| (start.line() + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
+            .filter(|(_, l)| !l.trim_ascii().is_empty())
+            .map(|(n, l)| (n, l.to_vec()))
+            .collect())
+    }
+
+    /// The number of fields of `line` parsed on its own.
+    fn fields(&mut self, line: &[u8]) -> usize {
+        self.line_reader.reset();
+        let (mut input, mut fields, mut scratch) = (line, 0, [0u8; 256]);
+        loop {
+            let (result, nin, _) = self.line_reader.read_field(input, &mut scratch);
+            input = &input[nin..];
+            match result {
+                csv_core::ReadFieldResult::Field { record_end } => {
+                    fields += 1;
+                    if record_end {
+                        return fields;
+                    }
+                }
+                csv_core::ReadFieldResult::End => return fields,
+                // More of a long field, or the end of the line (empty input means the end).
+                _ => {}
+            }
+        }
+    }
+
+    /// Why a record of `width` fields spanning `lines` is rows swallowed by a stray quote, if
+    /// it is.
+    fn swallowed(
+        &mut self,
+        record: &ByteRecord,
+        width: usize,
+        lines: &[(u64, Vec<u8>)],
+    ) -> Option<String> {
+        let (first, last) = (lines.first()?.0, lines.last()?.0);
+        let opened = format!("a quoted field opened on line {first} runs to line {last}");
+        if record.len() != width {
+            let n = record.len();
+            Some(format!(
+                "{opened} and gives {n} fields, the header has {width}"
+            ))
+        } else if width > 1 && lines[1..].iter().any(|(_, l)| self.fields(l) == width) {
+            Some(format!("{opened} over rows of the header's shape"))
+        } else {
+            None
+        }
+        .map(|why| format!("{why}; check the quotes of line {first}"))
+    }
 }
 
 /// The rows of one CSV file as they are read.
 struct Rows {
     source: String,
     file: String,
-    delimiter: u8,
     width: usize,
     cols: TextColumns,
     rejects: Vec<Reject>,
     row: u64,
+    spans: Spans,
 }
 
 impl Rows {
@@ -345,26 +409,6 @@ impl Rows {
         });
     }
 
-    /// Why a record spanning `lines` is rows swallowed by a stray quote, if it is.
-    fn swallowed(&self, record: &ByteRecord, lines: &[(u64, Vec<u8>)]) -> Option<String> {
-        let (first, last) = (lines.first()?.0, lines.last()?.0);
-        let fields = |line: &[u8]| {
-            let mut r = builder(self.delimiter).has_headers(false).from_reader(line);
-            let mut rec = ByteRecord::new();
-            r.read_byte_record(&mut rec).map_or(0, |_| rec.len())
-        };
-        let opened = format!("a quoted field opened on line {first} runs to line {last}");
-        if record.len() != self.width {
-            let (n, w) = (record.len(), self.width);
-            Some(format!("{opened} and gives {n} fields, the header has {w}"))
-        } else if self.width > 1 && lines[1..].iter().any(|(_, l)| fields(l) == self.width) {
-            Some(format!("{opened} over rows of the header's shape"))
-        } else {
-            None
-        }
-        .map(|why| format!("{why}; check the quotes of line {first}"))
-    }
-
     /// Rejects each physical line of a record that a stray quote made of several rows.
     fn reject_lines(&mut self, lines: &[(u64, Vec<u8>)], why: &str) {
         for (n, line) in lines {
@@ -379,7 +423,7 @@ impl Rows {
 
     /// Adds one record as a row or a reject; returns the record's buffer for the next row.
     fn push(&mut self, record: ByteRecord) -> ByteRecord {
-        let delimiter = (self.delimiter as char).to_string();
+        let delimiter = (self.spans.delimiter as char).to_string();
         let raw = |record: &ByteRecord| {
             let parts: Vec<String> = record
                 .iter()
