@@ -17,7 +17,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 pub use super::delimited::csv_header;
-use super::delimited::read_csv;
+use super::delimited::{check_columns, read_csv};
 use super::rejects::{Reject, RejectReason};
 use crate::config::{Format, SourceConfig};
 use crate::{Error, Result};
@@ -146,13 +146,17 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
     let mut rejects = Vec::new();
     let mut rows_seen = 0;
     for path in &source.files {
+        if source.format == Format::Csv {
+            check_columns(source, path)?;
+        }
         let t = match source.format {
             Format::Csv | Format::Ndjson => {
                 // Row readers are CPU-bound: on the blocking pool, so sources read in parallel.
-                let (src, file) = (source.clone(), path.clone());
-                tokio::task::spawn_blocking(move || match src.format {
-                    Format::Csv => read_csv(&src, &file),
-                    _ => read_ndjson(&src.name, &file),
+                let (name, file, format) = (source.name.clone(), path.clone(), source.format);
+                let delimiter = source.delimiter;
+                tokio::task::spawn_blocking(move || match format {
+                    Format::Csv => read_csv(&name, &file, delimiter),
+                    _ => read_ndjson(&name, &file),
                 })
                 .await
                 .map_err(|e| Error::Internal(format!("reader task of {}: {e}", path.display())))??
@@ -381,4 +385,54 @@ pub fn row_as_json(batch: &RecordBatch, i: usize) -> String {
         map.insert(f.name().clone(), serde_json::Value::String(v));
     }
     serde_json::Value::Object(map).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+
+    #[test]
+    fn a_csv_row_with_bad_utf8_is_rejected_naming_its_column_and_the_rest_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("crm.csv");
+        let mut bytes = b"id,name,city\n1,Ann,Leeds\n2,B".to_vec();
+        bytes.extend([0xff, 0xfe]);
+        bytes.extend(b"b,York\n3,,Hull\n4,Cy\n");
+        std::fs::write(&path, bytes).expect("write");
+        let t = read_csv("crm", &path, b',').expect("read");
+        assert_eq!(t.rows_seen, 4);
+        let reasons: Vec<(u64, RejectReason, &str)> = t
+            .rejects
+            .iter()
+            .map(|r| (r.row_number, r.reason, r.detail.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (
+                    2,
+                    RejectReason::InvalidUtf8,
+                    "column `name` is not valid UTF-8"
+                ),
+                (
+                    4,
+                    RejectReason::WrongColumnCount,
+                    "2 fields, the header has 3"
+                ),
+            ]
+        );
+        assert_eq!(t.rejects[0].raw, "2,B\u{fffd}\u{fffd}b,York");
+        let ids = t.batch.column_by_name("id").expect("id").as_string::<i32>();
+        let names = t
+            .batch
+            .column_by_name("name")
+            .expect("name")
+            .as_string::<i32>();
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [Some("1"), Some("3")]);
+        assert_eq!(names.iter().collect::<Vec<_>>(), [Some("Ann"), None]);
+        let rows = t.batch.column_by_name(ROW_COL).expect("rows");
+        let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
+        assert_eq!(rows.values().to_vec(), [1, 3]);
+    }
 }
