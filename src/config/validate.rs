@@ -389,6 +389,12 @@ impl Checker<'_> {
             let v = d.get_ref();
             let mut chars = v.chars();
             match (chars.next(), chars.next()) {
+                (Some('\n' | '\r' | '"'), None) => self.err(
+                    d.span(),
+                    format!("{key}.delimiter"),
+                    "must not be a line break or a quote; give the character between columns, \
+                     such as \",\" or \";\"",
+                ),
                 (Some(c), None) if c.is_ascii() => delimiter = c as u8,
                 _ => self.err(
                     d.span(),
@@ -502,7 +508,9 @@ impl Checker<'_> {
         }
     }
 
-    /// Files matching `pattern` (relative to the pipeline file), sorted.
+    /// The files `pattern` (relative to the pipeline file) matches, sorted, each once (a file
+    /// reached through several paths, such as a symlink loop, by its shortest path); a match
+    /// whose name is not UTF-8 is an error naming it.
     fn expand(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let prefix = if Path::new(pattern).is_absolute() {
             String::new()
@@ -512,14 +520,26 @@ impl Checker<'_> {
                 glob::Pattern::escape(&self.base_dir.to_string_lossy())
             )
         };
-        let paths = glob::glob(&format!("{prefix}{pattern}")).map_err(|e| {
+        let full = format!("{prefix}{pattern}");
+        let paths = glob::glob(&full).map_err(|e| {
             let at = e.pos.saturating_sub(prefix.len()) + 1;
             format!("invalid glob `{pattern}`: {} (character {at})", e.msg)
         })?;
+        if let Some(bad) = non_utf8_match(&full) {
+            return Err(format!(
+                "`{}` matches `{pattern}` but its name is not valid UTF-8; rename it",
+                bad.to_string_lossy()
+            ));
+        }
+        // A directory named without a glob is kept, for the reader to say it is not a file.
+        let literal = !pattern.contains(['*', '?', '[']);
         let mut files: Vec<PathBuf> = paths
             .filter_map(Result::ok)
-            .filter(|p| p.is_file())
+            .filter(|p| p.is_file() || (literal && p.is_dir()))
             .collect();
+        files.sort_by_key(|p| (p.components().count(), p.clone()));
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
         files.sort();
         Ok(files)
     }
@@ -1083,6 +1103,35 @@ pub fn parse_block_key(text: &str) -> Result<BlockKey, String> {
         return Err(format!("invalid field name `{field}` in key `{s}`; {hint}"));
     }
     Ok(BlockKey { field, transform })
+}
+
+/// A file whose name is not valid UTF-8 and that glob `full` (an absolute or base-relative
+/// pattern) matches once its name is read lossily; `glob` skips such names silently.
+fn non_utf8_match(full: &str) -> Option<PathBuf> {
+    let pattern = glob::Pattern::new(full).ok()?;
+    let is_glob = |c: &std::path::Component| {
+        c.as_os_str()
+            .to_str()
+            .is_some_and(|s| s.contains(['*', '?', '[']))
+    };
+    let comps: Vec<_> = Path::new(full).components().collect();
+    let literal = comps.iter().take_while(|c| !is_glob(c)).count();
+    if literal == comps.len() {
+        return None;
+    }
+    let base: PathBuf = comps[..literal].iter().collect();
+    let mut walk = walkdir::WalkDir::new(&base).follow_links(true).min_depth(1);
+    if !full.contains("**") {
+        walk = walk.max_depth(comps.len() - literal);
+    }
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..Default::default()
+    };
+    walk.into_iter()
+        .filter_map(Result::ok)
+        .map(walkdir::DirEntry::into_path)
+        .find(|p| p.to_str().is_none() && pattern.matches_with(&p.to_string_lossy(), options))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! id is missing or repeated within the source are rejected too. Every row read ends up in
 //! exactly one of the returned batches or the rejects.
 
+pub mod delimited;
 pub mod drift;
 pub mod mapping;
 pub mod rejects;
@@ -401,6 +402,13 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
         let Some(first) = src.files.first() else {
             continue;
         };
+        if src.format == Format::Csv {
+            let (header_ok, problems) = delimited::check_problems(src);
+            errors.extend(problems.into_iter().map(|(key, m)| problem(key, m)));
+            if !header_ok {
+                continue;
+            }
+        }
         let schema = match source_schema(src, first).await {
             Ok(s) => s,
             Err(e) => {

@@ -25,6 +25,8 @@ pub enum RejectReason {
     Unreadable,
     /// A field's expression failed on this row (a value it cannot convert).
     ExpressionFailed,
+    /// A physical CSV line swallowed into another row by a quote that does not close on it.
+    UnbalancedQuote,
 }
 
 impl RejectReason {
@@ -39,6 +41,7 @@ impl RejectReason {
             RejectReason::DuplicateId => "duplicate_id",
             RejectReason::Unreadable => "unreadable",
             RejectReason::ExpressionFailed => "expression_failed",
+            RejectReason::UnbalancedQuote => "unbalanced_quote",
         }
     }
 }

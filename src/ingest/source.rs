@@ -19,6 +19,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
+pub use super::delimited::csv_header;
+use super::delimited::{check_columns, read_csv};
 use super::rejects::{Reject, RejectReason};
 use crate::config::{Format, SourceConfig};
 use crate::{Error, Result};
@@ -39,15 +41,17 @@ pub struct RawTable {
 }
 
 /// Column-wise text builder with columns that may appear mid-stream (NDJSON keys).
-struct TextColumns {
-    names: Vec<String>,
+pub(super) struct TextColumns {
+    /// Column names, in order.
+    pub(super) names: Vec<String>,
     index: HashMap<String, usize>,
     builders: Vec<StringBuilder>,
     rows: Vec<u64>,
 }
 
 impl TextColumns {
-    fn new(names: Vec<String>) -> Self {
+    /// A builder with columns `names` and no rows.
+    pub(super) fn new(names: Vec<String>) -> Self {
         let index = names
             .iter()
             .enumerate()
@@ -87,7 +91,11 @@ impl TextColumns {
     }
 
     /// Appends one row given as one value per column, in column order (empty: null).
-    fn push_text_row<'a>(&mut self, row_number: u64, values: impl Iterator<Item = &'a str>) {
+    pub(super) fn push_text_row<'a>(
+        &mut self,
+        row_number: u64,
+        values: impl Iterator<Item = &'a str>,
+    ) {
         for (b, v) in self.builders.iter_mut().zip(values) {
             if v.is_empty() {
                 b.append_null();
@@ -98,7 +106,8 @@ impl TextColumns {
         self.rows.push(row_number);
     }
 
-    fn finish(mut self, file: &str) -> Result<RecordBatch> {
+    /// The rows as a batch, with the row-number and file columns.
+    pub(super) fn finish(mut self, file: &str) -> Result<RecordBatch> {
         let n = self.rows.len();
         let mut fields: Vec<Field> = self
             .names
@@ -140,6 +149,9 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
     let mut rejects = Vec::new();
     let mut rows_seen = 0;
     for path in &source.files {
+        if source.format == Format::Csv {
+            check_columns(source, path)?;
+        }
         let t = match source.format {
             Format::Csv | Format::Ndjson => {
                 // Row readers are CPU-bound: on the blocking pool, so sources read in parallel.
@@ -208,108 +220,27 @@ fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, St
     concat_batches(&schema, &aligned).map_err(|e| e.to_string())
 }
 
-fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| Error::io(path, e))
-}
-
-/// Reads the header of a CSV file: trimmed column names, UTF-8 BOM removed.
-pub fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(BufReader::new(open(path)?));
-    let header = rdr.byte_headers().map_err(|e| Error::Input {
+/// Opens an input file; a file that cannot be opened, or a directory, is bad input (exit 3)
+/// naming it.
+pub fn open(path: &Path) -> Result<File> {
+    let input = |message: String| Error::Input {
         path: path.to_path_buf(),
-        message: format!("cannot read the CSV header: {e}"),
-    })?;
-    header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let h = std::str::from_utf8(h).map_err(|_| Error::Input {
-                path: path.to_path_buf(),
-                message: format!(
-                    "header column {} is not valid UTF-8; re-export the file as UTF-8",
-                    i + 1
-                ),
-            })?;
-            Ok(h.trim_start_matches('\u{feff}').trim().to_string())
-        })
-        .collect()
-}
-
-fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
-    let header = csv_header(path, delimiter)?;
-    let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 20, open(path)?));
-    let width = header.len();
-    let mut cols = TextColumns::new(header);
-    let mut rejects = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    let mut row: u64 = 0;
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                row += 1;
-                rejects.push(Reject {
-                    source: source.to_string(),
-                    file: file.clone(),
-                    row_number: row,
-                    raw: String::new(),
-                    reason: RejectReason::Unreadable,
-                    detail: e.to_string(),
-                });
-                continue;
-            }
-        }
-        row += 1;
-        let raw = |record: &csv::ByteRecord| {
-            let parts: Vec<String> = record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect();
-            parts.join(&(delimiter as char).to_string())
-        };
-        if record.len() != width {
-            rejects.push(Reject {
-                source: source.to_string(),
-                file: file.clone(),
-                row_number: row,
-                raw: raw(&record),
-                reason: RejectReason::WrongColumnCount,
-                detail: format!("{} fields, the header has {width}", record.len()),
-            });
-            continue;
-        }
-        // One UTF-8 check of the whole row; the record's buffer is reused for the next row.
-        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
-            Ok(text) => text,
-            Err(e) => {
-                let column = e.utf8_error().field();
-                record = e.into_byte_record();
-                rejects.push(Reject {
-                    source: source.to_string(),
-                    file: file.clone(),
-                    row_number: row,
-                    raw: raw(&record),
-                    reason: RejectReason::InvalidUtf8,
-                    detail: format!("column `{}` is not valid UTF-8", cols.names[column]),
-                });
-                continue;
-            }
-        };
-        cols.push_text_row(row, text.iter());
-        record = text.into_byte_record();
+        message,
+    };
+    if path.is_dir() {
+        let ext = path
+            .extension()
+            .map_or("csv".into(), |e| e.to_string_lossy());
+        return Err(input(format!(
+            "is a directory, not a file; name the files in it with a glob such as `{}/*.{ext}`",
+            path.display()
+        )));
     }
-    Ok(RawTable {
-        batch: cols.finish(&file)?,
-        rejects,
-        rows_seen: row,
+    File::open(path).map_err(|e| {
+        input(format!(
+            "cannot open the file ({e}); check that it exists and that the user running golden \
+             may read it"
+        ))
     })
 }
 
@@ -450,6 +381,8 @@ fn json_text(v: &RawValue) -> Option<String> {
 
 /// Arrow schema of a Parquet file, read from its footer.
 pub async fn parquet_schema(path: &Path) -> Result<Arc<Schema>> {
+    // DataFusion would read a directory as a table of its files: say it is not a file.
+    open(path)?;
     let ctx = SessionContext::new();
     let df = ctx
         .read_parquet(path_str(path)?, parquet_options(path))

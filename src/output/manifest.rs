@@ -25,7 +25,11 @@ pub struct InputFile {
 impl InputFile {
     /// Reads `path` once to size and checksum it.
     pub fn describe(source: &str, path: &Path) -> Result<Self> {
-        let (bytes, sha256) = sha256_file(path)?;
+        let f = crate::ingest::source::open(path)?;
+        let (bytes, sha256) = sha256_read(f).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot read the file ({e}); check the disk and the file"),
+        })?;
         Ok(InputFile {
             source: source.into(),
             path: path.display().to_string(),
@@ -37,12 +41,17 @@ impl InputFile {
 
 /// The size and hex SHA-256 of the file at `path`, read once.
 pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    sha256_read(f).map_err(|e| Error::io(path, e))
+}
+
+/// Size and hex SHA-256 of everything `r` yields, read in 1 MiB pieces.
+fn sha256_read(mut r: impl Read) -> std::io::Result<(u64, String)> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
     loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        let n = r.read(&mut buf)?;
         if n == 0 {
             break;
         }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{strings, table};
+mod csv;
 
 mod model;
 mod ndjson;
