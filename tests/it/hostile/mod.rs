@@ -13,6 +13,8 @@ use std::process::Command;
 
 use crate::util::{strings, table};
 
+mod nightly;
+
 /// The comparisons and fixed model shared by every case (`tests/data/tiny/model.json`), so
 /// that a case of a few rows needs no training.
 pub const MODEL: &str = r#"
