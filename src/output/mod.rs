@@ -611,6 +611,57 @@ mod tests {
     }
 
     #[test]
+    fn printable_escapes_control_and_bidi_characters_only() {
+        assert_eq!(
+            printable("pid=1 h\u{1b}[2J\u{7}\u{202e}é"),
+            "pid=1 h\\u{1b}[2J\\u{7}\\u{202e}é"
+        );
+    }
+
+    #[test]
+    fn a_process_is_named_by_its_pid_and_start_time() {
+        let me = std::process::id();
+        let start = process_start(me).unwrap();
+        let holder = |start: Option<u64>| LockHolder {
+            text: String::new(),
+            pid: Some(me),
+            host: Some(host_name()),
+            start,
+        };
+        assert_eq!(holder(Some(start)).liveness(), Liveness::Alive);
+        assert_eq!(holder(None).liveness(), Liveness::Alive);
+        assert_eq!(holder(Some(start + 1)).liveness(), Liveness::Stale);
+        let gone = LockHolder {
+            pid: Some(999_999_999),
+            ..holder(None)
+        };
+        assert_eq!(gone.liveness(), Liveness::Stale);
+    }
+
+    #[test]
+    fn previous_run_dir_accepts_only_a_link_to_a_committed_run_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        assert_eq!(previous_run_dir(out), Ok(None));
+        for run in ["R1", "R2.failed", ".tmp-R3"] {
+            fs::create_dir_all(out.join("runs").join(run)).unwrap();
+        }
+        let point = |target: &str| {
+            let _ = fs::remove_file(out.join("latest"));
+            std::os::unix::fs::symlink(target, out.join("latest")).unwrap();
+            previous_run_dir(out)
+        };
+        let r1 = fs::canonicalize(out.join("runs/R1")).unwrap();
+        assert_eq!(point("runs/R1"), Ok(Some(r1)));
+        for bad in ["runs/R2.failed", "runs/.tmp-R3", "runs/R9", "runs", "/"] {
+            assert!(point(bad).is_err(), "{bad}");
+        }
+        fs::remove_file(out.join("latest")).unwrap();
+        fs::create_dir(out.join("latest")).unwrap();
+        assert!(previous_run_dir(out).unwrap_err().contains("not a link"));
+    }
+
+    #[test]
     fn row_groups_cut_across_batches_without_losing_rows() {
         let batches = [batch(0, 5), batch(5, 6), batch(6, 13)];
         let groups = row_groups(&batches, 4);
