@@ -249,44 +249,9 @@ async fn prepare(
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
-    // The previous crosswalk is read once: for the comparison cache here, for stable ids later.
-    let previous_crosswalk = previous.dir.as_ref().and_then(|dir| {
-        stable_ids::read_crosswalk(dir)
-            .map_err(|e| {
-                tracing::warn!(error = %e, "previous crosswalk unusable; full run, golden ids start afresh")
-            })
-            .ok()
-    });
-    let previous_dir = previous
-        .dir
-        .clone()
-        .filter(|_| previous_crosswalk.is_some());
-    let mut incremental_from = previous
-        .incremental_from
-        .clone()
-        .filter(|_| previous_crosswalk.is_some());
-    let cache = match (&incremental_from, &previous_crosswalk) {
-        (Some(dir), Some(xw)) => stages.time("pair_cache", || {
-            let cache = compare::cache::PairCache::load(
-                dir,
-                xw,
-                &records,
-                &content_hashes,
-                &p.comparisons,
-            );
-            Ok(cache
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "previous comparisons unusable; comparing every pair (full run)")
-                })
-                .ok())
-        })?,
-        _ => None,
-    };
-    if cache.is_none() {
-        incremental_from = None;
-    }
+    let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
     let compared = stages.time("compare", || {
-        compare::compare(&records, &p.comparisons, &blocks, cache.as_ref())
+        compare::compare(&records, &p.comparisons, &blocks, reuse.cache.as_ref())
     })?;
     tracing::info!(
         records = records.num_rows(),
@@ -299,11 +264,71 @@ async fn prepare(
         sources,
         source_columns,
         content_hashes,
-        incremental_from,
-        previous_crosswalk,
-        previous_dir,
+        incremental_from: reuse.incremental_from,
+        previous_crosswalk: reuse.crosswalk,
+        previous_dir: reuse.dir,
         blocks,
         compared,
+    })
+}
+
+/// What this run reuses of the previous run, once its tables are read and checked.
+struct Reuse {
+    /// The previous crosswalk (for the cache and stable ids).
+    crosswalk: Option<RecordBatch>,
+    /// The previous run whose golden ids are kept.
+    dir: Option<PathBuf>,
+    /// The previous run whose comparisons are reused (an incremental run).
+    incremental_from: Option<PathBuf>,
+    /// The comparisons reused.
+    cache: Option<compare::cache::PairCache>,
+}
+
+/// Reads the previous crosswalk once and, for an incremental run, the comparisons to reuse.
+/// An unusable crosswalk means no previous ids; unusable comparisons a full run; each with a
+/// warning.
+fn reuse_previous(
+    p: &Pipeline,
+    stages: &mut Stages,
+    previous: &Previous,
+    records: &RecordBatch,
+    content_hashes: &[u64],
+) -> Result<Reuse> {
+    let previous_crosswalk = previous.dir.as_ref().and_then(|dir| {
+        stable_ids::read_crosswalk(dir)
+            .map_err(|e| {
+                tracing::warn!(error = %e, "previous crosswalk unusable; full run, golden ids start afresh")
+            })
+            .ok()
+    });
+    let cache = match (&previous.incremental_from, &previous_crosswalk) {
+        (Some(dir), Some(xw)) => stages.time("pair_cache", || {
+            let cache = compare::cache::PairCache::load(
+                dir,
+                xw,
+                records,
+                content_hashes,
+                &p.comparisons,
+            );
+            Ok(cache
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "previous comparisons unusable; comparing every pair (full run)")
+                })
+                .ok())
+        })?,
+        _ => None,
+    };
+    Ok(Reuse {
+        dir: previous
+            .dir
+            .clone()
+            .filter(|_| previous_crosswalk.is_some()),
+        incremental_from: previous
+            .incremental_from
+            .clone()
+            .filter(|_| cache.is_some()),
+        crosswalk: previous_crosswalk,
+        cache,
     })
 }
 
