@@ -44,6 +44,12 @@ pub enum Error {
     /// Another run holds the output directory's lock.
     #[error("{0}")]
     Locked(String),
+    /// SIGINT or SIGTERM (the signal number) stopped a run before it committed.
+    #[error(
+        "stopped by {}: the run was not committed; its temporary directory and the lock were removed and `latest` is unchanged",
+        signal_name(*.0)
+    )]
+    Interrupted(i32),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -73,6 +79,8 @@ impl Error {
             Error::Config(_) | Error::Usage(_) => 2,
             Error::TooManyRejects { .. } | Error::Input { .. } => 3,
             Error::Locked(_) => 4,
+            // The shell's convention for a process ended by a signal: 130 SIGINT, 143 SIGTERM.
+            Error::Interrupted(signal) => 128u8.saturating_add(*signal as u8),
             _ => 1,
         }
     }
@@ -83,5 +91,14 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The name of the signals that stop a run (`Error::Interrupted`).
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        n => format!("signal {n}"),
     }
 }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use arrow::record_batch::RecordBatch;
@@ -27,10 +29,14 @@ pub struct RunOptions {
     pub output: Option<PathBuf>,
     /// Threads used by the parallel stages (recorded in the manifest).
     pub threads: usize,
-    /// Remove a stale lock (its run is gone) before taking it (`--break-lock`).
+    /// Remove the lock of a run on another host (or an unreadable one) before taking it
+    /// (`--break-lock`); a lock whose run is gone from this host is taken over anyway.
     pub break_lock: bool,
-    /// Recompute everything instead of reusing the previous run's comparisons and model.
+    /// Recompute everything instead of reusing the previous run's comparisons.
     pub full: bool,
+    /// Set to a signal number (SIGINT, SIGTERM) to stop the run at the next stage boundary,
+    /// before it commits ([`Error::Interrupted`]); 0 while it may go on.
+    pub stop: Arc<AtomicUsize>,
 }
 
 /// What a finished run reports.
@@ -46,11 +52,22 @@ pub struct RunSummary {
 #[derive(Default)]
 struct Stages {
     timings: BTreeMap<String, f64>,
+    /// [`RunOptions::stop`], checked before each stage.
+    stop: Arc<AtomicUsize>,
 }
 
 impl Stages {
-    /// Runs stage `stage`, logs and records its wall seconds.
+    /// Fails with [`Error::Interrupted`] once a signal asked the run to stop.
+    fn check(&self) -> Result<()> {
+        match self.stop.load(Ordering::SeqCst) {
+            0 => Ok(()),
+            signal => Err(Error::Interrupted(signal as i32)),
+        }
+    }
+
+    /// Runs stage `stage` (unless the run was asked to stop), logs and records its wall seconds.
     fn time<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check()?;
         let cpu = crate::memory::cpu_seconds();
         let (out, secs) = timed(stage, f)?;
         log_resources(stage, cpu);
@@ -100,12 +117,15 @@ pub struct Prepared {
     pub source_columns: SourceColumns,
     /// Content hash of each record's match values (unchanged hash: comparisons reusable).
     pub content_hashes: Vec<u64>,
-    /// The previous run this one is incremental on, if any.
+    /// The previous run this one is incremental on, if any (its comparisons are reused).
     pub incremental_from: Option<PathBuf>,
-    /// That run's crosswalk (`stable_ids::read_crosswalk`), read once for cache and stable ids.
+    /// The previous run's crosswalk (`stable_ids::read_crosswalk`), read once for the cache
+    /// and stable ids; `None` when there is no usable previous run.
     pub previous_crosswalk: Option<RecordBatch>,
     /// Placeholder values found per field (treated as missing for matching).
     pub placeholders: standardize::placeholder::Placeholders,
+    /// The previous run whose golden ids this run keeps, if usable.
+    pub previous_dir: Option<PathBuf>,
 }
 
 /// What this run takes from the run `latest` points at.
@@ -113,29 +133,38 @@ pub struct Prepared {
 struct Previous {
     /// Its source columns, for the schema-drift check (empty: not checked).
     columns: SourceColumns,
+    /// Its directory, when it is a committed run of this output directory (golden ids kept).
+    dir: Option<PathBuf>,
     /// Its directory, when this run is incremental: same pipeline file, not `--full`.
     incremental_from: Option<PathBuf>,
 }
 
-/// Reads the previous run's manifest (none, or unreadable with a warning: a full run).
+/// Finds and checks the previous run (`output::previous_run_dir`) and reads its manifest. An
+/// unusable one gives a full run with new golden ids, with a warning saying why.
 fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) -> Previous {
-    let latest = out_dir.join("latest");
-    let path = latest.join("manifest.json");
-    if !path.exists() {
-        return Previous::default();
-    }
-    match Manifest::read(&path) {
+    let dir = match output::previous_run_dir(out_dir) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return Previous::default(),
+        Err(why) => {
+            tracing::warn!("previous run unusable: {why}; full run, golden ids start afresh");
+            return Previous::default();
+        }
+    };
+    match Manifest::read(&dir.join("manifest.json")) {
         Ok(m) => {
             let same = m.pipeline_hash == p.hash && m.status == "succeeded";
-            let dir = std::fs::canonicalize(&latest).ok();
             Previous {
                 columns: m.source_columns,
-                incremental_from: dir.filter(|_| same && !full),
+                incremental_from: (same && !full).then(|| dir.clone()),
+                dir: Some(dir),
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, "previous manifest unreadable; schema drift not checked, full run");
-            Previous::default()
+            Previous {
+                dir: Some(dir),
+                ..Previous::default()
+            }
         }
     }
 }
@@ -148,6 +177,7 @@ async fn prepare(
     previous: &Previous,
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
+    stages.check()?;
     let (t, cpu) = (Instant::now(), crate::memory::cpu_seconds());
     let mut ing = ingest::ingest(p, &previous.columns)
         .instrument(crate::telemetry::stage_span("ingest"))
@@ -228,31 +258,9 @@ async fn prepare(
     })?;
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
-    // The previous crosswalk is read once: for the comparison cache here, for stable ids later.
-    let previous_crosswalk = previous.incremental_from.as_ref().and_then(|dir| {
-        stable_ids::read_crosswalk(dir)
-            .map_err(|e| tracing::warn!(error = %e, "previous crosswalk unreadable; comparing every pair"))
-            .ok()
-    });
-    let cache = match (&previous.incremental_from, &previous_crosswalk) {
-        (Some(dir), Some(xw)) => stages.time("pair_cache", || {
-            let cache = compare::cache::PairCache::load(
-                dir,
-                xw,
-                &records,
-                &content_hashes,
-                &p.comparisons,
-            );
-            Ok(cache
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "previous comparisons unreadable; comparing every pair")
-                })
-                .ok())
-        })?,
-        _ => None,
-    };
+    let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
     let compared = stages.time("compare", || {
-        compare::compare(&records, &p.comparisons, &blocks, cache.as_ref())
+        compare::compare(&records, &p.comparisons, &blocks, reuse.cache.as_ref())
     })?;
     tracing::info!(
         records = records.num_rows(),
@@ -265,11 +273,72 @@ async fn prepare(
         sources,
         source_columns,
         content_hashes,
-        incremental_from: previous.incremental_from.clone(),
-        previous_crosswalk,
         placeholders,
+        incremental_from: reuse.incremental_from,
+        previous_crosswalk: reuse.crosswalk,
+        previous_dir: reuse.dir,
         blocks,
         compared,
+    })
+}
+
+/// What this run reuses of the previous run, once its tables are read and checked.
+struct Reuse {
+    /// The previous crosswalk (for the cache and stable ids).
+    crosswalk: Option<RecordBatch>,
+    /// The previous run whose golden ids are kept.
+    dir: Option<PathBuf>,
+    /// The previous run whose comparisons are reused (an incremental run).
+    incremental_from: Option<PathBuf>,
+    /// The comparisons reused.
+    cache: Option<compare::cache::PairCache>,
+}
+
+/// Reads the previous crosswalk once and, for an incremental run, the comparisons to reuse.
+/// An unusable crosswalk means no previous ids; unusable comparisons a full run; each with a
+/// warning.
+fn reuse_previous(
+    p: &Pipeline,
+    stages: &mut Stages,
+    previous: &Previous,
+    records: &RecordBatch,
+    content_hashes: &[u64],
+) -> Result<Reuse> {
+    let previous_crosswalk = previous.dir.as_ref().and_then(|dir| {
+        stable_ids::read_crosswalk(dir)
+            .map_err(|e| {
+                tracing::warn!(error = %e, "previous crosswalk unusable; full run, golden ids start afresh")
+            })
+            .ok()
+    });
+    let cache = match (&previous.incremental_from, &previous_crosswalk) {
+        (Some(dir), Some(xw)) => stages.time("pair_cache", || {
+            let cache = compare::cache::PairCache::load(
+                dir,
+                xw,
+                records,
+                content_hashes,
+                &p.comparisons,
+            );
+            Ok(cache
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "previous comparisons unusable; comparing every pair (full run)")
+                })
+                .ok())
+        })?,
+        _ => None,
+    };
+    Ok(Reuse {
+        dir: previous
+            .dir
+            .clone()
+            .filter(|_| previous_crosswalk.is_some()),
+        incremental_from: previous
+            .incremental_from
+            .clone()
+            .filter(|_| cache.is_some()),
+        crosswalk: previous_crosswalk,
+        cache,
     })
 }
 
@@ -305,6 +374,11 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
         ModelParams::load_pinned(path, p)?;
     }
     let out_dir = opts.output.clone().unwrap_or_else(|| p.output.dir.clone());
+    let mut stages = Stages {
+        stop: opts.stop.clone(),
+        ..Stages::default()
+    };
+    stages.check()?;
     let _lock = Lock::acquire(&out_dir, opts.break_lock)?;
     let run_id = output::new_run_id();
     tracing::info!(run_id = %run_id, pipeline = %p.name, "run started");
@@ -319,7 +393,6 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
         threads: opts.threads,
         ..Default::default()
     };
-    let mut stages = Stages::default();
     manifest.inputs = stages.time("checksum", || input_files(p))?;
     let dir = RunDir::create(&out_dir, &run_id)?;
     let prep = {
@@ -356,7 +429,8 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
             }
         }
     };
-    let result = finish_run(p, prep, &dir, &mut manifest, &mut stages);
+    let result =
+        finish_run(p, prep, &dir, &mut manifest, &mut stages).and_then(|()| stages.check());
     match result {
         Ok(()) => {
             let run_dir = dir.commit()?;
@@ -390,6 +464,7 @@ fn finish_run(
         incremental_from,
         previous_crosswalk,
         placeholders,
+        previous_dir,
     } = prep;
     manifest.mode = if incremental_from.is_some() {
         "incremental"
@@ -400,16 +475,14 @@ fn finish_run(
     manifest
         .counts
         .insert("pairs_reused".into(), compared.reused);
-    let params = match (&p.model.model_file, &incremental_from) {
-        (Some(path), _) => {
+    // Trained every run unless pinned: a model reused from the previous run would make the
+    // result depend on the run history, and incremental runs must equal `--full` (DESIGN §5).
+    let params = match &p.model.model_file {
+        Some(path) => {
             manifest.model_source = format!("loaded from {}", path.display());
             ModelParams::load_pinned(path, p)?
         }
-        (None, Some(prev)) => {
-            manifest.model_source = format!("reused from {}", prev.display());
-            ModelParams::load(&prev.join("model.json"))?
-        }
-        (None, None) => {
+        None => {
             manifest.model_source = "trained in this run".into();
             stages.time("train", || model::train(&records, p, &blocks, &compared))?
         }
@@ -441,7 +514,13 @@ fn finish_run(
             })?;
             let ids = timed("stable_ids", || {
                 let mut clusters = clusters.0;
-                let previous = PreviousRun::load(&dir.output_dir, previous_crosswalk.as_ref())?;
+                let previous = previous_dir.as_deref().and_then(|prev| {
+                    PreviousRun::load(prev, previous_crosswalk.as_ref())
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "previous run unusable for golden ids; they start afresh")
+                        })
+                        .ok()
+                });
                 let changes =
                     stable_ids::assign(&mut clusters, &records, previous.as_ref(), &dir.run_id)?;
                 // Millions of small strings: freed on a thread of their own while the run goes on.

@@ -47,11 +47,13 @@ pub enum Command {
         /// Threads for the parallel stages, at least 1 (default: all cores).
         #[arg(long, value_parser = at_least_one_thread)]
         threads: Option<usize>,
-        /// Recompute everything: retrain the model and compare every pair, ignoring the previous run.
+        /// Recompute everything: compare every pair instead of reusing the previous run's
+        /// comparisons (the model is trained every run unless model_file pins it).
         #[arg(long)]
         full: bool,
-        /// Remove a stale lock left by a crashed or killed run on this host, then run
-        /// (a lock whose process is still running is never broken).
+        /// Remove the lock of a run on another host (or an unreadable lock file), then run. A
+        /// lock whose run is gone from this host is taken over without it; a lock whose
+        /// process is still running here is never broken.
         #[arg(long)]
         break_lock: bool,
     },

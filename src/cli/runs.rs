@@ -17,8 +17,10 @@ pub fn runs(output_dir: &Path) -> Result<()> {
     if let Some(h) = LockHolder::read(&output_dir.join(".lock")) {
         let state = match h.liveness() {
             Liveness::Alive => "running",
-            Liveness::Stale => "stale: its run is gone; `golden run --break-lock` removes it",
-            Liveness::Unknown => "cannot tell whether its run is alive",
+            Liveness::Stale => "stale: its run is gone; the next `golden run` takes it over",
+            Liveness::Unknown => {
+                "cannot tell whether its run is alive; `golden run --break-lock` removes it once that run is gone"
+            }
         };
         text.push_str(&format!("lock: {} ({state})\n", h.text));
     }

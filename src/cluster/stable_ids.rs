@@ -80,24 +80,14 @@ fn hash_of(parts: &[&str]) -> u64 {
 }
 
 impl PreviousRun {
-    /// Loads `<output_dir>/latest`, or `None` when there is no committed run yet.
+    /// Loads the previous committed run `dir` (the one `latest` points at, checked by
+    /// [`crate::output::previous_run_dir`]); an error when its tables are unusable.
     ///
     /// Golden files of runs older than stable ids have no `created_run` column; their ids count
     /// as created in that previous run.
     /// `crosswalk` is the previous crosswalk when the caller already read it
     /// ([`read_crosswalk`]); otherwise it is read here.
-    pub fn load(output_dir: &Path, crosswalk: Option<&RecordBatch>) -> Result<Option<PreviousRun>> {
-        let latest = output_dir.join("latest");
-        if std::fs::symlink_metadata(&latest).is_err() {
-            return Ok(None);
-        }
-        let dir = std::fs::canonicalize(&latest).map_err(|e| Error::Input {
-            path: latest.clone(),
-            message: format!(
-                "the previous run cannot be opened ({e}); point `latest` at a complete run under runs/, \
-                 or remove `latest` to start again with new golden ids"
-            ),
-        })?;
+    pub fn load(dir: &Path, crosswalk: Option<&RecordBatch>) -> Result<PreviousRun> {
         let run_id = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -105,8 +95,7 @@ impl PreviousRun {
         let unreadable = |path: &Path, e: Error| Error::Input {
             path: path.to_path_buf(),
             message: format!(
-                "the previous run's table cannot be read ({e}); point `latest` at a complete run \
-                 under runs/, or remove `latest` to start again with new golden ids"
+                "the previous run's table cannot be read ({e}); this run gives new golden ids"
             ),
         };
         let cw_path = dir.join("crosswalk.parquet");
@@ -114,7 +103,7 @@ impl PreviousRun {
         let cw = match crosswalk {
             Some(cw) => cw,
             None => {
-                read = read_crosswalk(&dir).map_err(|e| unreadable(&cw_path, e))?;
+                read = read_crosswalk(dir).map_err(|e| unreadable(&cw_path, e))?;
                 &read
             }
         };
@@ -125,7 +114,7 @@ impl PreviousRun {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
             None => None,
         };
-        Ok(Some(PreviousRun::new(
+        Ok(PreviousRun::new(
             run_id,
             [
                 utf8(cw, schema::SOURCE, &cw_path)?,
@@ -134,7 +123,7 @@ impl PreviousRun {
             ],
             utf8(&golden, schema::GOLDEN_ID, &g_path)?,
             created,
-        )))
+        ))
     }
 
     /// A previous run from its crosswalk's source, source id and golden id columns, and its
@@ -382,8 +371,7 @@ fn utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
     let col = batch.column_by_name(name).ok_or_else(|| Error::Input {
         path: path.to_path_buf(),
         message: format!(
-            "no column `{name}`; this is not a golden run table — point `latest` at a complete run, \
-             or remove `latest` to start again with new golden ids"
+            "no column `{name}`; this is not a golden run table, so this run gives new golden ids"
         ),
     })?;
     let col = arrow::compute::cast(col, &DataType::Utf8)?;

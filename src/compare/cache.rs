@@ -64,7 +64,7 @@ pub struct PairCache {
 fn strings(batch: &RecordBatch, name: &str, file: &Path) -> Result<arrow::array::StringArray> {
     let col = batch.column_by_name(name).ok_or_else(|| Error::Input {
         path: file.to_path_buf(),
-        message: format!("no column `{name}`; rerun with --full"),
+        message: format!("no column `{name}`; not a golden run table"),
     })?;
     Ok(cast(col, &DataType::Utf8)?.as_string::<i32>().clone())
 }
@@ -83,7 +83,17 @@ impl PairCache {
         let Some(prev_hash) = xw.column_by_name(CONTENT_HASH) else {
             return Ok(PairCache::default()); // a run from before content hashes: compare everything
         };
-        let prev_hash = prev_hash.as_primitive::<UInt64Type>();
+        let prev_hash = prev_hash
+            .as_primitive_opt::<UInt64Type>()
+            .filter(|c| c.null_count() == 0)
+            .ok_or_else(|| Error::Input {
+                path: xw_path.clone(),
+                message: format!(
+                    "column `{CONTENT_HASH}` is {} with {} nulls, not UInt64 without nulls; not a golden run table",
+                    prev_hash.data_type(),
+                    prev_hash.null_count()
+                ),
+            })?;
         let (ps, pi) = (
             strings(xw, schema::SOURCE, &xw_path)?,
             strings(xw, schema::SOURCE_ID, &xw_path)?,
@@ -126,10 +136,14 @@ impl PairCache {
             .map(|c| {
                 let name = format!("{}_level", c.field);
                 dec.column_by_name(&name)
-                    .map(|a| a.as_primitive::<Int8Type>().clone())
+                    .and_then(|a| a.as_primitive_opt::<Int8Type>())
+                    .filter(|a| a.null_count() == 0)
+                    .cloned()
                     .ok_or_else(|| Error::Input {
                         path: dec_path.clone(),
-                        message: format!("no column `{name}`; rerun with --full"),
+                        message: format!(
+                            "column `{name}` is missing, not Int8 or has nulls; not a golden run table"
+                        ),
                     })
             })
             .collect::<Result<Vec<_>>>()?;

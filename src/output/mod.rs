@@ -251,32 +251,74 @@ pub fn host_name() -> String {
         .unwrap_or_default()
 }
 
+/// Start time of process `pid` in clock ticks after boot (field 22 of `/proc/<pid>/stat`), or
+/// `None` when no such process exists. With the pid it names one process: a pid reused later
+/// has another start time.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 2 is the command name in parentheses and may hold spaces: count after its `)`.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// `text` with every control or bidirectional-formatting character escaped (`\u{1b}`), so
+/// that text read from a file cannot drive the terminal it is printed on.
+pub fn printable(text: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Who holds a lock file, as written by [`Lock::acquire`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockHolder {
-    /// The file's text on one line, for messages.
+    /// The file's text on one line, control characters escaped ([`printable`]), for messages.
     pub text: String,
     /// Process id, if readable.
     pub pid: Option<u32>,
     /// Host name, if readable.
     pub host: Option<String>,
+    /// The process's start time ([`process_start`]); absent in lock files of older versions.
+    pub start: Option<u64>,
 }
 
 /// Whether a lock's holder is still running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Liveness {
-    /// Its process exists on this host.
+    /// Its process exists on this host (same pid and, when recorded, same start time).
     Alive,
-    /// Same host, and no process has its pid: the run crashed or was killed.
+    /// Same host, and no process has its pid, or the pid now names a process started at
+    /// another time: the run crashed or was killed.
     Stale,
     /// Another host, or an unreadable lock file: cannot tell.
     Unknown,
 }
 
+/// Bytes of a lock file read at most: a lock file is three short lines.
+const LOCK_FILE_MAX: u64 = 4096;
+
 impl LockHolder {
-    /// Reads the lock file at `path`; `None` when there is none.
+    /// Reads the lock file at `path` (its first 4 KiB, bad UTF-8 replaced); `None` when there
+    /// is none.
     pub fn read(path: &Path) -> Option<LockHolder> {
-        let text = fs::read_to_string(path).ok()?;
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        File::open(path)
+            .ok()?
+            .take(LOCK_FILE_MAX)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        let text = String::from_utf8_lossy(&bytes);
         let field = |k: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
@@ -285,22 +327,29 @@ impl LockHolder {
         Some(LockHolder {
             pid: field("pid").and_then(|p| p.parse().ok()),
             host: field("host"),
-            text: text.replace('\n', " ").trim().to_string(),
+            start: field("start").and_then(|s| s.parse().ok()),
+            text: printable(text.replace('\n', " ").trim()),
         })
     }
 
-    /// Alive if its pid exists under `/proc` on this host, stale if it does not.
+    /// Alive if its pid exists on this host with the recorded start time (any start time for
+    /// an old lock file without one), stale if it does not.
     pub fn liveness(&self) -> Liveness {
         match (self.pid, &self.host) {
             (Some(pid), Some(host)) if *host == host_name() => {
-                if Path::new("/proc").join(pid.to_string()).exists() {
-                    Liveness::Alive
-                } else {
-                    Liveness::Stale
+                match (process_start(pid), self.start) {
+                    (None, _) => Liveness::Stale,
+                    (Some(now), Some(then)) if now != then => Liveness::Stale,
+                    _ => Liveness::Alive,
                 }
             }
             _ => Liveness::Unknown,
         }
+    }
+
+    /// The host name for messages ([`printable`]).
+    fn host_text(&self) -> String {
+        printable(self.host.as_deref().unwrap_or(""))
     }
 }
 
@@ -312,28 +361,30 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock of `output_dir`, or fails with exit code 4 naming the holder.
     ///
-    /// The lock file (`pid=`, `host=`, `started=` lines) appears complete or not at all: it is
-    /// written under a private name and hard-linked into place. A lock whose pid no longer
-    /// exists on this host is stale (the run crashed or was killed); it is removed only when
-    /// `break_stale` is set (`golden run --break-lock`). A live lock, or one from another host,
-    /// is never broken.
-    pub fn acquire(output_dir: &Path, break_stale: bool) -> Result<Lock> {
+    /// The lock file (`pid=`, `start=`, `host=`, `started=` lines) appears complete or not at
+    /// all: it is written under a private name and hard-linked into place. A lock whose process
+    /// is gone from this host (no process with its pid and start time: the run crashed or was
+    /// killed) is taken over with a warning, so a nightly job heals itself. A live lock is never
+    /// broken; one from another host (or unreadable) only with `break_other` (`golden run
+    /// --break-lock`).
+    pub fn acquire(output_dir: &Path, break_other: bool) -> Result<Lock> {
         fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
         let path = output_dir.join(".lock");
         let pid = std::process::id();
         let mine = output_dir.join(format!(".lock.{pid}"));
+        let start = process_start(pid).map_or(String::new(), |s| s.to_string());
         let text = format!(
-            "pid={pid}\nhost={}\nstarted={}\n",
+            "pid={pid}\nstart={start}\nhost={}\nstarted={}\n",
             host_name(),
             chrono::Utc::now().to_rfc3339()
         );
         write_file(&mine, text.as_bytes())?;
-        let result = Self::link(&mine, &path, break_stale);
+        let result = Self::link(&mine, &path, break_other);
         let _ = fs::remove_file(&mine);
         result
     }
 
-    fn link(mine: &Path, path: &Path, break_stale: bool) -> Result<Lock> {
+    fn link(mine: &Path, path: &Path, break_other: bool) -> Result<Lock> {
         match fs::hard_link(mine, path) {
             Ok(()) => return Ok(Lock { path: path.into() }),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -349,44 +400,61 @@ impl Lock {
         };
         let p = path.display();
         match holder.liveness() {
-            Liveness::Stale if break_stale => {
-                tracing::warn!(
-                    lock = %p,
-                    pid = holder.pid,
-                    host = holder.host.as_deref().unwrap_or(""),
-                    "breaking a stale lock"
-                );
-                fs::remove_file(path).map_err(|e| Error::io(path, e))?;
-                fs::hard_link(mine, path)
-                    .map(|()| Lock { path: path.into() })
-                    .map_err(|e| {
-                        Error::Locked(format!(
-                            "{p}: another run took the lock while the stale one was broken ({e}); wait for it to finish"
-                        ))
-                    })
+            Liveness::Stale => Self::take_over(mine, path, &holder, "its run on this host is gone"),
+            Liveness::Unknown if break_other => {
+                Self::take_over(mine, path, &holder, "--break-lock")
             }
-            Liveness::Stale => Err(Error::Locked(format!(
-                "{p} is a stale lock: pid {} on host {} is no longer running (the run crashed or was killed); \
-                 rerun with `--break-lock` to remove it ({})",
-                holder.pid.unwrap_or_default(),
-                holder.host.as_deref().unwrap_or(""),
-                holder.text
-            ))),
             Liveness::Alive => Err(Error::Locked(format!(
                 "{p} is held by another run ({}) that is still running; wait for it to finish{}",
                 holder.text,
-                if break_stale {
-                    " (`--break-lock` only removes the lock of a run that is gone)"
+                if break_other {
+                    " (`--break-lock` never removes the lock of a run that is alive on this host)"
                 } else {
                     ""
                 }
             ))),
             Liveness::Unknown => Err(Error::Locked(format!(
                 "{p} is held by another run ({}) on another host or in an unknown format, so golden cannot tell whether it is still running; \
-                 wait for it to finish, or delete the lock file by hand if that process is gone",
+                 wait for it to finish, or rerun with `--break-lock` once that process is gone",
                 holder.text
             ))),
         }
+    }
+
+    /// Replaces the lock of `holder` (gone, or `--break-lock`) by ours, with a warning. The
+    /// old lock is first renamed aside and compared with `holder`, so a lock that another run
+    /// took meanwhile is put back, never removed.
+    fn take_over(mine: &Path, path: &Path, holder: &LockHolder, why: &str) -> Result<Lock> {
+        let p = path.display();
+        tracing::warn!(
+            lock = %p,
+            pid = holder.pid,
+            host = %holder.host_text(),
+            reason = why,
+            "taking over the lock of a run that is gone"
+        );
+        let aside = path.with_file_name(format!(".lock.stale-{}", std::process::id()));
+        let raced = || {
+            Error::Locked(format!(
+                "{p}: another run took the lock while the one of pid {} was taken over; wait for it to finish",
+                holder.pid.unwrap_or_default()
+            ))
+        };
+        match fs::rename(path, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(raced()),
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        let moved = LockHolder::read(&aside);
+        if moved.as_ref() != Some(holder) {
+            let _ = fs::hard_link(&aside, path);
+            let _ = fs::remove_file(&aside);
+            return Err(raced());
+        }
+        let _ = fs::remove_file(&aside);
+        fs::hard_link(mine, path)
+            .map(|()| Lock { path: path.into() })
+            .map_err(|_| raced())
     }
 }
 
@@ -435,9 +503,30 @@ impl RunDir {
         let target = Path::new("runs").join(&self.run_id);
         std::os::unix::fs::symlink(&target, &link_tmp).map_err(|e| Error::io(&link_tmp, e))?;
         let latest = self.output_dir.join("latest");
+        self.move_aside(&latest)?;
         fs::rename(&link_tmp, &latest).map_err(|e| Error::io(&latest, e))?;
         sync_dir(&self.output_dir)?;
         Ok(fin)
+    }
+
+    /// Renames `latest` to `latest.invalid-<run_id>` when it is not a link (a directory or file
+    /// someone made): it is user data, never deleted, and a link cannot replace a directory.
+    fn move_aside(&self, latest: &Path) -> Result<()> {
+        let Ok(meta) = fs::symlink_metadata(latest) else {
+            return Ok(());
+        };
+        if meta.file_type().is_symlink() {
+            return Ok(());
+        }
+        let aside = self
+            .output_dir
+            .join(format!("latest.invalid-{}", self.run_id));
+        fs::rename(latest, &aside).map_err(|e| Error::io(&aside, e))?;
+        tracing::warn!(
+            moved_to = %aside.display(),
+            "`latest` was not a link to a run; moved aside (nothing deleted), `latest` now points at this run"
+        );
+        Ok(())
     }
 
     /// Keeps what was written under `runs/<run_id>.failed` for inspection; `latest` is untouched.
@@ -449,6 +538,46 @@ impl RunDir {
         fs::rename(&self.tmp, &fin).map_err(|e| Error::io(&fin, e))?;
         Ok(fin)
     }
+}
+
+/// The committed run `<output_dir>/latest` points at, for the next run to build on:
+/// `Ok(None)` when there is no `latest`, `Err(why)` when it cannot be used (not a link, a link
+/// to nothing or to a directory other than a committed run under this output directory's
+/// `runs/`). `why` names paths only.
+pub fn previous_run_dir(output_dir: &Path) -> std::result::Result<Option<PathBuf>, String> {
+    let latest = output_dir.join("latest");
+    let meta = match fs::symlink_metadata(&latest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{} cannot be read ({e})", latest.display())),
+    };
+    if !meta.file_type().is_symlink() {
+        return Err(format!(
+            "{} is a real directory or file, not a link to a run; it is moved aside to latest.invalid-<run id> when this run commits",
+            latest.display()
+        ));
+    }
+    let target = fs::canonicalize(&latest).map_err(|e| {
+        format!(
+            "{} points at nothing that can be opened ({e})",
+            latest.display()
+        )
+    })?;
+    let runs = fs::canonicalize(output_dir.join("runs")).ok();
+    let committed = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(runs::parse_name)
+        .is_some_and(|(_, state)| state == runs::RunState::Committed);
+    if runs.as_deref() != target.parent() || !committed {
+        return Err(format!(
+            "{} points at {}, which is not a committed run under {}",
+            latest.display(),
+            target.display(),
+            output_dir.join("runs").display()
+        ));
+    }
+    Ok(Some(target))
 }
 
 /// Resolves a run argument: a run directory, or an output directory with a `latest` link.
@@ -479,6 +608,57 @@ mod tests {
             StringArray::from_iter((from..to).map(|i| (i % 3 != 0).then(|| format!("n{i}"))));
         RecordBatch::try_from_iter([("id", Arc::new(ids) as _), ("name", Arc::new(names) as _)])
             .unwrap()
+    }
+
+    #[test]
+    fn printable_escapes_control_and_bidi_characters_only() {
+        assert_eq!(
+            printable("pid=1 h\u{1b}[2J\u{7}\u{202e}é"),
+            "pid=1 h\\u{1b}[2J\\u{7}\\u{202e}é"
+        );
+    }
+
+    #[test]
+    fn a_process_is_named_by_its_pid_and_start_time() {
+        let me = std::process::id();
+        let start = process_start(me).unwrap();
+        let holder = |start: Option<u64>| LockHolder {
+            text: String::new(),
+            pid: Some(me),
+            host: Some(host_name()),
+            start,
+        };
+        assert_eq!(holder(Some(start)).liveness(), Liveness::Alive);
+        assert_eq!(holder(None).liveness(), Liveness::Alive);
+        assert_eq!(holder(Some(start + 1)).liveness(), Liveness::Stale);
+        let gone = LockHolder {
+            pid: Some(999_999_999),
+            ..holder(None)
+        };
+        assert_eq!(gone.liveness(), Liveness::Stale);
+    }
+
+    #[test]
+    fn previous_run_dir_accepts_only_a_link_to_a_committed_run_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        assert_eq!(previous_run_dir(out), Ok(None));
+        for run in ["R1", "R2.failed", ".tmp-R3"] {
+            fs::create_dir_all(out.join("runs").join(run)).unwrap();
+        }
+        let point = |target: &str| {
+            let _ = fs::remove_file(out.join("latest"));
+            std::os::unix::fs::symlink(target, out.join("latest")).unwrap();
+            previous_run_dir(out)
+        };
+        let r1 = fs::canonicalize(out.join("runs/R1")).unwrap();
+        assert_eq!(point("runs/R1"), Ok(Some(r1)));
+        for bad in ["runs/R2.failed", "runs/.tmp-R3", "runs/R9", "runs", "/"] {
+            assert!(point(bad).is_err(), "{bad}");
+        }
+        fs::remove_file(out.join("latest")).unwrap();
+        fs::create_dir(out.join("latest")).unwrap();
+        assert!(previous_run_dir(out).unwrap_err().contains("not a link"));
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl RunInfo {
 }
 
 /// Run id and state of a name under `runs/`, if it is a run directory's name.
-fn parse_name(name: &str) -> Option<(String, RunState)> {
+pub(crate) fn parse_name(name: &str) -> Option<(String, RunState)> {
     if let Some(id) = name.strip_prefix(".tmp-") {
         return Some((id.to_string(), RunState::Incomplete));
     }

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{strings, table};
-mod csv;
 
+mod csv;
 mod model;
 mod ndjson;
+mod nightly;
 mod placeholders;
 mod reader;
 
