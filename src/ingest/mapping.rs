@@ -170,30 +170,51 @@ fn classify(e: &DataFusionError) -> Problem {
 
 /// The values of every expression on `batch` (Utf8 arrays, in [`expressions`] order) and the
 /// rows on which one failed, as (row index, expression index), each row once (its first
-/// failing expression); those rows' values are null.
-pub fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Evaluated> {
+/// failing expression); those rows' values are null. `Err(k)` when expression `k` panicked
+/// inside DataFusion (a value over 2 GiB, for one): the expression cannot be used.
+pub fn evaluate(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    batch: &RecordBatch,
+) -> Result<std::result::Result<Evaluated, usize>> {
     let mut columns = Vec::with_capacity(exprs.len());
     let mut failed: Vec<(usize, usize)> = Vec::new();
     let mut seen = HashSet::new();
     for (k, expr) in exprs.iter().enumerate() {
-        // The whole table at once; only when that fails, chunk by chunk, bisecting.
-        if let Ok(values) = evaluate_text(expr, batch) {
-            columns.push(values);
-            continue;
-        }
-        let mut parts = Vec::new();
-        for start in (0..batch.num_rows()).step_by(CHUNK) {
-            let len = CHUNK.min(batch.num_rows() - start);
-            let (part, bad) = evaluate_tolerant(expr, &batch.slice(start, len))?;
-            parts.push(part);
-            let bad = bad.into_iter().map(|row| start + row);
-            failed.extend(bad.filter(|&row| seen.insert(row)).map(|row| (row, k)));
-        }
-        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
-        columns.push(concat(&refs)?);
+        let one =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluate_one(expr, batch)));
+        let Ok(one) = one else {
+            return Ok(Err(k));
+        };
+        let (values, bad) = one?;
+        columns.push(values);
+        failed.extend(
+            bad.into_iter()
+                .filter(|&row| seen.insert(row))
+                .map(|row| (row, k)),
+        );
     }
     failed.sort_unstable();
-    Ok((columns, failed))
+    Ok(Ok((columns, failed)))
+}
+
+/// `expr` on `batch` as text, and the rows on which it failed: the whole table at once; only
+/// when that fails, chunk by chunk, bisecting.
+fn evaluate_one(
+    expr: &Arc<dyn PhysicalExpr>,
+    batch: &RecordBatch,
+) -> Result<(ArrayRef, Vec<usize>)> {
+    if let Ok(values) = evaluate_text(expr, batch) {
+        return Ok((values, Vec::new()));
+    }
+    let (mut parts, mut failed) = (Vec::new(), Vec::new());
+    for start in (0..batch.num_rows()).step_by(CHUNK) {
+        let len = CHUNK.min(batch.num_rows() - start);
+        let (part, bad) = evaluate_tolerant(expr, &batch.slice(start, len))?;
+        parts.push(part);
+        failed.extend(bad.into_iter().map(|row| start + row));
+    }
+    let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+    Ok((concat(&refs)?, failed))
 }
 
 /// `expr` on `batch`, as text.

@@ -157,7 +157,20 @@ fn map_source(
     }
     let exprs = mapping::compile(&session(), src, &raw.schema())
         .map_err(|problems| run_error(src, at, problems))?;
-    let (mut cols, failed) = mapping::evaluate(&exprs, &raw)?;
+    let keys = mapping::expressions(src);
+    let (mut cols, failed) = match mapping::evaluate(&exprs, &raw)? {
+        Ok(evaluated) => evaluated,
+        Err(k) => {
+            let key = keys.get(k).map_or(String::new(), |(key, _, _)| key.clone());
+            let why = "the expression crashed the evaluator on this data (for example a value \
+                       over 2 GiB); change the expression";
+            return Err(run_error(
+                src,
+                at,
+                vec![(key, mapping::Problem::Invalid(why.into()))],
+            ));
+        }
+    };
     if src.updated_at.is_none() {
         cols.insert(1, new_null_array(&DataType::Utf8, raw.num_rows()));
     }
@@ -172,7 +185,6 @@ fn map_source(
     if failed.is_empty() {
         return Ok((raw, mapped));
     }
-    let keys = mapping::expressions(src);
     let mut keep = vec![true; raw.num_rows()];
     for &(i, k) in &failed {
         keep[i] = false;

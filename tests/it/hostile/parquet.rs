@@ -152,3 +152,25 @@ fn round2_a_parquet_column_named_twice_exits_3() {
         "crm.parquet: column `first_name` is named twice; rename one of the two columns",
     );
 }
+
+#[test]
+fn round2_an_expression_that_panics_datafusion_exits_2_naming_its_key() {
+    let case = Case::new();
+    let rows: String = ROWS
+        .iter()
+        .chain(ROWS.iter())
+        .enumerate()
+        .map(|(i, r)| format!("C{i},{}\n", r[1..].join(",")))
+        .collect();
+    case.write("crm.csv", format!("{CRM_HEADER}{rows}"));
+    let source = crm_source("crm.csv").replace(
+        "postcode = \"postcode\"",
+        "postcode = \"repeat(first_name, 100000000)\"",
+    );
+    case.pipeline(&source);
+    case.run(&[])
+        .code(2)
+        .says("sources[0].fields.postcode: the expression crashed the evaluator")
+        .no_values(&VALUES);
+    assert_eq!(case.latest(), None);
+}
