@@ -263,7 +263,9 @@ mod tests {
         let ctx = crate::ingest::session();
         let df_schema = DFSchema::try_from(schema).expect("schema");
         let expr = compile_one(&ctx, "CAST(code AS INT) + 1", &df_schema).expect("compiles");
-        let (cols, failed) = evaluate(&[expr], &batch).expect("evaluates");
+        let (cols, failed) = evaluate(&[expr], &batch)
+            .expect("evaluates")
+            .expect("no panic");
         assert_eq!(failed, [(3, 0), (15_000, 0)]);
         let values = cols[0].as_string::<i32>();
         assert_eq!(values.len(), 20_000);
