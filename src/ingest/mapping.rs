@@ -115,6 +115,24 @@ pub fn compile(
 
 /// Parses `sql` as one expression over `schema`, checks that it gives a plain value and plans
 /// it (with constant folding) as a text-valued physical expression.
+/// The first function in `expr` whose value is not fixed by its arguments (volatile like
+/// `random()` and `uuid()`, or stable like `now()`), so ids and fields would change every run.
+fn varying_function(expr: &datafusion::logical_expr::Expr) -> Option<String> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Expr, Volatility};
+    let mut found = None;
+    let _ = expr.apply(|e| {
+        if let Expr::ScalarFunction(f) = e
+            && f.func.signature().volatility != Volatility::Immutable
+        {
+            found = Some(f.func.name().to_string());
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
 fn compile_one(
     ctx: &SessionContext,
     sql: &str,
@@ -122,6 +140,12 @@ fn compile_one(
 ) -> std::result::Result<Arc<dyn PhysicalExpr>, Problem> {
     let expr = ctx.parse_sql_expr(sql, schema).map_err(|e| classify(&e))?;
     let expr = expr.unalias();
+    if let Some(name) = varying_function(&expr) {
+        return Err(Problem::Invalid(format!(
+            "`{name}()` gives a different value on every run (random, uuid, the time); an \
+             expression must give the same value for the same row: remove the function"
+        )));
+    }
     let data_type = expr.get_type(schema).map_err(|e| classify(&e))?;
     if data_type.is_nested() {
         return Err(Problem::Invalid(format!(

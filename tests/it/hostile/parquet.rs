@@ -174,3 +174,30 @@ fn round2_an_expression_that_panics_datafusion_exits_2_naming_its_key() {
         .no_values(&VALUES);
     assert_eq!(case.latest(), None);
 }
+
+#[test]
+fn round2_a_function_that_varies_between_runs_exits_2_naming_key_and_function() {
+    let case = Case::new();
+    let rows: String = ROWS.iter().map(|r| format!("{}\n", r.join(","))).collect();
+    case.write("crm.csv", format!("{CRM_HEADER}{rows}"));
+    for (key, expr, function) in [
+        ("id", "uuid()", "uuid"),
+        ("id", "cast(random() as varchar)", "random"),
+        ("fields.postcode", "cast(now() as varchar)", "now"),
+    ] {
+        let source = match key {
+            "id" => crm_source("crm.csv").replace("\"contact_id\"", &format!("\"{expr}\"")),
+            _ => crm_source("crm.csv").replace("\"postcode\"\n", &format!("\"{expr}\"\n")),
+        };
+        case.pipeline(&source);
+        let says = format!("`{function}()` gives a different value on every run");
+        for args in [&["check", "pipeline.toml"][..], &["run", "pipeline.toml"]] {
+            case.golden(args)
+                .code(2)
+                .says(&format!("sources[0].{key}: "))
+                .says(&says)
+                .no_values(&VALUES);
+        }
+    }
+    assert_eq!(case.latest(), None);
+}
