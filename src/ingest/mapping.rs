@@ -115,20 +115,37 @@ pub fn compile(
 
 /// Parses `sql` as one expression over `schema`, checks that it gives a plain value and plans
 /// it (with constant folding) as a text-valued physical expression.
-/// The first function in `expr` whose value is not fixed by its arguments (volatile like
-/// `random()` and `uuid()`, or stable like `now()`), so ids and fields would change every run.
-fn varying_function(expr: &datafusion::logical_expr::Expr) -> Option<String> {
+/// Why `expr` cannot compute one row's value from that row alone, if it cannot: an aggregate,
+/// a window function or a subquery, or a function whose value is not fixed by its arguments
+/// (volatile like `random()` and `uuid()`, stable like `now()`: ids would change every run).
+fn unusable(expr: &datafusion::logical_expr::Expr) -> Option<String> {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     use datafusion::logical_expr::{Expr, Volatility};
     let mut found = None;
     let _ = expr.apply(|e| {
-        if let Expr::ScalarFunction(f) = e
-            && f.func.signature().volatility != Volatility::Immutable
-        {
-            found = Some(f.func.name().to_string());
-            return Ok(TreeNodeRecursion::Stop);
-        }
-        Ok(TreeNodeRecursion::Continue)
+        found = match e {
+            Expr::AggregateFunction(_)
+            | Expr::WindowFunction(_)
+            | Expr::ScalarSubquery(_)
+            | Expr::Exists(_)
+            | Expr::InSubquery(_) => Some(
+                "aggregates, window functions and subqueries are not allowed in a field \
+                 expression: it computes one row's value from that row alone"
+                    .to_string(),
+            ),
+            Expr::ScalarFunction(f) if f.func.signature().volatility != Volatility::Immutable => {
+                Some(format!(
+                    "`{}()` gives a different value on every run (random, uuid, the time); an \
+                     expression must give the same value for the same row: remove the function",
+                    f.func.name()
+                ))
+            }
+            _ => None,
+        };
+        Ok(match found {
+            Some(_) => TreeNodeRecursion::Stop,
+            None => TreeNodeRecursion::Continue,
+        })
     });
     found
 }
@@ -140,11 +157,8 @@ fn compile_one(
 ) -> std::result::Result<Arc<dyn PhysicalExpr>, Problem> {
     let expr = ctx.parse_sql_expr(sql, schema).map_err(|e| classify(&e))?;
     let expr = expr.unalias();
-    if let Some(name) = varying_function(&expr) {
-        return Err(Problem::Invalid(format!(
-            "`{name}()` gives a different value on every run (random, uuid, the time); an \
-             expression must give the same value for the same row: remove the function"
-        )));
+    if let Some(why) = unusable(&expr) {
+        return Err(Problem::Invalid(why));
     }
     let data_type = expr.get_type(schema).map_err(|e| classify(&e))?;
     if data_type.is_nested() {
@@ -183,6 +197,13 @@ fn classify(e: &DataFusionError) -> Problem {
     let hint = match e.find_root() {
         DataFusionError::SQL(..) => {
             "write one SQL expression, such as `lower(email)`, with no `FROM`, `WHERE` or `;`"
+        }
+        _ if first.contains("GetFieldAccess") => {
+            return Problem::Invalid(
+                "`column['key']` and `column[1]` are not supported; pick a struct's value with \
+                 `get_field(column, 'key')`; flatten list and map columns in the export"
+                    .into(),
+            );
         }
         _ if first.contains("Invalid function") => {
             "use a DataFusion function (https://datafusion.apache.org/user-guide/sql/scalar_functions.html)"

@@ -201,3 +201,34 @@ fn round2_a_function_that_varies_between_runs_exits_2_naming_key_and_function() 
     }
     assert_eq!(case.latest(), None);
 }
+
+#[test]
+fn round2_aggregates_windows_subqueries_and_brackets_get_a_short_message() {
+    let case = Case::new();
+    let rows: String = ROWS.iter().map(|r| format!("{}\n", r.join(","))).collect();
+    case.write("crm.csv", format!("{CRM_HEADER}{rows}"));
+    let not_one_row = "aggregates, window functions and subqueries are not allowed in a field \
+                       expression";
+    for (expr, says) in [
+        ("cast(count(*) as varchar)", not_one_row),
+        ("row_number() OVER ()", not_one_row),
+        (
+            "CASE WHEN EXISTS (SELECT 1) THEN first_name END",
+            not_one_row,
+        ),
+        (
+            "postcode['city']",
+            "`column['key']` and `column[1]` are not supported",
+        ),
+    ] {
+        let source = crm_source("crm.csv").replace("\"postcode\"\n", &format!("\"{expr}\"\n"));
+        case.pipeline(&source);
+        case.run(&[])
+            .code(2)
+            .says(&format!("sources[0].fields.postcode: {says}"))
+            .no_values(&VALUES);
+        let out = case.golden(&["check", "pipeline.toml"]);
+        out.code(2).says(says);
+        assert!(!out.stderr.contains("Physical plan"), "a DataFusion dump");
+    }
+}
