@@ -232,3 +232,20 @@ fn round2_aggregates_windows_subqueries_and_brackets_get_a_short_message() {
         assert!(!out.stderr.contains("Physical plan"), "a DataFusion dump");
     }
 }
+
+#[test]
+fn round2_a_csv_column_named_like_an_unnamed_column_s_position_exits_3() {
+    let case = Case::new();
+    let header = format!("{},,__column_8\n", CRM_HEADER.trim_end());
+    let rows: String = ROWS
+        .iter()
+        .map(|r| format!("{},,x\n", r.join(",")))
+        .collect();
+    case.write("crm.csv", format!("{header}{rows}"));
+    case.pipeline(&crm_source("crm.csv"));
+    case.run(&[])
+        .code(3)
+        .says("crm.csv: column `__column_8` is named twice; rename one of the two columns")
+        .no_values(&VALUES);
+    assert_eq!(case.latest(), None);
+}
