@@ -115,6 +115,41 @@ pub fn compile(
 
 /// Parses `sql` as one expression over `schema`, checks that it gives a plain value and plans
 /// it (with constant folding) as a text-valued physical expression.
+/// Why `expr` cannot compute one row's value from that row alone, if it cannot: an aggregate,
+/// a window function or a subquery, or a function whose value is not fixed by its arguments
+/// (volatile like `random()` and `uuid()`, stable like `now()`: ids would change every run).
+fn unusable(expr: &datafusion::logical_expr::Expr) -> Option<String> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Expr, Volatility};
+    let mut found = None;
+    let _ = expr.apply(|e| {
+        found = match e {
+            Expr::AggregateFunction(_)
+            | Expr::WindowFunction(_)
+            | Expr::ScalarSubquery(_)
+            | Expr::Exists(_)
+            | Expr::InSubquery(_) => Some(
+                "aggregates, window functions and subqueries are not allowed in a field \
+                 expression: it computes one row's value from that row alone"
+                    .to_string(),
+            ),
+            Expr::ScalarFunction(f) if f.func.signature().volatility != Volatility::Immutable => {
+                Some(format!(
+                    "`{}()` gives a different value on every run (random, uuid, the time); an \
+                     expression must give the same value for the same row: remove the function",
+                    f.func.name()
+                ))
+            }
+            _ => None,
+        };
+        Ok(match found {
+            Some(_) => TreeNodeRecursion::Stop,
+            None => TreeNodeRecursion::Continue,
+        })
+    });
+    found
+}
+
 fn compile_one(
     ctx: &SessionContext,
     sql: &str,
@@ -122,6 +157,9 @@ fn compile_one(
 ) -> std::result::Result<Arc<dyn PhysicalExpr>, Problem> {
     let expr = ctx.parse_sql_expr(sql, schema).map_err(|e| classify(&e))?;
     let expr = expr.unalias();
+    if let Some(why) = unusable(&expr) {
+        return Err(Problem::Invalid(why));
+    }
     let data_type = expr.get_type(schema).map_err(|e| classify(&e))?;
     if data_type.is_nested() {
         return Err(Problem::Invalid(format!(
@@ -160,6 +198,13 @@ fn classify(e: &DataFusionError) -> Problem {
         DataFusionError::SQL(..) => {
             "write one SQL expression, such as `lower(email)`, with no `FROM`, `WHERE` or `;`"
         }
+        _ if first.contains("GetFieldAccess") => {
+            return Problem::Invalid(
+                "`column['key']` and `column[1]` are not supported; pick a struct's value with \
+                 `get_field(column, 'key')`; flatten list and map columns in the export"
+                    .into(),
+            );
+        }
         _ if first.contains("Invalid function") => {
             "use a DataFusion function (https://datafusion.apache.org/user-guide/sql/scalar_functions.html)"
         }
@@ -170,30 +215,51 @@ fn classify(e: &DataFusionError) -> Problem {
 
 /// The values of every expression on `batch` (Utf8 arrays, in [`expressions`] order) and the
 /// rows on which one failed, as (row index, expression index), each row once (its first
-/// failing expression); those rows' values are null.
-pub fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Evaluated> {
+/// failing expression); those rows' values are null. `Err(k)` when expression `k` panicked
+/// inside DataFusion (a value over 2 GiB, for one): the expression cannot be used.
+pub fn evaluate(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    batch: &RecordBatch,
+) -> Result<std::result::Result<Evaluated, usize>> {
     let mut columns = Vec::with_capacity(exprs.len());
     let mut failed: Vec<(usize, usize)> = Vec::new();
     let mut seen = HashSet::new();
     for (k, expr) in exprs.iter().enumerate() {
-        // The whole table at once; only when that fails, chunk by chunk, bisecting.
-        if let Ok(values) = evaluate_text(expr, batch) {
-            columns.push(values);
-            continue;
-        }
-        let mut parts = Vec::new();
-        for start in (0..batch.num_rows()).step_by(CHUNK) {
-            let len = CHUNK.min(batch.num_rows() - start);
-            let (part, bad) = evaluate_tolerant(expr, &batch.slice(start, len))?;
-            parts.push(part);
-            let bad = bad.into_iter().map(|row| start + row);
-            failed.extend(bad.filter(|&row| seen.insert(row)).map(|row| (row, k)));
-        }
-        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
-        columns.push(concat(&refs)?);
+        let one =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluate_one(expr, batch)));
+        let Ok(one) = one else {
+            return Ok(Err(k));
+        };
+        let (values, bad) = one?;
+        columns.push(values);
+        failed.extend(
+            bad.into_iter()
+                .filter(|&row| seen.insert(row))
+                .map(|row| (row, k)),
+        );
     }
     failed.sort_unstable();
-    Ok((columns, failed))
+    Ok(Ok((columns, failed)))
+}
+
+/// `expr` on `batch` as text, and the rows on which it failed: the whole table at once; only
+/// when that fails, chunk by chunk, bisecting.
+fn evaluate_one(
+    expr: &Arc<dyn PhysicalExpr>,
+    batch: &RecordBatch,
+) -> Result<(ArrayRef, Vec<usize>)> {
+    if let Ok(values) = evaluate_text(expr, batch) {
+        return Ok((values, Vec::new()));
+    }
+    let (mut parts, mut failed) = (Vec::new(), Vec::new());
+    for start in (0..batch.num_rows()).step_by(CHUNK) {
+        let len = CHUNK.min(batch.num_rows() - start);
+        let (part, bad) = evaluate_tolerant(expr, &batch.slice(start, len))?;
+        parts.push(part);
+        failed.extend(bad.into_iter().map(|row| start + row));
+    }
+    let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+    Ok((concat(&refs)?, failed))
 }
 
 /// `expr` on `batch`, as text.
@@ -242,7 +308,9 @@ mod tests {
         let ctx = crate::ingest::session();
         let df_schema = DFSchema::try_from(schema).expect("schema");
         let expr = compile_one(&ctx, "CAST(code AS INT) + 1", &df_schema).expect("compiles");
-        let (cols, failed) = evaluate(&[expr], &batch).expect("evaluates");
+        let (cols, failed) = evaluate(&[expr], &batch)
+            .expect("evaluates")
+            .expect("no panic");
         assert_eq!(failed, [(3, 0), (15_000, 0)]);
         let values = cols[0].as_string::<i32>();
         assert_eq!(values.len(), 20_000);

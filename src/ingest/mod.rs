@@ -157,7 +157,20 @@ fn map_source(
     }
     let exprs = mapping::compile(&session(), src, &raw.schema())
         .map_err(|problems| run_error(src, at, problems))?;
-    let (mut cols, failed) = mapping::evaluate(&exprs, &raw)?;
+    let keys = mapping::expressions(src);
+    let (mut cols, failed) = match mapping::evaluate(&exprs, &raw)? {
+        Ok(evaluated) => evaluated,
+        Err(k) => {
+            let key = keys.get(k).map_or(String::new(), |(key, _, _)| key.clone());
+            let why = "the expression crashed the evaluator on this data (for example a value \
+                       over 2 GiB); change the expression";
+            return Err(run_error(
+                src,
+                at,
+                vec![(key, mapping::Problem::Invalid(why.into()))],
+            ));
+        }
+    };
     if src.updated_at.is_none() {
         cols.insert(1, new_null_array(&DataType::Utf8, raw.num_rows()));
     }
@@ -172,7 +185,6 @@ fn map_source(
     if failed.is_empty() {
         return Ok((raw, mapped));
     }
-    let keys = mapping::expressions(src);
     let mut keep = vec![true; raw.num_rows()];
     for &(i, k) in &failed {
         keep[i] = false;
@@ -409,6 +421,14 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
                 continue;
             }
         }
+        if src.format == Format::Parquet {
+            // Every file's footer is cheap to read: a corrupt later file is found here too.
+            for file in &src.files[1..] {
+                if let Err(e) = source::parquet_schema(file).await {
+                    errors.push(problem("path".into(), e.to_string()));
+                }
+            }
+        }
         let schema = match source_schema(src, first).await {
             Ok(s) => s,
             Err(e) => {
@@ -453,17 +473,18 @@ fn column_list(schema: &Schema) -> String {
 
 /// The columns a source's first file offers, as the mapping query sees them.
 async fn source_schema(src: &SourceConfig, file: &std::path::Path) -> Result<Arc<Schema>> {
-    let text = |names: Vec<String>| {
+    let text = |names: Vec<String>| -> Result<Arc<Schema>> {
+        source::check_names(file, names.iter().map(String::as_str))?;
         let mut fields: Vec<Field> = names
             .into_iter()
             .map(|n| Field::new(n, DataType::Utf8, true))
             .collect();
         fields.push(Field::new(ROW_COL, DataType::UInt64, false));
-        Arc::new(Schema::new(fields))
+        Ok(Arc::new(Schema::new(fields)))
     };
-    Ok(match src.format {
+    match src.format {
         Format::Csv => text(source::csv_header(file, src.delimiter)?),
         Format::Ndjson => text(source::ndjson_columns(&src.files)?),
-        Format::Parquet => source::parquet_schema(file).await?,
-    })
+        Format::Parquet => source::parquet_schema(file).await,
+    }
 }

@@ -30,6 +30,74 @@ pub const ROW_COL: &str = "__row";
 /// Name of the raw table's file column.
 pub const FILE_COL: &str = "__file";
 
+/// Exit 3 for an input column that golden cannot tell apart from another: a name golden
+/// reserves for its own columns ([`ROW_COL`], [`FILE_COL`]) or a name used twice in one file.
+pub(super) fn check_names<'a>(path: &Path, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let mut seen = HashSet::new();
+    for name in names {
+        let message = if name == ROW_COL || name == FILE_COL {
+            format!(
+                "column `{name}` has a name golden reserves for its own row and file columns; \
+                 rename the column in the export"
+            )
+        } else if !seen.insert(name) {
+            format!("column `{name}` is named twice; rename one of the two columns")
+        } else {
+            continue;
+        };
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a Parquet file before DataFusion sees it (its reader may panic on a corrupt
+/// footer, and it renames a column named twice): the framing, then the metadata and the
+/// top-level column names.
+fn check_parquet_file(path: &Path) -> Result<()> {
+    let file = check_parquet_footer(path)?;
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot read as Parquet ({e}); export the file again"),
+        })?;
+    let root = metadata.file_metadata().schema_descr().root_schema();
+    check_names(path, root.get_fields().iter().map(|f| f.name()))
+}
+
+/// Opens a Parquet file and checks its framing: at least 12 bytes, `PAR1` at both ends, a
+/// metadata length that fits the file.
+fn check_parquet_footer(path: &Path) -> Result<File> {
+    use std::io::{Read, Seek, SeekFrom};
+    let bad = |why: String| Error::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot read as Parquet ({why}); export the file again"),
+    };
+    let mut file = open(path)?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if size < 12 {
+        return Err(bad(format!("{size} bytes; a Parquet file has at least 12")));
+    }
+    let (mut head, mut tail) = ([0u8; 4], [0u8; 8]);
+    file.read_exact(&mut head)
+        .and_then(|_| file.seek(SeekFrom::End(-8)))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| Error::io(path, e))?;
+    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
+        return Err(bad("no `PAR1` mark at both ends: not a Parquet file".into()));
+    }
+    let len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if len > size - 12 {
+        return Err(bad(format!(
+            "corrupt footer: metadata of {len} bytes in a file of {size}"
+        )));
+    }
+    Ok(file)
+}
+
 /// One source's rows as read, before mapping onto the canonical schema.
 pub struct RawTable {
     /// Every readable row: the source's own columns plus [`ROW_COL`] and [`FILE_COL`].
@@ -108,6 +176,7 @@ impl TextColumns {
 
     /// The rows as a batch, with the row-number and file columns.
     pub(super) fn finish(mut self, file: &str) -> Result<RecordBatch> {
+        check_names(Path::new(file), self.names.iter().map(String::as_str))?;
         let n = self.rows.len();
         let mut fields: Vec<Field> = self
             .names
@@ -316,6 +385,7 @@ fn read_ndjson(source: &str, path: &Path, wanted: &HashSet<String>) -> Result<Ra
     let rows = for_each_line(path, |line_number, line| {
         match ndjson_object(line) {
             Ok(map) => {
+                check_names(path, map.keys().map(|k| k.as_ref()))?;
                 for (k, v) in map.into_iter().filter(|(k, _)| wanted.contains(k.as_ref())) {
                     let i = cols.column(&k);
                     if cells.len() <= i {
@@ -381,13 +451,19 @@ fn json_text(v: &RawValue) -> Option<String> {
 
 /// Arrow schema of a Parquet file, read from its footer.
 pub async fn parquet_schema(path: &Path) -> Result<Arc<Schema>> {
-    // DataFusion would read a directory as a table of its files: say it is not a file.
-    open(path)?;
+    // Also says that a directory is not a file (DataFusion would read it as a table of files).
+    check_parquet_file(path)?;
     let ctx = SessionContext::new();
     let df = ctx
         .read_parquet(path_str(path)?, parquet_options(path))
-        .await?;
-    Ok(Arc::new(df.schema().as_arrow().clone()))
+        .await
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("cannot read as Parquet: {e}"),
+        })?;
+    let schema = df.schema().as_arrow().clone();
+    check_names(path, schema.fields().iter().map(|f| f.name().as_str()))?;
+    Ok(Arc::new(schema))
 }
 
 fn parquet_options(path: &Path) -> ParquetReadOptions<'_> {
@@ -407,6 +483,7 @@ fn path_str(path: &Path) -> Result<&str> {
 }
 
 async fn read_parquet(path: &Path) -> Result<RawTable> {
+    let schema = parquet_schema(path).await?;
     // One partition keeps the file's row order, so row numbers match the file.
     let ctx = SessionContext::new_with_config(
         datafusion::prelude::SessionConfig::new().with_target_partitions(1),
@@ -418,7 +495,6 @@ async fn read_parquet(path: &Path) -> Result<RawTable> {
             path: path.to_path_buf(),
             message: format!("cannot read as Parquet: {e}"),
         })?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(|e| Error::Input {
         path: path.to_path_buf(),
         message: format!("cannot read as Parquet: {e}"),
