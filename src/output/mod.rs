@@ -390,27 +390,56 @@ const LOCK_FILE_MAX: u64 = 4096;
 
 impl LockHolder {
     /// Reads the lock file at `path` (its first 4 KiB, bad UTF-8 replaced); `None` when there
-    /// is none.
+    /// is none. A symlink or folder in its place is never followed; only its `pid=`, `start=`,
+    /// `host=` and `started=` lines are kept for messages (anything else may be any file's
+    /// bytes).
     pub fn read(path: &Path) -> Option<LockHolder> {
         use std::io::Read;
+        let meta = fs::symlink_metadata(path).ok()?;
+        if !meta.is_file() {
+            let what = match meta.file_type() {
+                t if t.is_symlink() => "a symbolic link",
+                t if t.is_dir() => "a folder",
+                _ => "a special file",
+            };
+            return Some(LockHolder::unreadable(&format!("{what}, not a lock file")));
+        }
         let mut bytes = Vec::new();
-        File::open(path)
-            .ok()?
-            .take(LOCK_FILE_MAX)
-            .read_to_end(&mut bytes)
-            .ok()?;
+        let read = File::open(path).and_then(|f| f.take(LOCK_FILE_MAX).read_to_end(&mut bytes));
+        if let Err(e) = read {
+            return (e.kind() != std::io::ErrorKind::NotFound)
+                .then(|| LockHolder::unreadable(&format!("unreadable lock file: {e}")));
+        }
         let text = String::from_utf8_lossy(&bytes);
         let field = |k: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
                 .map(|v| v.trim().to_string())
         };
+        let keys = ["pid", "start", "host", "started"];
+        let shown: Vec<String> = keys
+            .iter()
+            .filter_map(|k| Some(format!("{k}={}", field(k)?)))
+            .collect();
+        if shown.is_empty() {
+            return Some(LockHolder::unreadable("unreadable lock file"));
+        }
         Some(LockHolder {
             pid: field("pid").and_then(|p| p.parse().ok()),
             host: field("host"),
             start: field("start").and_then(|s| s.parse().ok()),
-            text: printable(text.replace('\n', " ").trim()),
+            text: printable(&shown.join(" ")),
         })
+    }
+
+    /// A lock whose holder cannot be known, described by `why`.
+    fn unreadable(why: &str) -> LockHolder {
+        LockHolder {
+            text: why.to_string(),
+            pid: None,
+            host: None,
+            start: None,
+        }
     }
 
     /// Alive if its pid exists on this host with the recorded start time (any start time for
@@ -532,7 +561,7 @@ impl Lock {
             let _ = fs::remove_file(&aside);
             return Err(raced());
         }
-        let _ = fs::remove_file(&aside);
+        let _ = fs::remove_file(&aside).or_else(|_| fs::remove_dir(&aside));
         fs::hard_link(mine, path)
             .map(|()| Lock { path: path.into() })
             .map_err(|_| raced())

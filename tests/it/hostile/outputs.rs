@@ -76,3 +76,33 @@ fn train_out_never_replaces_an_input_the_pipeline_a_run_or_the_lock() {
     intact(&case);
     case.run(&[]).code(0);
 }
+
+#[test]
+fn a_lock_that_is_not_a_lock_file_is_named_never_printed_and_broken_on_request() {
+    let case = committed();
+    let lock = case.path("out/.lock");
+    let bytes = "PAR1 Zebedee zq@example.com\npid=x\n";
+    case.write("out/.lock", bytes);
+    case.run(&[]).code(4).says("pid=x").no_values(VALUES);
+    case.golden(&["runs", "out"]).code(0).no_values(VALUES);
+    std::fs::write(&lock, "PAR1 Zebedee Quarmby zq@example.com 07700 900123").unwrap();
+    case.run(&[])
+        .code(4)
+        .says("unreadable lock file")
+        .no_values(VALUES);
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink("../crm.csv", &lock).unwrap();
+    case.run(&[])
+        .code(4)
+        .says("a symbolic link")
+        .no_values(VALUES);
+    case.run(&["--break-lock"]).code(0).no_values(VALUES);
+    assert!(case.path("crm.csv").is_file());
+    std::os::unix::fs::symlink("nosuch", &lock).unwrap();
+    case.run(&[]).code(4).says("a symbolic link");
+    case.run(&["--break-lock"]).code(0);
+    std::fs::create_dir(&lock).unwrap();
+    case.run(&[]).code(4).says("a folder");
+    case.run(&["--break-lock"]).code(0);
+    assert!(!lock.exists());
+}
