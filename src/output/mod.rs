@@ -71,7 +71,7 @@ pub fn guard_output_file(path: &Path, protected: &[PathBuf]) -> Result<PathBuf> 
             ));
         }
     }
-    if let Some(dir) = parent.ancestors().find(|d| is_output_dir(d)) {
+    if let Some(dir) = output_dir_above(&parent) {
         return Err(refuse(format!(
             "that is inside the output directory {}, whose runs are never changed by hand",
             dir.display()
@@ -86,6 +86,13 @@ pub fn guard_output_file(path: &Path, protected: &[PathBuf]) -> Result<PathBuf> 
         }
     }
     Ok(full)
+}
+
+/// The folder at or above `dir` (canonical) that is golden's output, if any.
+pub fn output_dir_above(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| is_output_dir(d))
+        .map(Path::to_path_buf)
 }
 
 /// Whether `dir` is (or is inside) golden's output: it holds `runs/`, `latest`, `.lock` or

@@ -106,3 +106,22 @@ fn a_lock_that_is_not_a_lock_file_is_named_never_printed_and_broken_on_request()
     case.run(&["--break-lock"]).code(0);
     assert!(!lock.exists());
 }
+
+#[test]
+fn generate_never_writes_into_an_output_directory_or_over_existing_files() {
+    let case = committed();
+    let args = ["generate", "--entities", "5", "--seed", "1", "--out"];
+    for out in ["out/latest", "out", "out/new"] {
+        let mut a = args.to_vec();
+        a.push(out);
+        case.golden(&a).code(2).says(out).says("output directory");
+    }
+    assert!(!case.path("out/new").exists());
+    let mut a = args.to_vec();
+    a.push(".");
+    case.golden(&a)
+        .code(2)
+        .says("already exists")
+        .says("--force");
+    intact(&case);
+}
