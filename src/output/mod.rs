@@ -485,7 +485,14 @@ impl Lock {
     /// broken; one from another host (or unreadable) only with `break_other` (`golden run
     /// --break-lock`).
     pub fn acquire(output_dir: &Path, break_other: bool) -> Result<Lock> {
-        fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
+        let unusable = |e: &dyn std::fmt::Display| {
+            Error::Usage(format!(
+                "output directory {}: not a folder golden can write ({e}); set `[output] dir` \
+                 or `--output` to one",
+                output_dir.display()
+            ))
+        };
+        fs::create_dir_all(output_dir).map_err(|e| unusable(&e))?;
         let path = output_dir.join(".lock");
         let pid = std::process::id();
         let mine = output_dir.join(format!(".lock.{pid}"));
@@ -495,7 +502,10 @@ impl Lock {
             host_name(),
             chrono::Utc::now().to_rfc3339()
         );
-        write_file(&mine, text.as_bytes())?;
+        write_file(&mine, text.as_bytes()).map_err(|e| match e {
+            Error::Io { source, .. } => unusable(&source),
+            e => e,
+        })?;
         let result = Self::link(&mine, &path, break_other);
         let _ = fs::remove_file(&mine);
         result

@@ -125,3 +125,28 @@ fn generate_never_writes_into_an_output_directory_or_over_existing_files() {
         .says("--force");
     intact(&case);
 }
+
+#[test]
+fn a_pipeline_file_that_is_a_device_or_huge_is_refused() {
+    let case = committed();
+    for args in [["run", "/dev/zero"], ["check", "/dev/zero"], ["run", "out"]] {
+        case.golden(&args).code(2).says("not a regular file");
+    }
+    case.write("big.toml", vec![b'#'; 2 << 20]);
+    case.golden(&["check", "big.toml"])
+        .code(2)
+        .says("too large");
+}
+
+#[test]
+fn an_output_directory_that_is_not_a_usable_folder_exits_2_naming_it() {
+    let case = committed();
+    let latest = case.latest();
+    for dir in ["crm.csv", "/dev/null", "/proc/self", "/sys"] {
+        case.run(&["--output", dir])
+            .code(2)
+            .says(&format!("output directory {dir}"))
+            .no_values(VALUES);
+    }
+    assert_eq!(case.latest(), latest);
+}
