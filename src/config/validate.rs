@@ -59,6 +59,25 @@ pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
     }
 }
 
+/// Drops from `sources` the files inside output directory `out` (a glob such as
+/// `data/**/*.parquet` would otherwise read back the run tables of `data/out`), with a warning.
+fn exclude_output(sources: &mut [SourceConfig], out: &Path) {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let out = real(out);
+    for s in sources {
+        let before = s.files.len();
+        s.files.retain(|f| !real(f).starts_with(&out));
+        if s.files.len() < before {
+            tracing::warn!(
+                source = %s.name,
+                output_dir = %out.display(),
+                files = before - s.files.len(),
+                "the source's path matches files inside the output directory; they are not read"
+            );
+        }
+    }
+}
+
 /// The bytes of pipeline file `path`, or why it cannot be one (a device, a folder, too large).
 fn read_pipeline(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
@@ -218,7 +237,8 @@ impl Checker<'_> {
             );
         }
         let output = self.check_output(&raw.output);
-        let sources = self.check_sources(&raw.sources);
+        let mut sources = self.check_sources(&raw.sources);
+        exclude_output(&mut sources, &output.dir);
         let mapped = mapped_fields(&raw.sources);
         let standardize = self.check_standardize(raw.standardize.as_ref());
         let blocking = self.check_blocking(&raw.blocking, &mapped);

@@ -150,3 +150,39 @@ fn an_output_directory_that_is_not_a_usable_folder_exits_2_naming_it() {
     }
     assert_eq!(case.latest(), latest);
 }
+
+#[test]
+fn an_output_directory_inside_an_input_glob_is_not_read_back() {
+    let case = Case::new();
+    case.write(
+        "data/crm.csv",
+        format!("{CRM_HEADER}C1,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n"),
+    );
+    let text = format!(
+        "name = \"hostile\"\n[output]\ndir = \"data/out\"\n\n{}\n{}",
+        crm_source("data/**/*.csv"),
+        super::MODEL
+    );
+    case.write("pipeline.toml", text);
+    std::fs::create_dir_all(case.path("data/out")).unwrap();
+    case.write(
+        "data/out/stray.csv",
+        format!("{CRM_HEADER}C9,A,B,c@d.e,,,\n"),
+    );
+    // Not `case.run`: the output directory here is `data/out`, outside the harness's `out/`.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_golden"))
+        .args(["run", "pipeline.toml"])
+        .current_dir(case.path(""))
+        .env("RUST_LOG", "golden=trace")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("inside the output directory"), "{stderr}");
+    assert!(stdout.contains("1 rows read"), "{stdout}");
+    for v in VALUES {
+        assert!(!stdout.contains(v) && !stderr.contains(v), "{v} printed");
+    }
+    super::assert_accounted(&case.path("data/out/latest"), &[("crm", "crm.csv", 1)]);
+}
