@@ -73,7 +73,7 @@ pub fn guard_output_file(path: &Path, protected: &[PathBuf]) -> Result<PathBuf> 
     }
     if let Some(dir) = output_dir_above(&parent) {
         return Err(refuse(format!(
-            "that is inside the output directory {}, whose runs are never changed by hand",
+            "that is inside the run or output directory {}, which only `golden run` writes",
             dir.display()
         )));
     }
