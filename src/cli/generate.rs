@@ -1,12 +1,19 @@
 //! `golden generate --entities N --seed S --out DIR`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::Result;
 use crate::generate::{self as synth, GenerateOptions};
+use crate::{Error, Result, output};
 
 /// Writes synthetic exports, truth and a pipeline file.
-pub fn generate(entities: usize, seed: u64, out: PathBuf, broken_rows: bool) -> Result<()> {
+pub fn generate(
+    entities: usize,
+    seed: u64,
+    out: PathBuf,
+    broken_rows: bool,
+    force: bool,
+) -> Result<()> {
+    check_folder(&out, force)?;
     let s = synth::generate(&GenerateOptions {
         entities,
         seed,
@@ -20,4 +27,37 @@ pub fn generate(entities: usize, seed: u64, out: PathBuf, broken_rows: bool) -> 
         s.broken,
         out.display()
     ))
+}
+
+/// Refuses (exit 2) a `--out` folder inside golden's output directory, a file in it that
+/// [`output::guard_output_file`] refuses, and an existing file of the same name unless
+/// `force`; creates the folder.
+fn check_folder(out: &Path, force: bool) -> Result<()> {
+    let existing = out
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(Path::new("."));
+    let existing = match existing.canonicalize() {
+        Ok(d) => d,
+        Err(_) => std::env::current_dir().map_err(|e| Error::io(existing, e))?,
+    };
+    if let Some(dir) = output::output_dir_above(&existing) {
+        return Err(Error::Usage(format!(
+            "--out {}: that is inside golden's output directory {}, whose runs are never \
+             changed by hand; choose another folder",
+            out.display(),
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    for name in synth::file_names() {
+        let file = output::guard_output_file(&out.join(name), &[])?;
+        if !force && std::fs::symlink_metadata(&file).is_ok() {
+            return Err(Error::Usage(format!(
+                "--out {}: {name} already exists there; choose an empty folder, or pass --force to overwrite it",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
 }

@@ -144,6 +144,9 @@ pub enum Command {
         /// Add deliberately broken rows that a run must reject.
         #[arg(long)]
         broken_rows: bool,
+        /// Overwrite files of the same names already in `--out`.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -257,7 +260,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 seed,
                 out,
                 broken_rows,
-            } => generate::generate(entities, seed, out, broken_rows),
+                force,
+            } => generate::generate(entities, seed, out, broken_rows, force),
             Command::Verify { run } => verify::verify(&run),
         }
     });

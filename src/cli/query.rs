@@ -28,20 +28,22 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
         ));
     }
     let dir = output::resolve_run(run)?;
-    if let Some(path) = &out {
-        outside_run(path, &dir)?;
-    }
+    let out = match out {
+        Some(path) => Some(output::guard_output_file(&path, &run_inputs(&dir))?),
+        None => None,
+    };
     let batches = q::query(&dir, sql).await?;
     match (format, out) {
         (Format::Parquet, Some(path)) => {
             let schema = batches[0].schema();
             let all = arrow::compute::concat_batches(&schema, &batches)?;
-            output::write_parquet(&path, &all)
+            output::replace_file(&path, |tmp| output::write_parquet(tmp, &all))
         }
-        (Format::Csv, Some(path)) => {
-            let mut file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            write_csv(&mut file, &path, &batches)
-        }
+        (Format::Csv, Some(path)) => output::replace_file(&path, |tmp| {
+            let mut file = File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+            write_csv(&mut file, tmp, &batches)?;
+            file.sync_all().map_err(|e| Error::io(tmp, e))
+        }),
         (Format::Csv, None) => write_csv(
             &mut std::io::stdout().lock(),
             Path::new(print::STDOUT),
@@ -50,35 +52,24 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
         (_, out) => {
             let text = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
             match out {
-                Some(path) => output::write_file(&path, format!("{text}\n").as_bytes()),
+                Some(path) => output::replace_file(&path, |tmp| {
+                    output::write_file(tmp, format!("{text}\n").as_bytes())
+                }),
                 None => print::stdout(&format!("{text}\n")),
             }
         }
     }
 }
 
-/// Refuses an `--out` inside the run being read, or inside any other run (a folder with a
-/// `manifest.json`): a reader never changes a committed run.
-fn outside_run(out: &Path, run_dir: &Path) -> Result<()> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+/// The pipeline file and input files recorded in the manifest of run `dir` (none if it cannot
+/// be read), which `--out` must not overwrite.
+fn run_inputs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(m) = output::Manifest::read(&dir.join("manifest.json")) else {
+        return Vec::new();
     };
-    let (Ok(parent), Ok(run_dir)) = (parent.canonicalize(), run_dir.canonicalize()) else {
-        return Ok(()); // a missing folder fails when the file is created, naming it
-    };
-    let other_run = parent
-        .ancestors()
-        .find(|d| d.join("manifest.json").is_file());
-    if let Some(run) = other_run.or(parent.starts_with(&run_dir).then_some(run_dir.as_path())) {
-        return Err(Error::Usage(format!(
-            "--out {}: that is inside the run {}, and a run is never changed after it is \
-             committed (`golden verify` would report it); write the result somewhere else",
-            out.display(),
-            run.display()
-        )));
-    }
-    Ok(())
+    let mut paths: Vec<PathBuf> = m.inputs.iter().map(|i| PathBuf::from(&i.path)).collect();
+    paths.push(PathBuf::from(&m.pipeline_path));
+    paths
 }
 
 /// Writes `batches` as CSV with one header line to `w` (`name` in errors), batch by batch.

@@ -2,14 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Result, config, pipeline};
+use crate::{Result, config, output, pipeline};
 
 /// Trains on the pipeline's sources and writes the parameters with their history.
 pub async fn train(path: &Path, out: Option<PathBuf>) -> Result<()> {
     let p = config::load(path)?;
-    let params = pipeline::train(&p).await?;
     let out = out.unwrap_or_else(|| p.base_dir.join("model.json"));
-    params.save(&out)?;
+    let out = output::guard_output_file(&out, &p.own_paths())?;
+    let params = pipeline::train(&p).await?;
+    output::replace_file(&out, |tmp| params.save(tmp))?;
     super::print::stdout(&format!(
         "model written to {} (prior {:.3e}, {} EM runs)\n",
         out.display(),

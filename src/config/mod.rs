@@ -43,6 +43,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The pipeline file, its input files and its output directory: what a file written on
+    /// the user's behalf (`--out`) must never replace.
+    pub fn own_paths(&self) -> Vec<PathBuf> {
+        let inputs = self.sources.iter().flat_map(|s| s.files.iter().cloned());
+        let mut paths: Vec<PathBuf> = inputs.collect();
+        paths.push(self.path.clone());
+        paths.push(self.output.dir.clone());
+        paths
+    }
+
     /// Every canonical or custom field mapped by at least one source, in first-seen order,
     /// with `full_name` implying `first_name` and `last_name`.
     pub fn fields(&self) -> Vec<String> {

@@ -29,13 +29,17 @@ pub const KEY_FUNCTIONS: &[&str] = &["metaphone", "soundex", "nysiis", "year", "
 /// Source formats, as written in pipeline files.
 const FORMAT_NAMES: &str = "csv, ndjson, parquet";
 
-/// Reads, parses and validates the pipeline file at `path`.
+/// Largest pipeline file read: a pipeline is a few kilobytes of TOML.
+const PIPELINE_MAX_BYTES: u64 = 1 << 20;
+
+/// Reads, parses and validates the pipeline file at `path` (a regular file of at most
+/// [`PIPELINE_MAX_BYTES`]).
 pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_pipeline(path).map_err(|why| {
         one_error(
             path,
             None,
-            format!("cannot read the pipeline file {}: {e}", path.display()),
+            format!("cannot read the pipeline file {}: {why}", path.display()),
         )
     })?;
     match String::from_utf8(bytes) {
@@ -53,6 +57,45 @@ pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
             ))
         }
     }
+}
+
+/// Drops from `sources` the files inside output directory `out` (a glob such as
+/// `data/**/*.parquet` would otherwise read back the run tables of `data/out`), with a warning.
+fn exclude_output(sources: &mut [SourceConfig], out: &Path) {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let out = real(out);
+    for s in sources {
+        let before = s.files.len();
+        s.files.retain(|f| !real(f).starts_with(&out));
+        if s.files.len() < before {
+            tracing::warn!(
+                source = %s.name,
+                output_dir = %out.display(),
+                files = before - s.files.len(),
+                "the source's path matches files inside the output directory; they are not read"
+            );
+        }
+    }
+}
+
+/// The bytes of pipeline file `path`, or why it cannot be one (a device, a folder, too large).
+fn read_pipeline(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file; name the pipeline's .toml file".into());
+    }
+    let mut bytes = Vec::new();
+    file.take(PIPELINE_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > PIPELINE_MAX_BYTES {
+        return Err(format!(
+            "it is larger than {PIPELINE_MAX_BYTES} bytes, too large for a pipeline file"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Parses and validates pipeline `text`; `path` names the file in messages and its parent
@@ -194,7 +237,8 @@ impl Checker<'_> {
             );
         }
         let output = self.check_output(&raw.output);
-        let sources = self.check_sources(&raw.sources);
+        let mut sources = self.check_sources(&raw.sources);
+        exclude_output(&mut sources, &output.dir);
         let mapped = mapped_fields(&raw.sources);
         let standardize = self.check_standardize(raw.standardize.as_ref());
         let blocking = self.check_blocking(&raw.blocking, &mapped);

@@ -94,6 +94,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     })
 }
 
+/// Names of the files [`generate`] writes into its folder.
+pub fn file_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Source::ALL.iter().map(|s| s.file()).collect();
+    names.extend(["truth.csv", "pipeline.toml"]);
+    names
+}
+
 /// Draws which sources hold `person` (at least one, sometimes twice) and appends a formatted
 /// record to `rows[source]` for each.
 fn records_of(rng: &mut StdRng, person: &Person, rows: &mut SourceRows) {

@@ -29,6 +29,94 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
+/// Checks a file the user named for a command to write (`--out`), and returns its resolved
+/// path: refused (exit 2) when its folder is missing, when it is a symlink, a folder, a device
+/// or a file with more than one hard link, when it lies inside an output directory (a folder
+/// with `runs/`, `latest`, `.lock` or `manifest.json` above it) or inside one of `protected`,
+/// or when it is one of `protected` (a pipeline file, its inputs, its output directory).
+pub fn guard_output_file(path: &Path, protected: &[PathBuf]) -> Result<PathBuf> {
+    let refuse = |why: String| {
+        Error::Usage(format!(
+            "--out {}: {why}; write the result somewhere else",
+            path.display()
+        ))
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let parent = parent.canonicalize().map_err(|e| {
+        refuse(format!(
+            "its folder {} is not usable ({e})",
+            parent.display()
+        ))
+    })?;
+    let Some(name) = path.file_name() else {
+        return Err(refuse("that names a folder, not a file".into()));
+    };
+    let full = parent.join(name);
+    if let Ok(meta) = fs::symlink_metadata(&full) {
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            return Err(refuse(
+                "that is a symbolic link, which golden never writes through".into(),
+            ));
+        }
+        if !kind.is_file() {
+            return Err(refuse("that exists and is not a regular file".into()));
+        }
+        if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+            return Err(refuse(
+                "that file has other hard links, which would change too".into(),
+            ));
+        }
+    }
+    if let Some(dir) = output_dir_above(&parent) {
+        return Err(refuse(format!(
+            "that is inside the run or output directory {}, which only `golden run` writes",
+            dir.display()
+        )));
+    }
+    for p in protected.iter().filter_map(|p| p.canonicalize().ok()) {
+        if full.starts_with(&p) {
+            return Err(refuse(format!(
+                "that is (inside) {}, which the pipeline uses",
+                p.display()
+            )));
+        }
+    }
+    Ok(full)
+}
+
+/// The folder at or above `dir` (canonical) that is golden's output, if any.
+pub fn output_dir_above(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| is_output_dir(d))
+        .map(Path::to_path_buf)
+}
+
+/// Whether `dir` is (or is inside) golden's output: it holds `runs/`, `latest`, `.lock` or
+/// `manifest.json`.
+fn is_output_dir(dir: &Path) -> bool {
+    let has = |n: &str| fs::symlink_metadata(dir.join(n)).is_ok();
+    dir.join("runs").is_dir() || has("latest") || has(".lock") || has("manifest.json")
+}
+
+/// Writes the file at `path` (resolved by [`guard_output_file`]) through `write`, which gets a
+/// temporary file next to it; the result is renamed into place only when complete.
+pub fn replace_file(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let done = write(&tmp).and_then(|()| fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if done.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    done
+}
+
 /// Writes `batch` as a ZSTD-compressed Parquet file and fsyncs it (see [`write_batches`]).
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     write_batches(path, std::slice::from_ref(batch))
@@ -309,27 +397,56 @@ const LOCK_FILE_MAX: u64 = 4096;
 
 impl LockHolder {
     /// Reads the lock file at `path` (its first 4 KiB, bad UTF-8 replaced); `None` when there
-    /// is none.
+    /// is none. A symlink or folder in its place is never followed; only its `pid=`, `start=`,
+    /// `host=` and `started=` lines are kept for messages (anything else may be any file's
+    /// bytes).
     pub fn read(path: &Path) -> Option<LockHolder> {
         use std::io::Read;
+        let meta = fs::symlink_metadata(path).ok()?;
+        if !meta.is_file() {
+            let what = match meta.file_type() {
+                t if t.is_symlink() => "a symbolic link",
+                t if t.is_dir() => "a folder",
+                _ => "a special file",
+            };
+            return Some(LockHolder::unreadable(&format!("{what}, not a lock file")));
+        }
         let mut bytes = Vec::new();
-        File::open(path)
-            .ok()?
-            .take(LOCK_FILE_MAX)
-            .read_to_end(&mut bytes)
-            .ok()?;
+        let read = File::open(path).and_then(|f| f.take(LOCK_FILE_MAX).read_to_end(&mut bytes));
+        if let Err(e) = read {
+            return (e.kind() != std::io::ErrorKind::NotFound)
+                .then(|| LockHolder::unreadable(&format!("unreadable lock file: {e}")));
+        }
         let text = String::from_utf8_lossy(&bytes);
         let field = |k: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
                 .map(|v| v.trim().to_string())
         };
+        let keys = ["pid", "start", "host", "started"];
+        let shown: Vec<String> = keys
+            .iter()
+            .filter_map(|k| Some(format!("{k}={}", field(k)?)))
+            .collect();
+        if shown.is_empty() {
+            return Some(LockHolder::unreadable("unreadable lock file"));
+        }
         Some(LockHolder {
             pid: field("pid").and_then(|p| p.parse().ok()),
             host: field("host"),
             start: field("start").and_then(|s| s.parse().ok()),
-            text: printable(text.replace('\n', " ").trim()),
+            text: printable(&shown.join(" ")),
         })
+    }
+
+    /// A lock whose holder cannot be known, described by `why`.
+    fn unreadable(why: &str) -> LockHolder {
+        LockHolder {
+            text: why.to_string(),
+            pid: None,
+            host: None,
+            start: None,
+        }
     }
 
     /// Alive if its pid exists on this host with the recorded start time (any start time for
@@ -368,7 +485,14 @@ impl Lock {
     /// broken; one from another host (or unreadable) only with `break_other` (`golden run
     /// --break-lock`).
     pub fn acquire(output_dir: &Path, break_other: bool) -> Result<Lock> {
-        fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
+        let unusable = |e: &dyn std::fmt::Display| {
+            Error::Usage(format!(
+                "output directory {}: not a folder golden can write ({e}); set `[output] dir` \
+                 or `--output` to one",
+                output_dir.display()
+            ))
+        };
+        fs::create_dir_all(output_dir).map_err(|e| unusable(&e))?;
         let path = output_dir.join(".lock");
         let pid = std::process::id();
         let mine = output_dir.join(format!(".lock.{pid}"));
@@ -378,7 +502,10 @@ impl Lock {
             host_name(),
             chrono::Utc::now().to_rfc3339()
         );
-        write_file(&mine, text.as_bytes())?;
+        write_file(&mine, text.as_bytes()).map_err(|e| match e {
+            Error::Io { source, .. } => unusable(&source),
+            e => e,
+        })?;
         let result = Self::link(&mine, &path, break_other);
         let _ = fs::remove_file(&mine);
         result
@@ -451,7 +578,7 @@ impl Lock {
             let _ = fs::remove_file(&aside);
             return Err(raced());
         }
-        let _ = fs::remove_file(&aside);
+        let _ = fs::remove_file(&aside).or_else(|_| fs::remove_dir(&aside));
         fs::hard_link(mine, path)
             .map(|()| Lock { path: path.into() })
             .map_err(|_| raced())

@@ -17,6 +17,7 @@ mod csv;
 mod model;
 mod ndjson;
 mod nightly;
+mod outputs;
 mod parquet;
 mod placeholders;
 mod reader;
