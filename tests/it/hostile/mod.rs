@@ -19,6 +19,7 @@ mod ndjson;
 mod nightly;
 mod placeholders;
 mod reader;
+mod readers;
 
 /// The comparisons and fixed model shared by every case (`tests/data/tiny/model.json`), so
 /// that a case of a few rows needs no training.

@@ -1,0 +1,125 @@
+//! Commands and stages that read a previous run (issue 12, round 2): a previous crosswalk that
+//! golden did not write gives no previous ids, and readers fail with the documented exit code,
+//! naming the file, without printing a customer value.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{Field, Schema};
+use golden::output::Manifest;
+
+use super::{Case, crm_source};
+use crate::util::{strings, table};
+
+/// Customer values of [`crm_case`], never to be printed.
+const VALUES: &[&str] = &[
+    "Zebedee",
+    "Quarmby",
+    "zq@example.com",
+    "Ottoline",
+    "oo@example.org",
+];
+
+/// A case with three CRM rows (two of them one person) and a committed first run.
+fn crm_case() -> Case {
+    let case = Case::new();
+    case.write(
+        "crm.csv",
+        format!(
+            "{}C1,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n\
+             C2,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n\
+             C3,Ottoline,Oddie,oo@example.org,020 7946 0958,EC1A 1BB,25/12/1990\n",
+            super::CRM_HEADER
+        ),
+    );
+    case.pipeline(&crm_source("crm.csv"));
+    case.run(&[]).code(0).no_values(VALUES);
+    case
+}
+
+/// The run directory `out/latest` points at.
+fn latest_dir(case: &Case) -> PathBuf {
+    case.out().join(case.latest().expect("latest is a link"))
+}
+
+/// Rewrites the latest run's crosswalk with `golden_id` replaced by `gid` (built from the
+/// current column), the other columns kept; `repeat` appends the first row again.
+fn rewrite_crosswalk(case: &Case, gid: impl Fn(&StringArray) -> ArrayRef, repeat: bool) {
+    let path = latest_dir(case).join("crosswalk.parquet");
+    let mut batch = golden::output::read_parquet(&path).unwrap();
+    if repeat {
+        batch =
+            arrow::compute::concat_batches(&batch.schema(), &[batch.clone(), batch.slice(0, 1)])
+                .unwrap();
+    }
+    let (mut fields, mut columns) = (Vec::new(), Vec::new());
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        let c = match f.name().as_str() {
+            "golden_id" => gid(c.as_any().downcast_ref::<StringArray>().unwrap()),
+            _ => c.clone(),
+        };
+        fields.push(Field::new(f.name(), c.data_type().clone(), true));
+        columns.push(c);
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    golden::output::write_parquet(&path, &batch).unwrap();
+}
+
+/// Runs `case` again and asserts success, a warning naming `reason`, and golden ids that are
+/// all new: none of the previous ones is taken over, none invented from the damaged column.
+fn assert_no_previous_ids(case: &Case, reason: &str) {
+    case.run(&[])
+        .code(0)
+        .no_values(VALUES)
+        .says("previous run unusable for golden ids")
+        .says("crosswalk.parquet")
+        .says(reason);
+    let run = latest_dir(case);
+    let m = Manifest::read(&run.join("manifest.json")).unwrap();
+    assert_eq!(m.counts["changes_new"], m.counts["golden_records"]);
+    for g in strings(&table(&run, "crosswalk"), "golden_id") {
+        let g = g.unwrap();
+        assert!(
+            g.len() > 8 && g.parse::<i64>().is_err(),
+            "hash ids only: {g}"
+        );
+    }
+    super::assert_accounted(&run, &[("crm", "crm.csv", 3)]);
+}
+
+/// Row 12: a previous `golden_id` of Int64 was cast to "0", "1", … and every old id retired.
+#[test]
+fn readers_previous_golden_id_not_a_string_gives_no_previous_ids() {
+    let case = crm_case();
+    rewrite_crosswalk(
+        &case,
+        |c| Arc::new(Int64Array::from_iter_values(0..c.len() as i64)),
+        false,
+    );
+    assert_no_previous_ids(&case, "column `golden_id` is Int64, not a string");
+}
+
+/// Row 12: a previous crosswalk with a null `golden_id` was used silently.
+#[test]
+fn readers_previous_null_golden_id_gives_no_previous_ids() {
+    let case = crm_case();
+    rewrite_crosswalk(
+        &case,
+        |c| {
+            let mut v: Vec<Option<&str>> = c.iter().collect();
+            v[0] = None;
+            Arc::new(StringArray::from(v))
+        },
+        false,
+    );
+    assert_no_previous_ids(&case, "column `golden_id` has 1 null values");
+}
+
+/// Row 12: a previous crosswalk listing a record twice was used silently.
+#[test]
+fn readers_previous_repeated_record_gives_no_previous_ids() {
+    let case = crm_case();
+    rewrite_crosswalk(&case, |c| Arc::new(c.clone()), true);
+    assert_no_previous_ids(&case, "1 rows repeat a (source, source_id) key");
+}
