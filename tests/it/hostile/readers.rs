@@ -2,46 +2,15 @@
 //! golden did not write gives no previous ids, and readers fail with the documented exit code,
 //! naming the file, without printing a customer value.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Field, Schema};
 use golden::output::Manifest;
 
-use super::{Case, crm_source};
+use super::Case;
+use super::nightly::{VALUES, crm_case, latest_dir};
 use crate::util::{strings, table};
-
-/// Customer values of [`crm_case`], never to be printed.
-const VALUES: &[&str] = &[
-    "Zebedee",
-    "Quarmby",
-    "zq@example.com",
-    "Ottoline",
-    "oo@example.org",
-];
-
-/// A case with three CRM rows (two of them one person) and a committed first run.
-fn crm_case() -> Case {
-    let case = Case::new();
-    case.write(
-        "crm.csv",
-        format!(
-            "{}C1,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n\
-             C2,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n\
-             C3,Ottoline,Oddie,oo@example.org,020 7946 0958,EC1A 1BB,25/12/1990\n",
-            super::CRM_HEADER
-        ),
-    );
-    case.pipeline(&crm_source("crm.csv"));
-    case.run(&[]).code(0).no_values(VALUES);
-    case
-}
-
-/// The run directory `out/latest` points at.
-fn latest_dir(case: &Case) -> PathBuf {
-    case.out().join(case.latest().expect("latest is a link"))
-}
 
 /// Rewrites the latest run's crosswalk with `golden_id` replaced by `gid` (built from the
 /// current column), the other columns kept; `repeat` appends the first row again.
