@@ -101,7 +101,8 @@ pub async fn query(run_dir: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
     let schema = df.schema().as_arrow().clone();
     let mut batches = df.collect().await.map_err(|e| {
         if is_user_error(&e) {
-            usage(e)
+            // Execution errors quote the values they failed on (a cast of an e-mail, …).
+            Error::Usage(redact_quoted(&usage(e).to_string()))
         } else {
             Error::DataFusion(e)
         }
@@ -110,6 +111,21 @@ pub async fn query(run_dir: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
         batches.push(RecordBatch::new_empty(schema.into()));
     }
     Ok(batches)
+}
+
+/// `text` with every single-quoted part replaced by `'***'`: the values an execution error
+/// quotes are customer data (plan errors name columns and tables, which stay).
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut parts = text.split('\'');
+    out.push_str(parts.next().unwrap_or_default());
+    let mut quoted = true;
+    for part in parts {
+        out.push('\'');
+        out.push_str(if quoted { "***" } else { part });
+        quoted = !quoted;
+    }
+    out
 }
 
 /// Whether an error while executing a query comes from the statement (a bad cast, a division by

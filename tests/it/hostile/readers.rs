@@ -92,3 +92,19 @@ fn readers_previous_repeated_record_gives_no_previous_ids() {
     rewrite_crosswalk(&case, |c| Arc::new(c.clone()), true);
     assert_no_previous_ids(&case, "1 rows repeat a (source, source_id) key");
 }
+
+/// Row 11: a failed cast printed the customer value it failed on.
+#[test]
+fn readers_query_errors_print_no_value() {
+    let case = crm_case();
+    for sql in [
+        "select * from golden where email = 1",
+        "select cast(first_name as int) from golden",
+    ] {
+        case.golden(&["query", "out", sql])
+            .code(2)
+            .no_values(VALUES)
+            .says("query failed")
+            .says("'***'");
+    }
+}
