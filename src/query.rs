@@ -44,8 +44,16 @@ pub async fn context(run_dir: &Path) -> Result<(SessionContext, Vec<&'static str
                 path.display()
             )));
         };
+        let damaged = |what: String| Error::Input {
+            path: path.clone(),
+            message: format!("{what}; this run is damaged: restore the file or query another run"),
+        };
+        if !path.is_file() {
+            return Err(damaged("a run table is not a regular file".into()));
+        }
         ctx.register_parquet(name, p, ParquetReadOptions::default())
-            .await?;
+            .await
+            .map_err(|e| damaged(format!("the table cannot be read ({e})")))?;
         names.push(name);
     }
     Ok((ctx, names))

@@ -108,3 +108,22 @@ fn readers_query_errors_print_no_value() {
             .says("'***'");
     }
 }
+
+/// Row 19: `query` on a run whose table is garbage or a directory was exit 1 naming no file.
+#[test]
+fn readers_query_on_a_damaged_table_is_exit_3_naming_it() {
+    let case = crm_case();
+    let decisions = latest_dir(&case).join("decisions.parquet");
+    std::fs::write(&decisions, b"garbage, not parquet").unwrap();
+    case.golden(&["query", "out", "select count(*) from golden"])
+        .code(3)
+        .no_values(VALUES)
+        .says("decisions.parquet")
+        .says("this run is damaged");
+    std::fs::remove_file(&decisions).unwrap();
+    std::fs::create_dir(&decisions).unwrap();
+    case.golden(&["query", "out", "select count(*) from golden"])
+        .code(3)
+        .says("decisions.parquet")
+        .says("not a regular file");
+}
