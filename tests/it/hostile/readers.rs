@@ -127,3 +127,22 @@ fn readers_query_on_a_damaged_table_is_exit_3_naming_it() {
         .says("decisions.parquet")
         .says("not a regular file");
 }
+
+/// Row 19: `verify` with manifest.json deleted, or a table replaced by a directory, was exit 1.
+#[test]
+fn readers_verify_a_damaged_run_is_exit_3_naming_the_file() {
+    let case = crm_case();
+    let run = latest_dir(&case);
+    let decisions = run.join("decisions.parquet");
+    std::fs::remove_file(&decisions).unwrap();
+    std::fs::create_dir(&decisions).unwrap();
+    case.golden(&["verify", "out"])
+        .code(3)
+        .says("decisions.parquet")
+        .says("the run is damaged");
+    std::fs::remove_file(run.join("manifest.json")).unwrap();
+    case.golden(&["verify", "out"])
+        .code(3)
+        .says("manifest.json")
+        .says("not an intact run");
+}
