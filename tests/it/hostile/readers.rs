@@ -146,3 +146,37 @@ fn readers_verify_a_damaged_run_is_exit_3_naming_the_file() {
         .says("manifest.json")
         .says("not an intact run");
 }
+
+/// Rows 19 and 27: a truth file that is missing or not a regular file (/dev/zero hung) is exit 2
+/// naming it.
+#[test]
+fn readers_evaluate_truth_not_a_regular_file_is_exit_2() {
+    let case = crm_case();
+    for (truth, says) in [
+        ("nosuch.csv", "nosuch.csv"),
+        ("/dev/zero", "not a regular file"),
+        (".", "not a regular file"),
+    ] {
+        case.golden(&["evaluate", "out", "--truth", truth])
+            .code(2)
+            .says(says);
+    }
+}
+
+/// Row 27: truth covering 1 of 3 records gave "F1 1.0000" with no warning.
+#[test]
+fn readers_evaluate_warns_when_truth_covers_few_records() {
+    let case = crm_case();
+    case.write("t.csv", "source,source_id,entity_id\ncrm,C1,E1\n");
+    case.golden(&["evaluate", "out", "--truth", "t.csv"])
+        .code(0)
+        .no_values(VALUES)
+        .says("labels only 33.3 % of the run's records");
+    case.write(
+        "all.csv",
+        "source,source_id,entity_id\ncrm,C1,E1\ncrm,C2,E1\ncrm,C3,E2\n",
+    );
+    let o = case.golden(&["evaluate", "out", "--truth", "all.csv"]);
+    o.code(0);
+    assert!(!o.stderr.contains("labels only"), "{}", o.stderr);
+}
