@@ -180,3 +180,38 @@ fn readers_evaluate_warns_when_truth_covers_few_records() {
     o.code(0);
     assert!(!o.stderr.contains("labels only"), "{}", o.stderr);
 }
+
+/// Row 25: `keep_runs` deleted directories under `runs/` that no run wrote, and `golden runs`
+/// listed them as committed runs or called a damaged manifest missing.
+#[test]
+fn readers_keep_runs_and_runs_touch_only_real_runs() {
+    let case = crm_case();
+    let text = std::fs::read_to_string(case.path("pipeline.toml")).unwrap();
+    case.write(
+        "pipeline.toml",
+        text.replacen("dir = \"out\"", "dir = \"out\"\nkeep_runs = 1", 1),
+    );
+    let runs = case.out().join("runs");
+    let no_manifest = runs.join("20200101T000000002Z");
+    let damaged = runs.join("20200101T000000003Z");
+    let junk = runs.join("backup");
+    for d in [&no_manifest, &damaged, &junk] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::write(damaged.join("manifest.json"), b"{ not json").unwrap();
+    case.run(&[]).code(0).no_values(VALUES);
+    case.run(&[]).code(0).no_values(VALUES);
+    for d in [&no_manifest, &damaged, &junk] {
+        assert!(d.is_dir(), "{} deleted", d.display());
+    }
+    let left = std::fs::read_dir(&runs).unwrap().count();
+    assert_eq!(left, 3 + 1, "keep_runs = 1 keeps one real run");
+    let o = case.golden(&["runs", "out"]);
+    o.code(0);
+    assert!(
+        o.stdout.contains("unknown (damaged manifest.json)"),
+        "{}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains("backup"), "{}", o.stdout);
+}
