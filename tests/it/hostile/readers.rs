@@ -215,3 +215,14 @@ fn readers_keep_runs_and_runs_touch_only_real_runs() {
     );
     assert!(!o.stdout.contains("backup"), "{}", o.stdout);
 }
+
+/// Row 15: `--threads 100000` spawned threads for ever.
+#[test]
+fn readers_too_many_threads_is_exit_2() {
+    let case = Case::new();
+    case.pipeline(&super::crm_source("crm.csv"));
+    case.run(&["--threads", "100000"])
+        .code(2)
+        .says("100000 is more than");
+    assert!(case.latest().is_none());
+}
