@@ -580,9 +580,19 @@ pub fn previous_run_dir(output_dir: &Path) -> std::result::Result<Option<PathBuf
     Ok(Some(target))
 }
 
-/// Resolves a run argument: a run directory, or an output directory with a `latest` link.
+/// Resolves a run argument: a run directory (a failed one too), or an output directory with a
+/// `latest` link.
 pub fn resolve_run(path: &Path) -> Result<PathBuf> {
     if path.join("crosswalk.parquet").exists() {
+        return Ok(path.to_path_buf());
+    }
+    // A failed run (`runs/<id>.failed`) has no crosswalk, but its rejects say why it failed.
+    let failed = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(runs::parse_name)
+        .is_some_and(|(_, state)| state == runs::RunState::Failed);
+    if failed && path.join("manifest.json").is_file() {
         return Ok(path.to_path_buf());
     }
     let latest = path.join("latest");

@@ -226,3 +226,33 @@ fn readers_too_many_threads_is_exit_2() {
         .says("100000 is more than");
     assert!(case.latest().is_none());
 }
+
+/// Row 28: the rejects of a failed run could not be queried ("neither a run directory …").
+#[test]
+fn readers_query_reads_the_rejects_of_a_failed_run() {
+    let case = Case::new();
+    case.write(
+        "crm.csv",
+        format!(
+            "{}C1,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n\
+             C1,Ottoline,Oddie,oo@example.org,020 7946 0958,EC1A 1BB,25/12/1990\n",
+            super::CRM_HEADER
+        ),
+    );
+    case.pipeline(&super::crm_source("crm.csv").replace("0.9", "0.1"));
+    case.run(&[]).code(3).no_values(VALUES);
+    let failed: Vec<_> = std::fs::read_dir(case.out().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let o = case.golden(&[
+        "query",
+        failed[0].to_str().unwrap(),
+        "select count(*) as n from rejects",
+    ]);
+    o.code(0).no_values(VALUES);
+    // The second C1 is the duplicate id rejected; the run failed on its reject ratio.
+    assert!(o.stdout.contains("| 1 |"), "{}", o.stdout);
+}
