@@ -55,6 +55,17 @@ pub struct Evaluation {
     pub cluster_recall: f64,
 }
 
+/// Below this share of the run's records in the truth file, scores say little (a warning).
+pub const MIN_TRUTH_COVERAGE: f64 = 0.9;
+
+impl Evaluation {
+    /// Share of the run's records that the truth file labels (1 for an empty run).
+    pub fn truth_coverage(&self) -> f64 {
+        let labelled = self.truth_records - self.missing_from_run;
+        ratio(labelled as f64, self.records as f64)
+    }
+}
+
 /// Scores the run in `run_dir` against `truth_csv`.
 pub fn evaluate(run_dir: &Path, truth_csv: &Path) -> Result<Evaluation> {
     let run = read_crosswalk(&run_dir.join("crosswalk.parquet"))?;
@@ -129,6 +140,22 @@ fn read_crosswalk(path: &Path) -> Result<Labels> {
 
 /// Reads every `source,source_id,entity_id` row of the truth CSV.
 fn read_truth(path: &Path) -> Result<Labels> {
+    // An argument: a missing file, a directory or a device (/dev/zero never ends) is exit 2.
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(Error::Usage(format!(
+                "--truth {}: not a regular file; give a CSV of source,source_id,entity_id",
+                path.display()
+            )));
+        }
+        Err(e) => {
+            return Err(Error::Usage(format!(
+                "--truth {}: {e}; give an existing CSV of source,source_id,entity_id",
+                path.display()
+            )));
+        }
+    }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let fields: Vec<Field> = TRUTH_COLUMNS
         .iter()

@@ -44,8 +44,16 @@ pub async fn context(run_dir: &Path) -> Result<(SessionContext, Vec<&'static str
                 path.display()
             )));
         };
+        let damaged = |what: String| Error::Input {
+            path: path.clone(),
+            message: format!("{what}; this run is damaged: restore the file or query another run"),
+        };
+        if !path.is_file() {
+            return Err(damaged("a run table is not a regular file".into()));
+        }
         ctx.register_parquet(name, p, ParquetReadOptions::default())
-            .await?;
+            .await
+            .map_err(|e| damaged(format!("the table cannot be read ({e})")))?;
         names.push(name);
     }
     Ok((ctx, names))
@@ -101,7 +109,8 @@ pub async fn query(run_dir: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
     let schema = df.schema().as_arrow().clone();
     let mut batches = df.collect().await.map_err(|e| {
         if is_user_error(&e) {
-            usage(e)
+            // Execution errors quote the values they failed on (a cast of an e-mail, …).
+            Error::Usage(redact_quoted(&usage(e).to_string()))
         } else {
             Error::DataFusion(e)
         }
@@ -110,6 +119,21 @@ pub async fn query(run_dir: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
         batches.push(RecordBatch::new_empty(schema.into()));
     }
     Ok(batches)
+}
+
+/// `text` with every single-quoted part replaced by `'***'`: the values an execution error
+/// quotes are customer data (plan errors name columns and tables, which stay).
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut parts = text.split('\'');
+    out.push_str(parts.next().unwrap_or_default());
+    let mut quoted = true;
+    for part in parts {
+        out.push('\'');
+        out.push_str(if quoted { "***" } else { part });
+        quoted = !quoted;
+    }
+    out
 }
 
 /// Whether an error while executing a query comes from the statement (a bad cast, a division by

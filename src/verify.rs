@@ -76,7 +76,14 @@ pub fn verify(run_dir: &Path) -> Result<Verification> {
             ),
         });
     }
-    let now = describe_run_files(run_dir)?;
+    // A file of the run that cannot be read (a directory in place of a table, …) is damage.
+    let now = describe_run_files(run_dir).map_err(|e| match e {
+        Error::Io { path, source } => Error::Input {
+            path,
+            message: format!("cannot read this file of the run ({source}); the run is damaged"),
+        },
+        e => e,
+    })?;
     let mut problems = Vec::new();
     for (name, then) in &manifest.files {
         match now.get(name) {

@@ -150,10 +150,20 @@ pub enum Command {
     },
 }
 
-/// Parses `--threads`: a whole number of at least 1 (0 would start no worker at all).
+/// Most threads `--threads` may ask for, whatever the cores: more only costs memory.
+const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: a whole number of at least 1 (0 would start no worker at all) and at
+/// most [`MAX_THREADS`] or 64 per core, whichever is less (100000 spawned threads for ever).
 fn at_least_one_thread(s: &str) -> Result<usize, String> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let max = MAX_THREADS.min(64 * cores);
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1; leave --threads out to use all cores".into()),
+        Ok(n) if n > max => Err(format!(
+            "{n} is more than {max} (64 per core, at most {MAX_THREADS}); leave --threads out \
+             to use all {cores} cores"
+        )),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a whole number of threads")),
     }

@@ -114,16 +114,21 @@ impl PreviousRun {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
             None => None,
         };
-        Ok(PreviousRun::new(
-            run_id,
-            [
-                utf8(cw, schema::SOURCE, &cw_path)?,
-                utf8(cw, schema::SOURCE_ID, &cw_path)?,
-                utf8(cw, schema::GOLDEN_ID, &cw_path)?,
-            ],
-            utf8(&golden, schema::GOLDEN_ID, &g_path)?,
-            created,
-        ))
+        let keys = [schema::SOURCE, schema::SOURCE_ID, schema::GOLDEN_ID];
+        let [sources, ids, gids] = keys.map(|name| non_null_utf8(cw, name, &cw_path));
+        let golden_ids = non_null_utf8(&golden, schema::GOLDEN_ID, &g_path)?;
+        let prev = PreviousRun::new(run_id, [sources?, ids?, gids?], golden_ids, created);
+        if prev.by_record.len() < prev.record_ids.len() {
+            return Err(Error::Input {
+                path: cw_path,
+                message: format!(
+                    "{} rows repeat a (source, source_id) key; a golden crosswalk lists each \
+                     record once, so this run gives new golden ids",
+                    prev.record_ids.len() - prev.by_record.len()
+                ),
+            });
+        }
+        Ok(prev)
     }
 
     /// A previous run from its crosswalk's source, source id and golden id columns, and its
@@ -334,6 +339,11 @@ impl Index {
         Index { shards }
     }
 
+    /// Number of distinct keys indexed.
+    fn len(&self) -> usize {
+        self.shards.iter().map(HashTable::len).sum()
+    }
+
     fn shard(hash: u64) -> usize {
         (hash >> (64 - SHARD_BITS)) as usize
     }
@@ -367,15 +377,44 @@ pub fn read_crosswalk(run_dir: &Path) -> Result<RecordBatch> {
     )
 }
 
+/// Column `name` of previous run table `path` (`batch`), which must be a string column: one of
+/// another type was not written by golden, and casting it would invent ids ("0", "1", …).
 fn utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
-    let col = batch.column_by_name(name).ok_or_else(|| Error::Input {
+    let unusable = |what: String| Error::Input {
         path: path.to_path_buf(),
         message: format!(
-            "no column `{name}`; this is not a golden run table, so this run gives new golden ids"
+            "{what}; this is not a golden run table, so this run gives new golden ids"
         ),
-    })?;
+    };
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| unusable(format!("no column `{name}`")))?;
+    match col.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {}
+        other => {
+            return Err(unusable(format!(
+                "column `{name}` is {other}, not a string"
+            )));
+        }
+    }
     let col = arrow::compute::cast(col, &DataType::Utf8)?;
     Ok(col.as_string::<i32>().clone())
+}
+
+/// [`utf8`], and an error when the column has a null (every record and golden record of a run
+/// has its key and id).
+fn non_null_utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
+    let col = utf8(batch, name, path)?;
+    match col.null_count() {
+        0 => Ok(col),
+        n => Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "column `{name}` has {n} null values; this is not a golden run table, so this \
+                 run gives new golden ids"
+            ),
+        }),
+    }
 }
 
 /// How a golden id changed since the previous run.

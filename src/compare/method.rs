@@ -2,11 +2,25 @@
 
 use crate::config::Method;
 
-/// Similarity of two non-null, unequal match values in [0, 1] under `method`.
+/// Characters of a value that string methods compare: the kernels are quadratic, so a hostile
+/// 100,000-character name would take minutes per pair; no real name is this long.
+pub const MAX_COMPARED_CHARS: usize = 256;
+
+/// The first [`MAX_COMPARED_CHARS`] characters of `s`.
+fn capped(s: &str) -> &str {
+    match s.char_indices().nth(MAX_COMPARED_CHARS) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+/// Similarity of two non-null, unequal match values in [0, 1] under `method`, over their first
+/// [`MAX_COMPARED_CHARS`] characters.
 ///
 /// `Exact` gives 0 (unequal values never agree); `Date` is not a similarity and gives 0 here
 /// (see [`date_level`]).
 pub fn similarity(method: Method, a: &str, b: &str) -> f64 {
+    let (a, b) = (capped(a), capped(b));
     if a.is_ascii() && b.is_ascii() {
         return ascii_similarity(method, a, b);
     }
@@ -111,6 +125,26 @@ mod tests {
         assert_eq!(similarity(Method::Exact, "a", "b"), 0.0);
         // Non-ASCII values are compared by character, not byte.
         assert!((similarity(Method::Levenshtein, "zoë", "zoe") - (1.0 - 1.0 / 3.0)).abs() < 1e-9);
+    }
+
+    /// REDTEAM 14: only the first 256 characters are compared, in every kernel.
+    #[test]
+    fn only_the_first_256_chars_are_compared() {
+        for head in ["a", "é"] {
+            let head = head.repeat(MAX_COMPARED_CHARS);
+            let (a, b) = (
+                format!("{head}{}", "b".repeat(900)),
+                format!("{head}{}", "c".repeat(900)),
+            );
+            for m in [
+                Method::JaroWinkler,
+                Method::Jaro,
+                Method::Levenshtein,
+                Method::DamerauLevenshtein,
+            ] {
+                assert_eq!(similarity(m, &a, &b), 1.0, "{m:?}");
+            }
+        }
     }
 
     #[test]

@@ -184,7 +184,10 @@ impl Manifest {
 
     /// Reads a manifest.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
+            path: path.into(),
+            message: format!("cannot read the run's manifest ({e}); this is not an intact run"),
+        })?;
         serde_json::from_str(&text).map_err(|e| Error::Input {
             path: path.into(),
             message: format!("not a golden manifest: {e}"),

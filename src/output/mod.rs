@@ -707,9 +707,19 @@ pub fn previous_run_dir(output_dir: &Path) -> std::result::Result<Option<PathBuf
     Ok(Some(target))
 }
 
-/// Resolves a run argument: a run directory, or an output directory with a `latest` link.
+/// Resolves a run argument: a run directory (a failed one too), or an output directory with a
+/// `latest` link.
 pub fn resolve_run(path: &Path) -> Result<PathBuf> {
     if path.join("crosswalk.parquet").exists() {
+        return Ok(path.to_path_buf());
+    }
+    // A failed run (`runs/<id>.failed`) has no crosswalk, but its rejects say why it failed.
+    let failed = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(runs::parse_name)
+        .is_some_and(|(_, state)| state == runs::RunState::Failed);
+    if failed && path.join("manifest.json").is_file() {
         return Ok(path.to_path_buf());
     }
     let latest = path.join("latest");
@@ -770,7 +780,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         assert_eq!(previous_run_dir(out), Ok(None));
-        for run in ["R1", "R2.failed", ".tmp-R3"] {
+        let (r1, r2, r3) = (
+            "20200101T000000001Z",
+            "20200101T000000002Z",
+            "20200101T000000003Z",
+        );
+        for run in [r1, &format!("{r2}.failed"), &format!(".tmp-{r3}"), "R1"] {
             fs::create_dir_all(out.join("runs").join(run)).unwrap();
         }
         let point = |target: &str| {
@@ -778,10 +793,17 @@ mod tests {
             std::os::unix::fs::symlink(target, out.join("latest")).unwrap();
             previous_run_dir(out)
         };
-        let r1 = fs::canonicalize(out.join("runs/R1")).unwrap();
-        assert_eq!(point("runs/R1"), Ok(Some(r1)));
-        for bad in ["runs/R2.failed", "runs/.tmp-R3", "runs/R9", "runs", "/"] {
-            assert!(point(bad).is_err(), "{bad}");
+        let canonical = fs::canonicalize(out.join("runs").join(r1)).unwrap();
+        assert_eq!(point(&format!("runs/{r1}")), Ok(Some(canonical)));
+        for bad in [
+            format!("runs/{r2}.failed"),
+            format!("runs/.tmp-{r3}"),
+            "runs/20200101T000000009Z".into(),
+            "runs/R1".into(),
+            "runs".into(),
+            "/".into(),
+        ] {
+            assert!(point(&bad).is_err(), "{bad}");
         }
         fs::remove_file(out.join("latest")).unwrap();
         fs::create_dir(out.join("latest")).unwrap();

@@ -46,6 +46,8 @@ pub struct RunInfo {
     pub latest: bool,
     /// The manifest, if it exists and reads.
     pub manifest: Option<Manifest>,
+    /// Whether a `manifest.json` exists but does not read.
+    pub damaged_manifest: bool,
 }
 
 impl RunInfo {
@@ -55,6 +57,7 @@ impl RunInfo {
             (Some(m), RunState::Incomplete) => format!("incomplete ({})", m.status),
             (Some(m), _) => m.status.clone(),
             (None, RunState::Incomplete) => "incomplete".into(),
+            (None, _) if self.damaged_manifest => "unknown (damaged manifest.json)".into(),
             (None, _) => "unknown (no manifest.json)".into(),
         }
     }
@@ -85,18 +88,26 @@ impl RunInfo {
     }
 }
 
+/// Whether `id` has the shape of a run id ([`super::new_run_id`]: `YYYYMMDDTHHMMSSmmmZ`), so
+/// that a directory someone else put under `runs/` is never listed or deleted as a run.
+fn is_run_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 19
+        && b[8] == b'T'
+        && b[18] == b'Z'
+        && b[..8].iter().chain(&b[9..18]).all(u8::is_ascii_digit)
+}
+
 /// Run id and state of a name under `runs/`, if it is a run directory's name.
 pub(crate) fn parse_name(name: &str) -> Option<(String, RunState)> {
-    if let Some(id) = name.strip_prefix(".tmp-") {
-        return Some((id.to_string(), RunState::Incomplete));
-    }
-    if name.starts_with('.') {
-        return None;
-    }
-    match name.strip_suffix(".failed") {
-        Some(id) => Some((id.to_string(), RunState::Failed)),
-        None => Some((name.to_string(), RunState::Committed)),
-    }
+    let (id, state) = if let Some(id) = name.strip_prefix(".tmp-") {
+        (id, RunState::Incomplete)
+    } else if let Some(id) = name.strip_suffix(".failed") {
+        (id, RunState::Failed)
+    } else {
+        (name, RunState::Committed)
+    };
+    is_run_id(id).then(|| (id.to_string(), state))
 }
 
 /// The run id `<output>/latest` points at, if any.
@@ -131,8 +142,10 @@ pub fn list_runs(output_dir: &Path) -> Result<Vec<RunInfo>> {
         if !path.is_dir() {
             continue;
         }
-        let manifest = Manifest::read(&path.join("manifest.json")).ok();
+        let manifest_path = path.join("manifest.json");
+        let manifest = Manifest::read(&manifest_path).ok();
         out.push(RunInfo {
+            damaged_manifest: manifest.is_none() && manifest_path.exists(),
             latest: state == RunState::Committed && latest.as_deref() == Some(name.as_str()),
             run_id,
             state,
@@ -166,9 +179,10 @@ pub fn prune(output_dir: &Path, keep_runs: Option<usize>, current: &str) -> Resu
     let mut pruned = Pruned::default();
     let runs = list_runs(output_dir)?;
     let latest = latest_run_id(output_dir);
+    // Only directories a run wrote (a readable manifest) are deleted as runs.
     let committed: Vec<&RunInfo> = runs
         .iter()
-        .filter(|r| r.state == RunState::Committed)
+        .filter(|r| r.state == RunState::Committed && r.manifest.is_some())
         .collect();
     let mut remove = |path: &Path| -> bool {
         let res = if path.is_dir() && !path.is_symlink() {
@@ -202,7 +216,8 @@ pub fn prune(output_dir: &Path, keep_runs: Option<usize>, current: &str) -> Resu
             }
         }
         if let Some(oldest) = oldest_kept {
-            for r in runs.iter().filter(|r| r.state == RunState::Failed) {
+            let failed = |r: &&RunInfo| r.state == RunState::Failed && r.manifest.is_some();
+            for r in runs.iter().filter(failed) {
                 if r.run_id.as_str() < oldest && remove(&r.path) {
                     counts.1 += 1;
                 }
@@ -239,8 +254,32 @@ pub fn prune(output_dir: &Path, keep_runs: Option<usize>, current: &str) -> Resu
 mod tests {
     use super::*;
 
+    /// A run directory named `name` with `R<n>` standing for the run id [`id`]`(n)`, and a
+    /// manifest unless it is a `.tmp-` directory.
     fn mkrun(out: &Path, name: &str) {
-        fs::create_dir_all(out.join("runs").join(name)).unwrap();
+        let dir = out.join("runs").join(real(name));
+        fs::create_dir_all(&dir).unwrap();
+        if !name.starts_with('.') {
+            Manifest::default()
+                .write(&dir.join("manifest.json"))
+                .unwrap();
+        }
+    }
+
+    /// The run id standing for `R<n>`.
+    fn id(n: u32) -> String {
+        format!("20200101T00000000{n}Z")
+    }
+
+    /// `name` with `R<n>` replaced by [`id`]`(n)`.
+    fn real(name: &str) -> String {
+        let (head, tail) = name.split_once('R').unwrap();
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        format!(
+            "{head}{}{}",
+            id(digits.parse().unwrap()),
+            &tail[digits.len()..]
+        )
     }
 
     #[test]
@@ -260,14 +299,18 @@ mod tests {
             mkrun(out, n);
         }
         // latest points at an old run (say, set back by hand): it stays.
-        std::os::unix::fs::symlink("runs/R1", out.join("latest")).unwrap();
-        let p = prune(out, Some(2), "R4").unwrap();
+        std::os::unix::fs::symlink(format!("runs/{}", id(1)), out.join("latest")).unwrap();
+        let p = prune(out, Some(2), &id(4)).unwrap();
         let mut left: Vec<String> = fs::read_dir(out.join("runs"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, vec![".tmp-R9", "R1", "R3", "R3.failed", "R4"]);
+        let want: Vec<String> = [".tmp-R9", "R1", "R3", "R3.failed", "R4"]
+            .into_iter()
+            .map(real)
+            .collect();
+        assert_eq!(left, want);
         assert_eq!(
             p,
             Pruned {
@@ -286,7 +329,7 @@ mod tests {
         for n in ["R1", "R2.failed", ".tmp-R3", "R0"] {
             mkrun(out, n);
         }
-        std::os::unix::fs::symlink("runs/R1", out.join("latest")).unwrap();
+        std::os::unix::fs::symlink(format!("runs/{}", id(1)), out.join("latest")).unwrap();
         let runs = list_runs(out).unwrap();
         let got: Vec<(&str, RunState, bool)> = runs
             .iter()
@@ -295,10 +338,10 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("R3", RunState::Incomplete, false),
-                ("R2", RunState::Failed, false),
-                ("R1", RunState::Committed, true),
-                ("R0", RunState::Committed, false),
+                (id(3).as_str(), RunState::Incomplete, false),
+                (id(2).as_str(), RunState::Failed, false),
+                (id(1).as_str(), RunState::Committed, true),
+                (id(0).as_str(), RunState::Committed, false),
             ]
         );
         assert_eq!(runs[0].status(), "incomplete");

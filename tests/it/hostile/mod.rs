@@ -21,6 +21,7 @@ mod outputs;
 mod parquet;
 mod placeholders;
 mod reader;
+mod readers;
 
 /// The comparisons and fixed model shared by every case (`tests/data/tiny/model.json`), so
 /// that a case of a few rows needs no training.

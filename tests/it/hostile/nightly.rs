@@ -18,7 +18,7 @@ use super::{Case, crm_source};
 use crate::util::{strings, table};
 
 /// Customer values of [`crm_case`], never to be printed.
-const VALUES: &[&str] = &[
+pub(super) const VALUES: &[&str] = &[
     "Zebedee",
     "Quarmby",
     "zq@example.com",
@@ -27,7 +27,7 @@ const VALUES: &[&str] = &[
 ];
 
 /// A case with three CRM rows (two of them one person) and a committed first run.
-fn crm_case() -> Case {
+pub(super) fn crm_case() -> Case {
     let case = Case::new();
     case.write(
         "crm.csv",
@@ -44,7 +44,7 @@ fn crm_case() -> Case {
 }
 
 /// The run directory `out/latest` points at.
-fn latest_dir(case: &Case) -> PathBuf {
+pub(super) fn latest_dir(case: &Case) -> PathBuf {
     case.out().join(case.latest().expect("latest is a link"))
 }
 
