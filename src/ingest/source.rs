@@ -220,8 +220,9 @@ fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, St
     concat_batches(&schema, &aligned).map_err(|e| e.to_string())
 }
 
-/// Opens an input file; a file that cannot be opened, or a directory, is bad input (exit 3)
-/// naming it.
+/// Opens an input file; a file that cannot be opened, a directory, or anything else that is not
+/// a regular file (a FIFO, socket or device, which could block or never end), is bad input
+/// (exit 3) naming it.
 pub fn open(path: &Path) -> Result<File> {
     let input = |message: String| Error::Input {
         path: path.to_path_buf(),
@@ -236,12 +237,36 @@ pub fn open(path: &Path) -> Result<File> {
             path.display()
         )));
     }
+    if let Some(kind) = special_kind(path) {
+        return Err(input(format!(
+            "is {kind}, not a regular file; golden reads only regular files (or symlinks to \
+             them): move it out of the folder or narrow the source's `path`"
+        )));
+    }
     File::open(path).map_err(|e| {
         input(format!(
             "cannot open the file ({e}); check that it exists and that the user running golden \
              may read it"
         ))
     })
+}
+
+/// What `path` (followed through symlinks) is when it exists and is neither a regular file nor
+/// a directory.
+fn special_kind(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(path).ok()?.file_type();
+    if t.is_file() || t.is_dir() {
+        None
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        Some("a special file")
+    }
 }
 
 /// Column names of NDJSON files: every key of every object line, in first-seen order; an

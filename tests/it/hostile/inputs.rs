@@ -1,0 +1,75 @@
+//! Hostile inputs, round 2 (red-team rows 13, 17, 18, 21, 10 and 29): globs through symlink
+//! loops and onto things that are not regular files, headers repeated mid-file, NDJSON objects
+//! with a key twice or an id that is not a scalar, headerless files and Excel's `sep=` line.
+
+use super::{CRM_HEADER, Case, assert_accounted, crm_source};
+
+/// Values of the rows below that must never be printed.
+const VALUES: &[&str] = &["Zebedee", "Quarmby", "zq@example.com", "900123"];
+
+/// One clean customer row `id` with the tiny fixture's columns.
+fn customer(id: &str) -> String {
+    format!("{id},Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n")
+}
+
+/// `golden check` exits 2 and `golden run` exits 3, both saying `text`; `latest` unchanged.
+fn check_and_run_fail(case: &Case, text: &str) {
+    let latest = case.latest();
+    case.golden(&["check", "pipeline.toml"])
+        .code(2)
+        .says(text)
+        .no_values(VALUES);
+    case.run(&[]).code(3).says(text).no_values(VALUES);
+    assert_eq!(case.latest(), latest, "latest moved after a failure");
+}
+
+#[test]
+fn row13_a_glob_through_symlink_loops_ends_and_reads_each_file_once() {
+    let case = Case::new();
+    case.write("d/a.csv", format!("{CRM_HEADER}{}", customer("C1")));
+    std::os::unix::fs::symlink("..", case.path("d/loop")).unwrap();
+    std::os::unix::fs::symlink(".", case.path("d/self")).unwrap();
+    case.pipeline(&crm_source("d/**/*.csv"));
+    case.run(&[]).code(0).no_values(VALUES);
+    assert_accounted(&case.out().join("latest"), &[("crm", "a.csv", 1)]);
+}
+
+/// A case reading `d/*.csv`, where `d/a.csv` is a clean file and `make` puts something else
+/// at `d/z.csv`.
+fn glob_with(make: impl FnOnce(&std::path::Path)) -> Case {
+    let case = Case::new();
+    case.write("d/a.csv", format!("{CRM_HEADER}{}", customer("C1")));
+    make(&case.path("d/z.csv"));
+    case.pipeline(&crm_source("d/*.csv"));
+    case
+}
+
+#[test]
+fn row17_a_glob_matching_a_fifo_fails_naming_it() {
+    let case = glob_with(|p| {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    });
+    check_and_run_fail(&case, "z.csv: is a FIFO, not a regular file");
+}
+
+#[test]
+fn row17_a_glob_matching_a_device_symlink_fails_naming_it() {
+    let case = glob_with(|p| std::os::unix::fs::symlink("/dev/urandom", p).unwrap());
+    check_and_run_fail(&case, "z.csv: is a device, not a regular file");
+}
+
+#[test]
+fn row17_a_glob_matching_a_directory_fails_naming_it() {
+    let case = glob_with(|p| std::fs::create_dir(p).unwrap());
+    check_and_run_fail(&case, "z.csv: is a directory, not a file");
+}
+
+#[test]
+fn row17_a_glob_matching_a_dangling_symlink_fails_naming_it() {
+    let case = glob_with(|p| std::os::unix::fs::symlink("nope.csv", p).unwrap());
+    check_and_run_fail(&case, "z.csv: cannot open the file");
+}
