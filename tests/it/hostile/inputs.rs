@@ -2,7 +2,7 @@
 //! loops and onto things that are not regular files, headers repeated mid-file, NDJSON objects
 //! with a key twice or an id that is not a scalar, headerless files and Excel's `sep=` line.
 
-use super::{CRM_HEADER, Case, assert_accounted, crm_source};
+use super::{CRM_HEADER, Case, assert_accounted, crm_source, rejects_of};
 
 /// Values of the rows below that must never be printed.
 const VALUES: &[&str] = &["Zebedee", "Quarmby", "zq@example.com", "900123"];
@@ -72,4 +72,19 @@ fn row17_a_glob_matching_a_directory_fails_naming_it() {
 fn row17_a_glob_matching_a_dangling_symlink_fails_naming_it() {
     let case = glob_with(|p| std::os::unix::fs::symlink("nope.csv", p).unwrap());
     check_and_run_fail(&case, "z.csv: cannot open the file");
+}
+
+#[test]
+fn row18_a_header_repeated_mid_file_is_rejected_as_repeated_header() {
+    let case = Case::new();
+    let (a, b) = (customer("C1"), customer("C2"));
+    case.write("crm.csv", format!("{CRM_HEADER}{a}{CRM_HEADER}{b}"));
+    case.pipeline(&crm_source("crm.csv"));
+    case.run(&[]).code(0).no_values(VALUES);
+    let run = case.out().join("latest");
+    assert_accounted(&run, &[("crm", "crm.csv", 3)]);
+    assert_eq!(
+        rejects_of(&run, "crm"),
+        vec![(2, "repeated_header".to_string())]
+    );
 }
