@@ -29,6 +29,8 @@ pub enum RejectReason {
     UnbalancedQuote,
     /// A CSV row equal to the file's header after the first line (files concatenated).
     RepeatedHeader,
+    /// An NDJSON object with a key written twice.
+    DuplicateKey,
 }
 
 impl RejectReason {
@@ -45,6 +47,7 @@ impl RejectReason {
             RejectReason::ExpressionFailed => "expression_failed",
             RejectReason::UnbalancedQuote => "unbalanced_quote",
             RejectReason::RepeatedHeader => "repeated_header",
+            RejectReason::DuplicateKey => "duplicate_key",
         }
     }
 }

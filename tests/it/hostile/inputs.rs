@@ -88,3 +88,42 @@ fn row18_a_header_repeated_mid_file_is_rejected_as_repeated_header() {
         vec![(2, "repeated_header".to_string())]
     );
 }
+
+#[test]
+fn row21_ndjson_duplicate_keys_non_scalar_ids_and_lone_surrogates_are_rejected() {
+    let case = Case::new();
+    let lines = [
+        r#"{"id":"C1","first_name":"Zebedee","last_name":"Quarmby","email":"zq@example.com","phone":"07700 900123","postcode":"SW1A 1AA","dob":"03/02/1985"}"#,
+        r#"{"id":"C9","id":"C2","first_name":"Zebedee"}"#,
+        r#"{"id":{"a":1},"first_name":"Zebedee"}"#,
+        r#"{"id":[1],"first_name":"Zebedee"}"#,
+        r#"{"id":true,"first_name":"Zebedee"}"#,
+        r#"{"id":"C3","first_name":"\ud800Zebedee"}"#,
+    ];
+    case.write("s.ndjson", lines.join("\n") + "\n");
+    case.pipeline(
+        "[[sources]]\nname = \"s\"\npath = \"s.ndjson\"\nid = \"id\"\nmax_reject_ratio = 0.9\n\
+         [sources.fields]\nfirst_name = \"first_name\"\nlast_name = \"last_name\"\n\
+         email = \"email\"\nphone = \"phone\"\npostcode = \"postcode\"\nbirth_date = \"dob\"\n",
+    );
+    case.run(&[]).code(0).no_values(VALUES);
+    let run = case.out().join("latest");
+    assert_accounted(&run, &[("s", "s.ndjson", 6)]);
+    let reasons: Vec<(u64, String)> = [
+        (2, "duplicate_key"),
+        (3, "missing_id"),
+        (4, "missing_id"),
+        (5, "missing_id"),
+        (6, "invalid_json"),
+    ]
+    .map(|(n, r)| (n, r.to_string()))
+    .into();
+    assert_eq!(rejects_of(&run, "s"), reasons);
+    let t = crate::util::table(&run, "rejects");
+    let raw = crate::util::strings(&t, "raw");
+    assert_eq!(
+        raw[0].as_deref(),
+        Some(lines[1]),
+        "raw kept exactly as written"
+    );
+}
