@@ -127,3 +127,23 @@ fn row21_ndjson_duplicate_keys_non_scalar_ids_and_lone_surrogates_are_rejected()
         "raw kept exactly as written"
     );
 }
+
+#[test]
+fn row10_check_never_lists_a_headerless_files_first_row_or_keys_that_are_values() {
+    let case = Case::new();
+    case.write("crm.csv", "C1,Zebedee,Quarmby,Kestrelwood\n");
+    case.pipeline(&crm_source("crm.csv"));
+    case.golden(&["check", "pipeline.toml"])
+        .code(2)
+        .says("the file has 4 columns (names not shown")
+        .no_values(&["Zebedee", "Quarmby", "Kestrelwood"]);
+    case.write(
+        "s.ndjson",
+        r#"{"contact_id":"C1","zq@example.com":"Zebedee"}"#.to_string() + "\n",
+    );
+    case.pipeline(&crm_source("s.ndjson"));
+    case.golden(&["check", "pipeline.toml"])
+        .code(2)
+        .says("the file has 2 columns (names not shown")
+        .no_values(VALUES);
+}
