@@ -91,6 +91,17 @@ fn check_header(names: &[String], delimiter: u8) -> std::result::Result<(), Stri
                 .into(),
         );
     }
+    if let Some(sep) = names[0].to_ascii_lowercase().strip_prefix("sep=") {
+        let sep = if sep.is_empty() {
+            delimiter as char
+        } else {
+            sep.chars().next().unwrap_or(',')
+        };
+        return Err(format!(
+            "the first line is Excel's `sep=` line, not the header: delete that line (its \
+             delimiter is `{sep}`: set delimiter = \"{sep}\" in the source when it is not a comma)"
+        ));
+    }
     let data = names.iter().filter(|n| looks_like_data(n)).count();
     if data > 0 {
         return Err(format!(
@@ -449,7 +460,10 @@ impl Rows {
     fn push(&mut self, record: ByteRecord) -> ByteRecord {
         let raw = |record: &ByteRecord| self.raw(record);
         if record.len() != self.width {
-            let detail = format!("{} fields, the header has {}", record.len(), self.width);
+            let mut detail = format!("{} fields, the header has {}", record.len(), self.width);
+            if record.len() == self.width + 1 && record.get(self.width) == Some(b"") {
+                detail.push_str("; the row ends with a delimiter: remove the trailing delimiter");
+            }
             self.reject(RejectReason::WrongColumnCount, raw(&record), detail);
             return record;
         }

@@ -147,3 +147,29 @@ fn row10_check_never_lists_a_headerless_files_first_row_or_keys_that_are_values(
         .says("the file has 2 columns (names not shown")
         .no_values(VALUES);
 }
+
+#[test]
+fn row29_an_excel_sep_line_is_named_instead_of_read_as_the_header() {
+    let case = Case::new();
+    case.write("crm.csv", format!("sep=,\n{CRM_HEADER}{}", customer("C1")));
+    case.pipeline(&crm_source("crm.csv"));
+    check_and_run_fail(&case, "the first line is Excel's `sep=` line");
+}
+
+#[test]
+fn row29_a_row_ending_with_a_delimiter_says_so() {
+    let case = Case::new();
+    let row = customer("C1").replace('\n', ",\n");
+    case.write("crm.csv", format!("{CRM_HEADER}{row}{}", customer("C2")));
+    case.pipeline(&crm_source("crm.csv"));
+    case.run(&[]).code(0).no_values(VALUES);
+    let run = case.out().join("latest");
+    assert_accounted(&run, &[("crm", "crm.csv", 2)]);
+    let details = crate::util::strings(&crate::util::table(&run, "rejects"), "detail");
+    assert_eq!(
+        details[0].as_deref(),
+        Some(
+            "8 fields, the header has 7; the row ends with a delimiter: remove the trailing delimiter"
+        )
+    );
+}
