@@ -552,9 +552,10 @@ impl Checker<'_> {
         }
     }
 
-    /// The files `pattern` (relative to the pipeline file) matches, sorted, each once (a file
+    /// The paths `pattern` (relative to the pipeline file) matches, sorted, each once (a file
     /// reached through several paths, such as a symlink loop, by its shortest path); a match
-    /// whose name is not UTF-8 is an error naming it.
+    /// whose name is not UTF-8 is an error naming it. Every match is kept, whatever its kind, for
+    /// the reader to say when it is not a regular file.
     fn expand(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let prefix = if Path::new(pattern).is_absolute() {
             String::new()
@@ -565,22 +566,17 @@ impl Checker<'_> {
             )
         };
         let full = format!("{prefix}{pattern}");
-        let paths = glob::glob(&full).map_err(|e| {
+        let compiled = glob::Pattern::new(&full).map_err(|e| {
             let at = e.pos.saturating_sub(prefix.len()) + 1;
             format!("invalid glob `{pattern}`: {} (character {at})", e.msg)
         })?;
-        if let Some(bad) = non_utf8_match(&full) {
+        let mut files = glob_matches(&full, &compiled);
+        if let Some(bad) = files.iter().find(|p| p.to_str().is_none()) {
             return Err(format!(
                 "`{}` matches `{pattern}` but its name is not valid UTF-8; rename it",
                 bad.to_string_lossy()
             ));
         }
-        // A directory named without a glob is kept, for the reader to say it is not a file.
-        let literal = !pattern.contains(['*', '?', '[']);
-        let mut files: Vec<PathBuf> = paths
-            .filter_map(Result::ok)
-            .filter(|p| p.is_file() || (literal && p.is_dir()))
-            .collect();
         files.sort_by_key(|p| (p.components().count(), p.clone()));
         let mut seen = std::collections::HashSet::new();
         files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
@@ -1149,10 +1145,10 @@ pub fn parse_block_key(text: &str) -> Result<BlockKey, String> {
     Ok(BlockKey { field, transform })
 }
 
-/// A file whose name is not valid UTF-8 and that glob `full` (an absolute or base-relative
-/// pattern) matches once its name is read lossily; `glob` skips such names silently.
-fn non_utf8_match(full: &str) -> Option<PathBuf> {
-    let pattern = glob::Pattern::new(full).ok()?;
+/// Every path glob `full` (an absolute or base-relative pattern, compiled as `pattern`)
+/// matches, of any kind (a dangling symlink included), names that are not UTF-8 included (read
+/// lossily). The walk follows symlinks and skips the loops they make, so it always ends.
+fn glob_matches(full: &str, pattern: &glob::Pattern) -> Vec<PathBuf> {
     let is_glob = |c: &std::path::Component| {
         c.as_os_str()
             .to_str()
@@ -1161,7 +1157,8 @@ fn non_utf8_match(full: &str) -> Option<PathBuf> {
     let comps: Vec<_> = Path::new(full).components().collect();
     let literal = comps.iter().take_while(|c| !is_glob(c)).count();
     if literal == comps.len() {
-        return None;
+        let path = PathBuf::from(full);
+        return std::fs::symlink_metadata(&path).map_or(Vec::new(), |_| vec![path]);
     }
     let base: PathBuf = comps[..literal].iter().collect();
     let mut walk = walkdir::WalkDir::new(&base).follow_links(true).min_depth(1);
@@ -1173,9 +1170,14 @@ fn non_utf8_match(full: &str) -> Option<PathBuf> {
         ..Default::default()
     };
     walk.into_iter()
-        .filter_map(Result::ok)
-        .map(walkdir::DirEntry::into_path)
-        .find(|p| p.to_str().is_none() && pattern.matches_with(&p.to_string_lossy(), options))
+        .filter_map(|entry| match entry {
+            Ok(e) => Some(e.into_path()),
+            // A dangling symlink is a match the reader reports; a loop is skipped.
+            Err(e) if e.loop_ancestor().is_none() => e.path().map(Path::to_path_buf),
+            Err(_) => None,
+        })
+        .filter(|p| pattern.matches_with(&p.to_string_lossy(), options))
+        .collect()
 }
 
 #[cfg(test)]

@@ -91,6 +91,17 @@ fn check_header(names: &[String], delimiter: u8) -> std::result::Result<(), Stri
                 .into(),
         );
     }
+    if let Some(sep) = names[0].to_ascii_lowercase().strip_prefix("sep=") {
+        let sep = if sep.is_empty() {
+            delimiter as char
+        } else {
+            sep.chars().next().unwrap_or(',')
+        };
+        return Err(format!(
+            "the first line is Excel's `sep=` line, not the header: delete that line (its \
+             delimiter is `{sep}`: set delimiter = \"{sep}\" in the source when it is not a comma)"
+        ));
+    }
     let data = names.iter().filter(|n| looks_like_data(n)).count();
     if data > 0 {
         return Err(format!(
@@ -294,12 +305,28 @@ pub fn read_csv(source: &str, path: &Path, delimiter: u8) -> Result<RawTable> {
                 continue;
             }
         }
+        if same_fields(&record, rdr.byte_headers().ok()) {
+            let detail = "the header again (files joined together?); remove the line".to_string();
+            rows.reject(RejectReason::RepeatedHeader, rows.raw(&record), detail);
+            continue;
+        }
         record = rows.push(record);
     }
     Ok(RawTable {
         batch: rows.cols.finish(&rows.file)?,
         rows_seen: rows.row,
         rejects: rows.rejects,
+    })
+}
+
+/// Whether `record` holds the same fields as `header` (each trimmed, a UTF-8 BOM removed).
+fn same_fields(record: &ByteRecord, header: Option<&ByteRecord>) -> bool {
+    let clean = |f: &[u8]| -> Vec<u8> {
+        let f = f.strip_prefix(b"\xef\xbb\xbf").unwrap_or(f);
+        f.trim_ascii().to_vec()
+    };
+    header.is_some_and(|h| {
+        h.len() == record.len() && h.iter().zip(record).all(|(a, b)| clean(a) == clean(b))
     })
 }
 
@@ -418,18 +445,25 @@ impl Rows {
         }
     }
 
+    /// `record` as text for the rejects table: its fields (lossy UTF-8) joined by the
+    /// delimiter.
+    fn raw(&self, record: &ByteRecord) -> String {
+        let delimiter = (self.spans.delimiter as char).to_string();
+        let parts: Vec<String> = record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        parts.join(&delimiter)
+    }
+
     /// Adds one record as a row or a reject; returns the record's buffer for the next row.
     fn push(&mut self, record: ByteRecord) -> ByteRecord {
-        let delimiter = (self.spans.delimiter as char).to_string();
-        let raw = |record: &ByteRecord| {
-            let parts: Vec<String> = record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect();
-            parts.join(&delimiter)
-        };
+        let raw = |record: &ByteRecord| self.raw(record);
         if record.len() != self.width {
-            let detail = format!("{} fields, the header has {}", record.len(), self.width);
+            let mut detail = format!("{} fields, the header has {}", record.len(), self.width);
+            if record.len() == self.width + 1 && record.get(self.width) == Some(b"") {
+                detail.push_str("; the row ends with a delimiter: remove the trailing delimiter");
+            }
             self.reject(RejectReason::WrongColumnCount, raw(&record), detail);
             return record;
         }

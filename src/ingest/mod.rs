@@ -440,15 +440,16 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
             continue;
         };
         let exprs = mapping::expressions(src);
+        let used = mapping::used_columns(src);
         for (key, p) in problems {
             let expr = exprs.iter().find(|(k, _, _)| *k == key).map_or("", |e| e.2);
             errors.push(problem(
                 key,
                 format!(
-                    "expression `{expr}` does not fit {} ({}); the file has columns {}",
+                    "expression `{expr}` does not fit {} ({}); the file has {}",
                     first.display(),
                     problem_text(&p),
-                    column_list(&schema)
+                    column_list(&schema, &used)
                 ),
             ));
         }
@@ -456,18 +457,38 @@ pub async fn check_sources(pipeline: &Pipeline) -> Vec<ConfigError> {
     errors
 }
 
-/// The source columns of `schema`, quoted, at most 20 of them.
-fn column_list(schema: &Schema) -> String {
+/// The source columns of `schema`, quoted, at most 20 of them; only their count when they may
+/// be values (a headerless file, NDJSON keys that are data): when a name does not look like a
+/// column name (letters, digits, `_` and spaces, at most 40 characters) or none is a column
+/// the source uses (`used`).
+fn column_list(schema: &Schema, used: &std::collections::HashSet<String>) -> String {
     const SHOWN: usize = 20;
-    let names: Vec<String> = schema
+    let names: Vec<&String> = schema
         .fields()
         .iter()
-        .filter(|f| f.name() != ROW_COL && f.name() != FILE_COL)
-        .map(|f| format!("`{}`", f.name()))
+        .map(|f| f.name())
+        .filter(|n| *n != ROW_COL && *n != FILE_COL)
         .collect();
+    let named = |n: &&String| {
+        n.chars().count() <= 40
+            && n.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ' ')
+    };
+    if !names.iter().all(named) || !names.iter().any(|n| used.contains(*n)) {
+        return format!(
+            "{} columns (names not shown: they may be customer values; check that the file has \
+             a header or JSON keys of column names)",
+            names.len()
+        );
+    }
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match names.len() {
-        n if n > SHOWN => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
-        _ => names.join(", "),
+        n if n > SHOWN => format!(
+            "columns {} and {} more",
+            names[..SHOWN].join(", "),
+            n - SHOWN
+        ),
+        _ => format!("columns {}", names.join(", ")),
     }
 }
 

@@ -27,6 +27,10 @@ pub enum RejectReason {
     ExpressionFailed,
     /// A physical CSV line swallowed into another row by a quote that does not close on it.
     UnbalancedQuote,
+    /// A CSV row equal to the file's header after the first line (files concatenated).
+    RepeatedHeader,
+    /// An NDJSON object with a key written twice.
+    DuplicateKey,
 }
 
 impl RejectReason {
@@ -42,6 +46,8 @@ impl RejectReason {
             RejectReason::Unreadable => "unreadable",
             RejectReason::ExpressionFailed => "expression_failed",
             RejectReason::UnbalancedQuote => "unbalanced_quote",
+            RejectReason::RepeatedHeader => "repeated_header",
+            RejectReason::DuplicateKey => "duplicate_key",
         }
     }
 }

@@ -5,7 +5,6 @@
 //! Parquet keeps its types and is read with DataFusion. Every raw table gets two extra columns:
 //! [`ROW_COL`] (1-based data row number within its file) and [`FILE_COL`].
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -227,9 +226,10 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
                 let (name, file, format) = (source.name.clone(), path.clone(), source.format);
                 let delimiter = source.delimiter;
                 let wanted = super::mapping::used_columns(source);
+                let id = source.id.clone();
                 tokio::task::spawn_blocking(move || match format {
                     Format::Csv => read_csv(&name, &file, delimiter),
-                    _ => read_ndjson(&name, &file, &wanted),
+                    _ => read_ndjson(&name, &file, &wanted, &id),
                 })
                 .await
                 .map_err(|e| Error::Internal(format!("reader task of {}: {e}", path.display())))??
@@ -289,8 +289,9 @@ fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, St
     concat_batches(&schema, &aligned).map_err(|e| e.to_string())
 }
 
-/// Opens an input file; a file that cannot be opened, or a directory, is bad input (exit 3)
-/// naming it.
+/// Opens an input file; a file that cannot be opened, a directory, or anything else that is not
+/// a regular file (a FIFO, socket or device, which could block or never end), is bad input
+/// (exit 3) naming it.
 pub fn open(path: &Path) -> Result<File> {
     let input = |message: String| Error::Input {
         path: path.to_path_buf(),
@@ -305,12 +306,36 @@ pub fn open(path: &Path) -> Result<File> {
             path.display()
         )));
     }
+    if let Some(kind) = special_kind(path) {
+        return Err(input(format!(
+            "is {kind}, not a regular file; golden reads only regular files (or symlinks to \
+             them): move it out of the folder or narrow the source's `path`"
+        )));
+    }
     File::open(path).map_err(|e| {
         input(format!(
             "cannot open the file ({e}); check that it exists and that the user running golden \
              may read it"
         ))
     })
+}
+
+/// What `path` (followed through symlinks) is when it exists and is neither a regular file nor
+/// a directory.
+fn special_kind(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(path).ok()?.file_type();
+    if t.is_file() || t.is_dir() {
+        None
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        Some("a special file")
+    }
 }
 
 /// Column names of NDJSON files: every key of every object line, in first-seen order; an
@@ -377,21 +402,25 @@ fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Re
 /// expressions use). Values stay as written: strings unescaped, numbers and other values as
 /// their JSON text (`123456789012345678901234567890` and `1.50` unchanged). Row numbers are
 /// line numbers.
-fn read_ndjson(source: &str, path: &Path, wanted: &HashSet<String>) -> Result<RawTable> {
+fn read_ndjson(
+    source: &str,
+    path: &Path,
+    wanted: &HashSet<String>,
+    id_key: &str,
+) -> Result<RawTable> {
     let file = path.display().to_string();
     let mut cols = TextColumns::new(Vec::new());
     let mut rejects = Vec::new();
     let mut cells: Vec<Option<String>> = Vec::new();
     let rows = for_each_line(path, |line_number, line| {
-        match ndjson_object(line) {
-            Ok(map) => {
-                check_names(path, map.keys().map(|k| k.as_ref()))?;
-                for (k, v) in map.into_iter().filter(|(k, _)| wanted.contains(k.as_ref())) {
+        match ndjson_row(path, line, wanted, id_key)? {
+            Ok(values) => {
+                for (k, v) in values {
                     let i = cols.column(&k);
                     if cells.len() <= i {
                         cells.resize(i + 1, None);
                     }
-                    cells[i] = json_text(v);
+                    cells[i] = v;
                 }
                 cells.resize(cols.names.len(), None);
                 cols.push_row(line_number, &mut cells);
@@ -417,11 +446,83 @@ fn read_ndjson(source: &str, path: &Path, wanted: &HashSet<String>) -> Result<Ra
     })
 }
 
-/// One NDJSON line as an object of raw values (keys sorted, so columns come in the same
-/// order on every run), or why it cannot be a row.
-fn ndjson_object(
+/// The cell text of each key of `wanted` in one NDJSON line (keys sorted, so columns come in
+/// the same order on every run), or why the line cannot be a row: a key written twice, an id
+/// (`id_key`) that is an object, array or boolean, a string that is not valid Unicode; an error
+/// for a key golden reserves (`__row`, `__file`).
+fn ndjson_row(
+    path: &Path,
     line: &[u8],
-) -> std::result::Result<BTreeMap<Cow<'_, str>, &RawValue>, (RejectReason, String)> {
+    wanted: &HashSet<String>,
+    id_key: &str,
+) -> Result<NdjsonRow> {
+    let entries = match ndjson_object(line) {
+        Ok(entries) => entries.0,
+        Err(reject) => return Ok(Err(reject)),
+    };
+    let mut map = BTreeMap::new();
+    for (k, v) in entries {
+        check_names(path, [k.as_str()])?;
+        if map.contains_key(&k) {
+            let why = "a key appears twice in the object; keep one".to_string();
+            return Ok(Err((RejectReason::DuplicateKey, why)));
+        }
+        map.insert(k, v);
+    }
+    Ok(map
+        .into_iter()
+        .filter(|(k, _)| wanted.contains(k))
+        .map(|(k, v)| {
+            let kind = match v.get().as_bytes().first() {
+                Some(b'{') => "an object",
+                Some(b'[') => "an array",
+                Some(b't' | b'f') => "a boolean",
+                _ => "",
+            };
+            if k == id_key && !kind.is_empty() {
+                let why = format!("the id key `{k}` holds {kind}; an id is a string or a number");
+                return Err((RejectReason::MissingId, why));
+            }
+            let text = json_text(v).map_err(|()| {
+                let why = format!("the string of key `{k}` holds a lone UTF-16 surrogate escape");
+                (RejectReason::InvalidJson, why)
+            })?;
+            Ok((k, text))
+        })
+        .collect())
+}
+
+/// One NDJSON line's used values by key, or why the line is rejected.
+type NdjsonRow = std::result::Result<Vec<(String, Option<String>)>, (RejectReason, String)>;
+
+/// One JSON object's entries in the order written, a key written twice kept twice.
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// One NDJSON line as an object of raw values, or why it cannot be a row.
+fn ndjson_object(line: &[u8]) -> std::result::Result<Entries<'_>, (RejectReason, String)> {
     serde_json::from_slice(line).map_err(|e| {
         if std::str::from_utf8(line).is_err() {
             (RejectReason::InvalidUtf8, e.to_string())
@@ -438,15 +539,16 @@ fn ndjson_object(
 
 /// A JSON value as cell text: null is none, a string its unescaped text, anything else
 /// (numbers, booleans, objects, arrays) its JSON text exactly as written.
-fn json_text(v: &RawValue) -> Option<String> {
+/// An error when a string's escapes are not valid Unicode (a lone surrogate).
+fn json_text(v: &RawValue) -> std::result::Result<Option<String>, ()> {
     let text = v.get();
-    match text.as_bytes().first() {
+    Ok(match text.as_bytes().first() {
         Some(b'n') if text == "null" => None,
         // A string without escapes is its text between the quotes.
         Some(b'"') if !text.contains('\\') => Some(text[1..text.len() - 1].to_string()),
-        Some(b'"') => serde_json::from_str::<String>(text).ok(),
+        Some(b'"') => Some(serde_json::from_str::<String>(text).map_err(|_| ())?),
         _ => Some(text.to_string()),
-    }
+    })
 }
 
 /// Arrow schema of a Parquet file, read from its footer.
@@ -583,7 +685,7 @@ mod tests {
                     {\"id\": 12345678901234567890123, \"n\": \"\u{e9}\", \"x2\": true}\n";
         std::fs::write(&path, text).expect("write");
         let wanted: HashSet<String> = ["id", "n", "absent"].map(String::from).into();
-        let t = read_ndjson("s", &path, &wanted).expect("read");
+        let t = read_ndjson("s", &path, &wanted, "id").expect("read");
         assert!(t.rejects.is_empty(), "{:?}", t.rejects);
         assert_eq!(t.rows_seen, 2);
         let schema = t.batch.schema();

@@ -14,6 +14,7 @@ use std::process::Command;
 use crate::util::{strings, table};
 
 mod csv;
+mod inputs;
 mod model;
 mod ndjson;
 mod nightly;
