@@ -8,28 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{CRM_HEADER, Case, assert_accounted, crm_source};
-
-/// Customer values of [`committed`]'s input, which no output may show.
-const VALUES: &[&str] = &["Zebedee", "Quarmby", "zq@example.com", "900123", "Ottoline"];
-
-/// A case with one committed run of three rows (one of them a reject); returns it with the
-/// run's directory.
-fn committed() -> (Case, PathBuf) {
-    let case = Case::new();
-    case.write(
-        "crm.csv",
-        format!(
-            "{CRM_HEADER}C1,Zebedee,Quarmby,zq@example.com,07700 900123,SW1A 1AA,03/02/1985\n\
-             C2,Ottoline,Quarmby,oq@example.com,07700 900456,SW1A 1AA,04/05/1990\n,,,,,,\n"
-        ),
-    );
-    case.pipeline(&crm_source("crm.csv"));
-    case.run(&[]).code(0).no_values(VALUES);
-    let run = std::fs::canonicalize(case.out().join("latest")).expect("latest");
-    assert_accounted(&run, &[("crm", "crm.csv", 3)]);
-    (case, run)
-}
+use super::{CRM_HEADER, Case, VALUES, assert_accounted, committed, crm_source};
 
 /// Every file of `dir` with its bytes.
 fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
