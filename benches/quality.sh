@@ -22,7 +22,8 @@
 # Environment:
 #   WORK    data goes to ${WORK:-target}/quality/NAME/ (made once, reused), the Python venv
 #           (splink 5.0.0, pseudopeople 1.3.1) to ${WORK:-target}/quality-venv (created once;
-#           needs PyPI the first time). The table is also written to quality-summary.tsv there.
+#           needs PyPI the first time). The table (this invocation's rows) is also written to
+#           quality-summary.tsv there.
 #   SPLINK  0: skip Splink (its columns print "-")
 # Every golden and Python job runs under `nice -n 10`. Exit 1 if a golden run or evaluate failed.
 set -euo pipefail

@@ -55,6 +55,8 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from splink_quality import RAW, pairwise_scores  # noqa: E402  (benches/quality)
 logging.basicConfig(level=logging.WARNING)
 phases = {}
 t = time.perf_counter()
@@ -68,29 +70,9 @@ def phase(name):
 
 con = duckdb.connect()
 
-# Every column as text: the sources write dates and phones in their own formats.
-con.execute(f"""
-create table raw as
-select 'crm' as source, contact_id as source_id, first_name, last_name, email, phone, street,
-       city, postcode, date_of_birth as birth_date
-from read_csv('{d}/crm.csv', header = true, all_varchar = true)
-union all
-select 'billing', account_no,
-       -- full_name is "Last, First" or "First Last"
-       case when contains(full_name, ',') then trim(split_part(full_name, ',', 2))
-            else regexp_extract(trim(full_name), '^(\\S+)', 1) end,
-       case when contains(full_name, ',') then trim(split_part(full_name, ',', 1))
-            else nullif(trim(regexp_extract(trim(full_name), '^\\S+\\s+(.*)$', 1)), '') end,
-       billing_email, phone_number, address_line1, town, zip, dob
-from read_parquet('{d}/billing.parquet')
-union all
-select 'support', user_id, given_name, family_name, email_address, tel, null, city, post_code,
-       birthday
-from read_json('{d}/support.ndjson', format = 'newline_delimited', columns = {{
-  user_id: 'VARCHAR', given_name: 'VARCHAR', family_name: 'VARCHAR', email_address: 'VARCHAR',
-  tel: 'VARCHAR', city: 'VARCHAR', post_code: 'VARCHAR', birthday: 'VARCHAR',
-  last_seen: 'VARCHAR'}})
-""").fetchall()
+# Every column as text: the sources write dates and phones in their own formats. The loader is
+# the quality suite's (benches/quality/splink_quality.py), whose directory is argv[2].
+con.execute("create table raw as " + RAW["generated"].format(d=d)).fetchall()
 
 # Simple standardisation: trimmed lowercase ASCII text; e-mail without +tags and Gmail dots;
 # phones as the 10-digit GB national number (digits only, 44 / 0 prefix dropped); postcodes
@@ -177,32 +159,7 @@ phase("predict")
 clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.9)
 phase("cluster")
 
-# Pairwise scores exactly as `golden evaluate`: the contingency table n(cluster, entity) over
-# records in both; a group of n records holds n(n-1)/2 pairs; no pair is enumerated.
-con.execute(f"""
-create table truth as
-select source || ':' || source_id as unique_id, entity_id
-from read_csv('{d}/truth.csv', header = true, all_varchar = true)
-""").fetchall()
-tp, predicted, true = con.execute(f"""
-with joined as (
-  select c.cluster_id, t.entity_id
-  from {clusters.physical_name} c join truth t using (unique_id)
-),
-pair_counts as (
-  select (select sum(n * (n - 1) // 2) from (select count(*) n from joined
-                                              group by cluster_id, entity_id)) as tp,
-         (select sum(n * (n - 1) // 2) from (select count(*) n from joined
-                                              group by cluster_id)) as predicted,
-         (select sum(n * (n - 1) // 2) from (select count(*) n from joined
-                                              group by entity_id)) as true_pairs
-)
-select * from pair_counts
-""").fetchall()[0]
-tp, predicted, true = int(tp or 0), int(predicted or 0), int(true or 0)
-precision = tp / predicted if predicted else 1.0
-recall = tp / true if true else 1.0
-f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+scores = pairwise_scores(con, clusters.physical_name, d)
 clusters_n = con.execute(
     f"select count(distinct cluster_id) from {clusters.physical_name}").fetchall()[0][0]
 phase("evaluate")
@@ -213,18 +170,13 @@ json.dump({
     "predicted_pairs_over_0.9": pairs,
     "clusters": clusters_n,
     "phases_s": phases,
-    "true_positive_pairs": tp,
-    "predicted_pairs": predicted,
-    "true_pairs": true,
-    "precision": precision,
-    "recall": recall,
-    "f1": f1,
+    **scores,
 }, open(f"{d}/splink-summary.json", "w"), indent=2)
 PY
 
 echo "+ splink $splink_version on $dir" >&2
 /usr/bin/time -f '%e %M' -o "$dir/splink-time.txt" \
-  "$venv/bin/python" "$dir/splink_dedupe.py" "$dir" >"$dir/splink.log" 2>&1 || {
+  "$venv/bin/python" "$dir/splink_dedupe.py" "$dir" "$root/benches/quality" >"$dir/splink.log" 2>&1 || {
   echo "splink failed; last log lines:" >&2
   tail -30 "$dir/splink.log" >&2
   exit 1

@@ -58,6 +58,7 @@ select 'crm' as source, contact_id as source_id, first_name, last_name, email, p
 from read_csv('{d}/crm.csv', header = true, all_varchar = true)
 union all
 select 'billing', account_no,
+       -- full_name is "Last, First" or "First Last"
        case when contains(full_name, ',') then trim(split_part(full_name, ',', 2))
             else regexp_extract(trim(full_name), '^(\\S+)', 1) end,
        case when contains(full_name, ',') then trim(split_part(full_name, ',', 1))
@@ -130,7 +131,12 @@ def standardize_sql(column):
 
 
 def pairwise_scores(con, clusters_table, d):
-    """(tp, predicted, true) pair counts from the contingency table, as `golden evaluate`."""
+    """Pairwise counts and scores of clusters against d/truth.csv, exactly as `golden evaluate`.
+
+    The contingency table n(cluster, entity) over records in both; a group of n records holds
+    n(n-1)/2 pairs; no pair is enumerated. Returns a dict: true_positive_pairs,
+    predicted_pairs, true_pairs, precision, recall, f1.
+    """
     con.execute(f"""
 create table truth as
 select source || ':' || source_id as unique_id, entity_id
@@ -141,7 +147,12 @@ with joined as (select c.cluster_id, t.entity_id
                 from {clusters_table} c join truth t using (unique_id))
 select ({pairs.format('cluster_id, entity_id')}), ({pairs.format('cluster_id')}),
        ({pairs.format('entity_id')})""").fetchall()[0]
-    return tuple(int(x or 0) for x in row)
+    tp, predicted, true = (int(x or 0) for x in row)
+    precision = tp / predicted if predicted else 1.0
+    recall = tp / true if true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"true_positive_pairs": tp, "predicted_pairs": predicted, "true_pairs": true,
+            "precision": precision, "recall": recall, "f1": f1}
 
 
 def main():
@@ -175,14 +186,9 @@ from raw""")
     predictions = linker.inference.predict(threshold_match_probability=0.9)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.9)
     seconds = time.perf_counter() - start
-    tp, predicted, true = pairwise_scores(con, clusters.physical_name, d)
-    precision = tp / predicted if predicted else 1.0
-    recall = tp / true if true else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    scores = pairwise_scores(con, clusters.physical_name, d)
     with open(f"{d}/splink-summary.json", "w") as f:
-        json.dump({"records": records, "seconds": seconds, "precision": precision,
-                   "recall": recall, "f1": f1}, f, indent=2)
-
+        json.dump({"records": records, "seconds": seconds, **scores}, f, indent=2)
 
 if __name__ == "__main__":
     main()
