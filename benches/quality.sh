@@ -38,13 +38,17 @@ if [ $# -ge 1 ] && [[ "$1" == */* || -f "$1" ]]; then
   golden=$1
   shift
 fi
-[ -x "$golden" ] || { echo "golden binary not found or not executable: $golden" >&2; echo "$usage" >&2; exit 2; }
-golden=$(realpath "$golden")
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=("${all[@]}")
 for d in "${datasets[@]}"; do
   [[ " ${all[*]} " == *" $d "* ]] || { echo "unknown data set: $d" >&2; echo "$usage" >&2; exit 2; }
 done
+if [ ! -x "$golden" ]; then
+  echo "no golden binary at $golden: build it (cargo build --release) or pass its path" >&2
+  echo "$usage" >&2
+  exit 2
+fi
+golden=$(realpath "$golden")
 
 base=${WORK:-$root/target}
 work=$base/quality
