@@ -225,6 +225,14 @@ impl RunTables {
         Ok(out)
     }
 
+    /// The household class's term of decisions row `row`, when the model has one.
+    fn household_adjustment(&self, row: usize) -> Result<Option<f64>> {
+        Ok(self
+            .column("decisions", schema::HOUSEHOLD_ADJUSTMENT, &DataType::Float64)?
+            .map(|c| c.slice(row, 1))
+            .and_then(|c| c.as_primitive::<Float64Type>().iter().next().flatten()))
+    }
+
     /// Level, weight and term-frequency adjustment of each comparison for decisions row `row`.
     fn field_scores(&self, row: usize) -> Result<Vec<FieldScore>> {
         let one = |c: &ArrayRef| c.slice(row, 1);
@@ -511,6 +519,16 @@ fn waterfall(
         row.push(value(b, &cp.field));
         rows.push(row);
     }
+    if let Some(adj) = tables.household_adjustment(pair.row)? {
+        total += adj;
+        let mut row = vec!["household".to_string(), String::new(), String::new()];
+        row.extend([String::new(), signed(Some(adj))]);
+        if has_tf {
+            row.push(String::new());
+        }
+        row.extend([signed(Some(total)), String::new(), String::new()]);
+        rows.push(row);
+    }
     render(out, Some(&header), &align, &rows);
     let _ = writeln!(
         out,
@@ -749,6 +767,8 @@ mod tests {
                     &[0.95, 0.03, 0.01, 0.01],
                 ),
             ],
+            household: None,
+            thresholds: None,
             history: TrainingHistory::default(),
         };
         let crosswalk = batch(vec![

@@ -57,6 +57,10 @@ pub const DECISION_COLUMNS: [&str; 8] = [
     "decision",
 ];
 
+/// Column of `decisions.parquet` and `review.parquet` (before `match_weight`) with the
+/// household class's term of the match weight, when the model has one.
+pub const HOUSEHOLD_ADJUSTMENT: &str = "household_adjustment";
+
 /// Suffixes of the per-field columns of `decisions.parquet`.
 pub const DECISION_FIELD_SUFFIXES: [&str; 3] = ["_level", "_weight", "_tf_adjustment"];
 
@@ -77,6 +81,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "first_seen",
     "last_updated",
     "created_run",
+    HOUSEHOLD_ADJUSTMENT,
     // lineage.parquet's own columns: a field so named would be ambiguous in a query joining
     // lineage to golden.
     "field",

@@ -212,6 +212,7 @@ mod tests {
             weights: vec![0.0; 3],
             tf_adjustments: Vec::new(),
             tf_fields: Vec::new(),
+            household_adjustment: Vec::new(),
             match_weight: vec![9.0, 8.0, 7.0],
             probability: vec![0.99, 0.95, 0.90],
             decision: vec![Decision::Match; 3],

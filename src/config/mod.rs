@@ -262,10 +262,11 @@ impl ComparisonConfig {
 /// `[model]`.
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
-    /// Posterior probability at or above which a pair links.
-    pub match_threshold: f64,
-    /// Posterior probability at or above which a non-linking pair goes to review.
-    pub review_threshold: f64,
+    /// Posterior probability at or above which a pair links (None: chosen by the model).
+    pub match_threshold: Option<f64>,
+    /// Posterior probability at or above which a non-linking pair goes to review (None:
+    /// chosen by the model).
+    pub review_threshold: Option<f64>,
     /// Fields whose exact-match weight is adjusted by term frequency.
     pub term_frequency: Vec<String>,
     /// Random record pairs sampled to estimate u.

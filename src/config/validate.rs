@@ -783,15 +783,15 @@ impl Checker<'_> {
 
     fn check_model(&mut self, raw: Option<&raw::RawModel>, compared: &[String]) -> ModelConfig {
         let mut m = ModelConfig {
-            match_threshold: raw::DEFAULT_MATCH_THRESHOLD,
-            review_threshold: raw::DEFAULT_REVIEW_THRESHOLD,
+            match_threshold: None,
+            review_threshold: None,
             term_frequency: Vec::new(),
             u_sample_pairs: raw::DEFAULT_U_SAMPLE_PAIRS,
             em_max_iterations: raw::DEFAULT_EM_MAX_ITERATIONS,
             em_tolerance: raw::DEFAULT_EM_TOLERANCE,
             seed: raw::DEFAULT_SEED,
             model_file: None,
-            conflict_field: Some("first_name".to_string()).filter(|f| compared.contains(f)),
+            conflict_field: None,
             conflict_unless_exact: vec!["email".to_string()],
         };
         let Some(raw) = raw else { return m };
@@ -841,30 +841,31 @@ impl Checker<'_> {
             ),
         ] {
             if let Some(t) = t {
-                *slot = *t.get_ref();
-                if !(*slot > 0.0 && *slot < 1.0) {
+                let v = *t.get_ref();
+                *slot = Some(v);
+                if !(v > 0.0 && v < 1.0) {
                     thresholds_ok = false;
                     self.err(
                         t.span(),
                         format!("model.{name}"),
-                        format!("{slot} is outside (0, 1); use a probability such as {default}"),
+                        format!("{v} is outside (0, 1); use a probability such as {default}"),
                     );
                 }
             }
         }
-        if thresholds_ok && m.review_threshold > m.match_threshold {
-            let (t, name) = match (&raw.review_threshold, &raw.match_threshold) {
-                (Some(t), _) => (t, "review_threshold"),
-                (None, Some(t)) => (t, "match_threshold"),
-                (None, None) => unreachable!("the defaults are ordered"),
-            };
+        if let (true, Some(review), Some(matched), Some(t)) = (
+            thresholds_ok,
+            m.review_threshold,
+            m.match_threshold,
+            &raw.review_threshold,
+        ) && review > matched
+        {
             self.err(
                 t.span(),
-                format!("model.{name}"),
+                "model.review_threshold",
                 format!(
-                    "review_threshold {} is above match_threshold {}; set review_threshold at \
-                     or below match_threshold",
-                    m.review_threshold, m.match_threshold
+                    "review_threshold {review} is above match_threshold {matched}; set \
+                     review_threshold at or below match_threshold"
                 ),
             );
         }
@@ -1387,8 +1388,8 @@ phone = "source_priority"
         );
 
         let m = &p.model;
-        assert_eq!(m.match_threshold, 0.9);
-        assert_eq!(m.review_threshold, 0.60);
+        assert_eq!(m.match_threshold, Some(0.9));
+        assert_eq!(m.review_threshold, None);
         assert_eq!(m.term_frequency, ["last_name"]);
         assert_eq!(m.u_sample_pairs, 1_000_000);
         assert_eq!(m.em_max_iterations, 50);

@@ -6,7 +6,10 @@
 //! Weights are log2 Bayes factors; term-frequency adjustment ([`tf`]) refines exact agreements.
 
 pub mod em;
+pub mod household;
 pub mod params;
+pub mod score;
+pub mod threshold;
 pub mod tf;
 pub mod u_sampling;
 
@@ -19,7 +22,9 @@ use crate::block::{self, Blocks};
 use crate::compare::{Comparator, Compared};
 use crate::config::{ModelConfig, Pipeline};
 use crate::{Error, Result};
-pub use params::{ComparisonParams, EmRun, ModelParams, TrainingHistory};
+use em::Role;
+pub use params::{ComparisonParams, EmRun, HouseholdParams, ModelParams, TrainingHistory};
+pub use score::{Decision, Scored, score};
 
 /// The identity-conflict rule: household members (twins, siblings, spouses) agree on surname,
 /// address and phone, which naive Bayes adds up to overwhelming evidence. A pair whose
@@ -61,7 +66,74 @@ impl Conflict {
 /// Pairs of one rule used for EM, at most (sampled evenly beyond that).
 const EM_PAIRS_PER_RULE: u64 = 2_000_000;
 
-/// Trains m, u and the prior on the standardized records and their blocks.
+/// Starting share of household pairs among a rule's pairs.
+const HOUSEHOLD_LAMBDA_INIT: f64 = 0.1;
+
+/// m (and h) averaged over the blocking rules' EM runs, weighted by each run's expected pairs
+/// of the class.
+struct Averages {
+    m_sum: Vec<Vec<f64>>,
+    m_weight: Vec<f64>,
+    h_sum: Vec<Vec<f64>>,
+    h_weight: Vec<f64>,
+    agreement_sum: Vec<f64>,
+    m_from: Vec<Vec<String>>,
+}
+
+impl Averages {
+    fn new(level_counts: &[usize]) -> Self {
+        let zeros = || level_counts.iter().map(|&l| vec![0.0; l]).collect::<Vec<_>>();
+        let k = level_counts.len();
+        Averages {
+            m_sum: zeros(),
+            m_weight: vec![0.0; k],
+            h_sum: zeros(),
+            h_weight: vec![0.0; k],
+            agreement_sum: vec![0.0; k],
+            m_from: vec![Vec::new(); k],
+        }
+    }
+
+    /// Adds one rule's run over `pairs` pairs.
+    fn add(&mut self, res: &em::EmResult, pairs: f64, active: &[bool], roles: &[Role], rule: &str) {
+        for c in (0..active.len()).filter(|&c| active[c]) {
+            add_weighted(&mut self.m_sum[c], &res.m[c], res.lambda * pairs);
+            self.m_weight[c] += res.lambda * pairs;
+            self.m_from[c].push(rule.to_string());
+            if let Some(fit) = &res.household {
+                let w = res.lambda_h * pairs;
+                match roles[c] {
+                    Role::Household => add_weighted(&mut self.h_sum[c], &fit.h[c], w),
+                    Role::Person => self.agreement_sum[c] += fit.agreement[c] * w,
+                }
+                self.h_weight[c] += w;
+            }
+        }
+    }
+
+    /// Weighted means; `init` where no run estimated a comparison.
+    fn finish(&self, sums: &[Vec<f64>], weights: &[f64], init: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        sums.iter()
+            .zip(weights)
+            .zip(init)
+            .map(|((s, &w), i)| {
+                if w > 0.0 {
+                    s.iter().map(|x| x / w).collect()
+                } else {
+                    i.clone()
+                }
+            })
+            .collect()
+    }
+}
+
+fn add_weighted(sum: &mut [f64], v: &[f64], w: f64) {
+    for (s, x) in sum.iter_mut().zip(v) {
+        *s += x * w;
+    }
+}
+
+/// Trains m, u, h and the priors on the standardized records and their blocks.
 pub fn train(
     batch: &RecordBatch,
     pipeline: &Pipeline,
@@ -76,13 +148,10 @@ pub fn train(
             "at most 16 comparisons with at most 13 thresholds each are supported".into(),
         ));
     }
-    let level_counts: Vec<usize> = pipeline
-        .comparisons
-        .iter()
-        .map(|c| c.level_count())
-        .collect();
+    let level_counts: Vec<usize> = pipeline.comparisons.iter().map(|c| c.level_count()).collect();
     let n = batch.num_rows();
     let conflict = Conflict::new(pipeline);
+    let roles = household::roles(&pipeline.comparisons);
     let (u, u_pairs) = u_sampling::estimate_u(
         batch,
         &pipeline.comparisons,
@@ -90,16 +159,13 @@ pub fn train(
         cfg.u_sample_pairs,
         cfg.seed,
     )?;
-
     let settings = em::EmSettings {
         max_iterations: cfg.em_max_iterations,
         tolerance: cfg.em_tolerance,
         update_m: true,
     };
     let init: Vec<Vec<f64>> = level_counts.iter().map(|&l| em::initial_m(l)).collect();
-    let mut m_sum: Vec<Vec<f64>> = level_counts.iter().map(|&l| vec![0.0; l]).collect();
-    let mut m_weight = vec![0.0; k];
-    let mut m_from: Vec<Vec<String>> = vec![Vec::new(); k];
+    let mut avg = Averages::new(&level_counts);
     let mut runs = Vec::new();
     let patterns = rule_patterns(compared, blocks, cfg.seed, &conflict);
     for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
@@ -109,56 +175,90 @@ pub fn train(
             .iter()
             .map(|c| !fixed.contains(c.field.as_str()))
             .collect();
-        if !active.iter().any(|&a| a) {
+        if !active.iter().any(|&a| a) || patterns[r].is_empty() {
             continue;
         }
-        let patterns = &patterns[r];
-        if patterns.is_empty() {
-            continue;
-        }
-        let res = em::run(patterns, &u, &init, &active, 0.5, settings);
-        let expected_matches = res.lambda * patterns.pairs() as f64;
-        for c in (0..k).filter(|&c| active[c]) {
-            for (s, v) in m_sum[c].iter_mut().zip(&res.m[c]) {
-                *s += v * expected_matches;
-            }
-            m_weight[c] += expected_matches;
-            m_from[c].push(rule.text.clone());
-        }
-        tracing::info!(
-            blocking_rule = %rule.text,
-            iterations = res.iterations,
-            final_change = res.delta,
-            converged = res.converged,
-            match_share = res.lambda,
-            "EM finished"
-        );
-        runs.push(EmRun {
-            blocking_rule: rule.text.clone(),
-            fields_fixed: pipeline
+        let class = household::usable(&roles, &active).then(|| em::HouseholdClass {
+            roles: &roles,
+            h_init: init.clone(),
+            lambda_init: HOUSEHOLD_LAMBDA_INIT,
+            agreement: vec![household::knob("G_EPS", household::PERSON_AGREEMENT); k],
+            max_agreement: household::knob("G_MAXEPS", household::MAX_PERSON_AGREEMENT),
+        });
+        let res = em::run(&patterns[r], &u, &init, &active, 0.5, class.as_ref(), settings);
+        avg.add(&res, patterns[r].pairs() as f64, &active, &roles, &rule.text);
+        runs.push(em_run(&res, rule, &patterns[r], pipeline, &fixed));
+    }
+    let m = avg.finish(&avg.m_sum, &avg.m_weight, &init);
+    let h = household_fit(&avg, &roles, (&m, &u), &init);
+    let all = candidate_patterns(compared, &conflict);
+    let priors = estimate_priors(&all, compared.len(), (&m, h.as_ref(), &u), &roles, n, cfg);
+    let agreement = h.as_ref().map(|f| f.agreement.clone()).unwrap_or_default();
+    let mut params = ModelParams {
+        golden_version: env!("CARGO_PKG_VERSION").to_string(),
+        prior: priors.prior,
+        comparisons: comparison_params(pipeline, &m, &u, h.as_ref().map(|f| &f.h), &avg.m_from),
+        household: priors.household.map(|(prior, candidate_pairs)| HouseholdParams {
+            prior,
+            person_agreement: pipeline
                 .comparisons
                 .iter()
-                .filter(|c| fixed.contains(c.field.as_str()))
-                .map(|c| c.field.clone())
+                .zip(&roles)
+                .zip(&agreement)
+                .filter(|((_, r), _)| **r == Role::Person)
+                .map(|((c, _), &a)| (c.field.clone(), a))
                 .collect(),
-            pairs: patterns.pairs(),
-            distinct_patterns: patterns.len() as u64,
-            iterations: res.iterations as u64,
-            final_delta: res.delta,
-            converged: res.converged,
-            match_share: res.lambda,
-        });
+            candidate_pairs,
+        }),
+        history: TrainingHistory {
+            u_sample_pairs: u_pairs,
+            seed: cfg.seed,
+            em_runs: runs,
+            prior_pairs: compared.len() as u64,
+            records: n as u64,
+            trained_at: chrono::Utc::now().to_rfc3339(),
+        },
+        thresholds: None,
+    };
+    params.thresholds = threshold::choose(&all, &score::WeightTables::new(&params));
+    Ok(params)
+}
+
+/// The household class, when some rule's EM had one: household fields' h and person fields'
+/// agreement shares averaged over the rules (weighted by their expected household pairs).
+fn household_fit(
+    avg: &Averages,
+    roles: &[Role],
+    mu: em::MU,
+    init: &[Vec<f64>],
+) -> Option<em::HouseholdFit> {
+    if !avg.h_weight.iter().any(|&w| w > 0.0) {
+        return None;
     }
-    let m: Vec<Vec<f64>> = (0..k)
-        .map(|c| {
-            if m_weight[c] > 0.0 {
-                m_sum[c].iter().map(|s| s / m_weight[c]).collect()
-            } else {
-                init[c].clone()
-            }
+    let agreement = (0..roles.len())
+        .map(|c| match roles[c] {
+            Role::Person if avg.h_weight[c] > 0.0 => avg.agreement_sum[c] / avg.h_weight[c],
+            Role::Person => household::PERSON_AGREEMENT,
+            Role::Household => 0.0,
         })
         .collect();
-    let comparisons: Vec<ComparisonParams> = pipeline
+    let mut fit = em::HouseholdFit {
+        h: avg.finish(&avg.h_sum, &avg.h_weight, init),
+        agreement,
+    };
+    fit.tie_marginals(roles, mu);
+    Some(fit)
+}
+
+/// The model.json entry of each comparison.
+fn comparison_params(
+    pipeline: &Pipeline,
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    h: Option<&Vec<Vec<f64>>>,
+    m_from: &[Vec<String>],
+) -> Vec<ComparisonParams> {
+    pipeline
         .comparisons
         .iter()
         .enumerate()
@@ -169,22 +269,44 @@ pub fn train(
             m: m[c].clone(),
             u: u[c].clone(),
             m_estimated_from: m_from[c].clone(),
+            h: h.map_or(Vec::new(), |h| h[c].clone()),
         })
-        .collect();
-    let prior = estimate_prior(compared, &m, &u, n, cfg, &conflict);
-    Ok(ModelParams {
-        golden_version: env!("CARGO_PKG_VERSION").to_string(),
-        prior,
-        comparisons,
-        history: TrainingHistory {
-            u_sample_pairs: u_pairs,
-            seed: cfg.seed,
-            em_runs: runs,
-            prior_pairs: compared.len() as u64,
-            records: n as u64,
-            trained_at: chrono::Utc::now().to_rfc3339(),
-        },
-    })
+        .collect()
+}
+
+/// The training-history entry of one rule's EM run (also logged).
+fn em_run(
+    res: &em::EmResult,
+    rule: &crate::config::BlockingRule,
+    patterns: &em::Patterns,
+    pipeline: &Pipeline,
+    fixed: &HashSet<&str>,
+) -> EmRun {
+    tracing::info!(
+        blocking_rule = %rule.text,
+        iterations = res.iterations,
+        final_change = res.delta,
+        converged = res.converged,
+        match_share = res.lambda,
+        household_share = res.lambda_h,
+        "EM finished"
+    );
+    EmRun {
+        blocking_rule: rule.text.clone(),
+        fields_fixed: pipeline
+            .comparisons
+            .iter()
+            .filter(|c| fixed.contains(c.field.as_str()))
+            .map(|c| c.field.clone())
+            .collect(),
+        pairs: patterns.pairs(),
+        distinct_patterns: patterns.len() as u64,
+        iterations: res.iterations as u64,
+        final_delta: res.delta,
+        converged: res.converged,
+        match_share: res.lambda,
+        household_share: res.household.as_ref().map(|_| res.lambda_h),
+    }
 }
 
 /// Distinct comparison vectors of every pair in each rule's blocks (including pairs earlier
@@ -258,21 +380,64 @@ fn mix(seed: u64, a: u32, b: u32) -> u64 {
     u_sampling::SplitMix64(seed ^ ((a as u64) << 32 | b as u64)).next_u64()
 }
 
-/// Probability that two random records match: expected matches among the candidate pairs
-/// (λ by EM with m and u fixed) over all record pairs.
-fn estimate_prior(
-    compared: &Compared,
-    m: &[Vec<f64>],
-    u: &[Vec<f64>],
+/// Priors of the classes over all record pairs.
+struct Priors {
+    /// Probability that two random records match.
+    prior: f64,
+    /// Probability that two random records are one household, and the expected household
+    /// pairs among the candidates, when the model has a household class.
+    household: Option<(f64, f64)>,
+}
+
+/// Class priors: expected matches (and household pairs) among the candidate pairs (class
+/// shares by EM with m, h and u fixed) over all record pairs.
+fn estimate_priors(
+    patterns: &em::Patterns,
+    candidates: usize,
+    (m, h, u): (&[Vec<f64>], Option<&em::HouseholdFit>, &[Vec<f64>]),
+    roles: &[Role],
     n: usize,
     cfg: &ModelConfig,
-    conflict: &Conflict,
-) -> f64 {
+) -> Priors {
     let all_pairs = (n as f64) * (n as f64 - 1.0) / 2.0;
-    if compared.is_empty() || all_pairs < 1.0 {
-        return 1e-6;
+    if patterns.is_empty() || all_pairs < 1.0 {
+        return Priors {
+            prior: 1e-6,
+            household: None,
+        };
     }
-    let k = compared.n_comparisons;
+    let k = patterns.k;
+    let settings = em::EmSettings {
+        max_iterations: cfg.em_max_iterations,
+        tolerance: cfg.em_tolerance,
+        update_m: false,
+    };
+    let class = h.map(|fit| em::HouseholdClass {
+        roles,
+        h_init: fit.h.clone(),
+        lambda_init: HOUSEHOLD_LAMBDA_INIT,
+        agreement: fit.agreement.clone(),
+        max_agreement: 0.0,
+    });
+    let res = em::run(patterns, u, m, &vec![true; k], 0.1, class.as_ref(), settings);
+    tracing::info!(
+        blocking_rule = "(all, for the prior)",
+        iterations = res.iterations,
+        final_change = res.delta,
+        converged = res.converged,
+        household_share = res.lambda_h,
+        "EM finished"
+    );
+    let share = |lambda: f64| (lambda * candidates as f64 / all_pairs).clamp(1e-12, 0.4);
+    Priors {
+        prior: share(res.lambda),
+        household: class.map(|_| (share(res.lambda_h), res.lambda_h * candidates as f64)),
+    }
+}
+
+/// Distinct comparison vectors of every candidate pair (identity conflicts left out when
+/// that rule is on).
+fn candidate_patterns(compared: &Compared, conflict: &Conflict) -> em::Patterns {
     let mut counts = em::PatternCounts::new();
     for i in 0..compared.len() {
         let levels = compared.pair_levels(i);
@@ -280,169 +445,6 @@ fn estimate_prior(
             *counts.entry(em::pack(levels)).or_default() += 1;
         }
     }
-    let patterns = em::Patterns::from_counts(k, &counts);
-    let settings = em::EmSettings {
-        max_iterations: cfg.em_max_iterations,
-        tolerance: cfg.em_tolerance,
-        update_m: false,
-    };
-    let res = em::run(&patterns, u, m, &vec![true; k], 0.1, settings);
-    tracing::info!(
-        blocking_rule = "(all, for the prior)",
-        iterations = res.iterations,
-        final_change = res.delta,
-        converged = res.converged,
-        "EM finished"
-    );
-    let expected = res.lambda * compared.len() as f64;
-    (expected / all_pairs).clamp(1e-12, 0.5)
+    em::Patterns::from_counts(compared.n_comparisons, &counts)
 }
 
-/// Decision of a scored pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// At or above the match threshold: linked.
-    Match,
-    /// Between review and match thresholds: queued for a person.
-    Review,
-    /// Below the review threshold.
-    NonMatch,
-    /// Forced by a manual must-link or cannot-link decision.
-    Manual,
-}
-
-impl Decision {
-    /// The value written to `decisions.parquet`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Match => "match",
-            Decision::Review => "review",
-            Decision::NonMatch => "non_match",
-            Decision::Manual => "manual",
-        }
-    }
-}
-
-/// Scores of every candidate pair, aligned with [`Compared`].
-#[derive(Debug, Default, Clone)]
-pub struct Scored {
-    /// Per pair and comparison weight, row-major like the levels.
-    pub weights: Vec<f32>,
-    /// Per pair and term-frequency field adjustment, row-major (`tf_fields.len()` per pair).
-    pub tf_adjustments: Vec<f32>,
-    /// Comparison indices that have a term-frequency adjustment.
-    pub tf_fields: Vec<usize>,
-    /// Total match weight, prior included.
-    pub match_weight: Vec<f64>,
-    /// Posterior match probability.
-    pub probability: Vec<f64>,
-    /// Decision.
-    pub decision: Vec<Decision>,
-}
-
-/// Scores every pair of `compared` with `params`.
-pub fn score(
-    batch: &RecordBatch,
-    pipeline: &Pipeline,
-    params: &ModelParams,
-    compared: &Compared,
-) -> Result<Scored> {
-    let k = compared.n_comparisons;
-    if params.comparisons.len() != k {
-        return Err(Error::Usage(format!(
-            "the model has {} comparisons but the pipeline has {k}; retrain with `golden train`",
-            params.comparisons.len()
-        )));
-    }
-    let tf_fields: Vec<usize> = pipeline
-        .comparisons
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| pipeline.model.term_frequency.contains(&c.field))
-        .map(|(i, _)| i)
-        .collect();
-    let shares: Vec<Vec<f64>> = tf_fields
-        .iter()
-        .map(|&c| tf::value_shares(batch, &pipeline.comparisons[c].field))
-        .collect::<Result<_>>()?;
-    // Weight table per comparison and level: no logarithms in the per-pair loop.
-    let table: Vec<Vec<f64>> = params
-        .comparisons
-        .iter()
-        .map(|p| (0..p.m.len()).map(|l| p.weight(l as i8)).collect())
-        .collect();
-    let prior_w = params.prior_weight();
-    let conflict = Conflict::new(pipeline);
-    let (mt, rt) = (
-        pipeline.model.match_threshold,
-        pipeline.model.review_threshold,
-    );
-    let t = tf_fields.len();
-    let n = compared.len();
-    if k == 0 {
-        return Err(Error::Usage(
-            "the pipeline has no comparisons; add at least one [[comparisons]]".into(),
-        ));
-    }
-    // Term-frequency adjustments first (exact agreements on the listed fields only).
-    let mut tf_adjustments = vec![0.0f32; n * t];
-    if t > 0 {
-        tf_adjustments
-            .par_chunks_mut(t)
-            .enumerate()
-            .for_each(|(i, row)| {
-                let levels = compared.pair_levels(i);
-                for (x, &c) in tf_fields.iter().enumerate() {
-                    let p = &params.comparisons[c];
-                    if levels[c] as usize == p.m.len() - 1 {
-                        let share = shares[x][compared.left[i] as usize];
-                        row[x] = tf::adjustment(p.u[p.u.len() - 1], share) as f32;
-                    }
-                }
-            });
-    }
-    let mut out = Scored {
-        weights: vec![0.0; n * k],
-        tf_adjustments,
-        tf_fields,
-        match_weight: vec![0.0; n],
-        probability: vec![0.0; n],
-        decision: vec![Decision::NonMatch; n],
-    };
-    const CHUNK: usize = 1 << 14;
-    let tf_all = &out.tf_adjustments;
-    out.weights
-        .par_chunks_mut(CHUNK * k)
-        .zip(out.match_weight.par_chunks_mut(CHUNK))
-        .zip(out.probability.par_chunks_mut(CHUNK))
-        .zip(out.decision.par_chunks_mut(CHUNK))
-        .enumerate()
-        .for_each(|(chunk, (((w, mw), pr), dec))| {
-            for j in 0..mw.len() {
-                let i = chunk * CHUNK + j;
-                let levels = compared.pair_levels(i);
-                let mut total = prior_w;
-                for c in 0..k {
-                    let l = levels[c];
-                    let wc = if l < 0 { 0.0 } else { table[c][l as usize] };
-                    w[j * k + c] = wc as f32;
-                    total += wc;
-                }
-                total += tf_all[i * t..(i + 1) * t]
-                    .iter()
-                    .map(|&x| x as f64)
-                    .sum::<f64>();
-                mw[j] = total;
-                let prob = 1.0 / (1.0 + (-total).exp2());
-                pr[j] = prob;
-                dec[j] = if prob >= mt && !conflict.is_conflict(levels) {
-                    Decision::Match
-                } else if prob >= rt {
-                    Decision::Review
-                } else {
-                    Decision::NonMatch
-                };
-            }
-        });
-    Ok(out)
-}

@@ -1,10 +1,13 @@
 //! Trained Fellegi–Sunter parameters, as written to and read from `model.json`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ComparisonConfig, Method, Pipeline};
+use super::threshold::ChosenThresholds;
+use crate::config::raw::{DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD};
+use crate::config::{ComparisonConfig, Method, ModelConfig, Pipeline};
 use crate::{Error, Result};
 
 /// m and u per level of one comparison; index = level (0 = else … top = exact).
@@ -24,6 +27,9 @@ pub struct ComparisonParams {
     /// Blocking rules whose pairs estimated `m` (empty when m is the default).
     #[serde(default)]
     pub m_estimated_from: Vec<String>,
+    /// P(level | same household, different person), per level; empty without a household class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub h: Vec<f64>,
 }
 
 impl ComparisonParams {
@@ -35,6 +41,17 @@ impl ComparisonParams {
         }
         let l = level as usize;
         (self.m[l].max(MIN_PROBABILITY) / self.u[l].max(MIN_PROBABILITY)).log2()
+    }
+
+    /// log2 of h / u at `level` (how much likelier a household pair is than two strangers);
+    /// 0 for the null level and without a household class.
+    #[inline]
+    pub fn household_weight(&self, level: i8) -> f64 {
+        if level < 0 || self.h.is_empty() {
+            return 0.0;
+        }
+        let l = level as usize;
+        (self.h[l].max(MIN_PROBABILITY) / self.u[l].max(MIN_PROBABILITY)).log2()
     }
 }
 
@@ -79,6 +96,9 @@ pub struct EmRun {
     pub converged: bool,
     /// Estimated share of matches among the rule's pairs.
     pub match_share: f64,
+    /// Estimated share of household pairs among them, when the run had a household class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household_share: Option<f64>,
 }
 
 /// Every trained parameter.
@@ -92,15 +112,61 @@ pub struct ModelParams {
     pub prior: f64,
     /// One entry per comparison, in pipeline order.
     pub comparisons: Vec<ComparisonParams>,
+    /// The "same household, different person" class, when the pipeline compares both person
+    /// and household fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<HouseholdParams>,
+    /// Thresholds chosen from the fitted model, used where the pipeline sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<ChosenThresholds>,
     /// How the parameters were obtained.
     #[serde(default)]
     pub history: TrainingHistory,
 }
 
+/// The household class: its prior and how its person fields were tied to m and u.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdParams {
+    /// Probability that two random records are different people of one household.
+    pub prior: f64,
+    /// Per compared field that identifies a person, the share of household pairs that agree
+    /// on it as one person would (twins on a birth date, juniors on a given name), by EM.
+    pub person_agreement: BTreeMap<String, f64>,
+    /// Expected household pairs among the candidate pairs.
+    pub candidate_pairs: f64,
+}
+
 impl ModelParams {
     /// Prior match weight, log2(prior / (1 - prior)).
     pub fn prior_weight(&self) -> f64 {
-        (self.prior / (1.0 - self.prior)).log2()
+        (self.prior / (1.0 - self.prior - self.household_prior())).log2()
+    }
+
+    /// Match and review thresholds: the pipeline's where it sets them, else the model's
+    /// chosen ones, else the defaults; review never above match.
+    pub fn thresholds_for(&self, cfg: &ModelConfig) -> (f64, f64) {
+        let chosen = self.thresholds.as_ref();
+        let mt = cfg
+            .match_threshold
+            .or(chosen.map(|t| t.match_threshold))
+            .unwrap_or(DEFAULT_MATCH_THRESHOLD);
+        let rt = cfg
+            .review_threshold
+            .or(chosen.map(|t| t.review_threshold))
+            .unwrap_or(DEFAULT_REVIEW_THRESHOLD);
+        (mt, rt.min(mt))
+    }
+
+    /// Prior of the household class (0 without one).
+    pub fn household_prior(&self) -> f64 {
+        self.household.as_ref().map_or(0.0, |h| h.prior)
+    }
+
+    /// log2 of the household class's prior odds against two strangers, when there is one.
+    pub fn household_prior_weight(&self) -> Option<f64> {
+        let h = self.household.as_ref()?;
+        Some((h.prior / (1.0 - self.prior - h.prior)).log2())
     }
 
     /// Writes `model.json`.
@@ -150,6 +216,14 @@ impl ModelParams {
             problems.push(format!(
                 "prior: {} is not a probability strictly between 0 and 1",
                 self.prior
+            ));
+        }
+        if let Some(h) = &self.household
+            && !(h.prior > 0.0 && self.prior + h.prior < 1.0)
+        {
+            problems.push(format!(
+                "household.prior: {} is not a probability above 0 that leaves room for non-matches",
+                h.prior
             ));
         }
         let mut ordered = Vec::with_capacity(comparisons.len());
@@ -205,6 +279,7 @@ impl ComparisonParams {
             m: m.to_vec(),
             u: u.to_vec(),
             m_estimated_from: Vec::new(),
+            h: Vec::new(),
         }
     }
 }
@@ -235,7 +310,11 @@ impl ComparisonParams {
             Method::Exact | Method::Date => method.to_string(),
             _ => format!("{method} with thresholds {:?}", c.levels),
         };
-        for (name, values) in [("m", &self.m), ("u", &self.u)] {
+        let mut arrays = vec![("m", &self.m), ("u", &self.u)];
+        if !self.h.is_empty() {
+            arrays.push(("h", &self.h));
+        }
+        for (name, values) in arrays {
             if values.len() != c.level_count() {
                 out.push(format!(
                     "comparison `{field}`: {name} has {} level{}; {shape} has {}",
@@ -284,6 +363,8 @@ mod tests {
             golden_version: String::new(),
             prior,
             comparisons,
+            household: None,
+            thresholds: None,
             history: TrainingHistory::default(),
         }
     }

@@ -180,6 +180,18 @@ pub fn decisions(
             cols.push(Arc::new(adj));
         }
     }
+    if !scored.household_adjustment.is_empty() {
+        let adj: Float32Array = rows
+            .iter()
+            .map(|&i| Some(scored.household_adjustment[i as usize]))
+            .collect();
+        fields.push(Field::new(
+            schema::HOUSEHOLD_ADJUSTMENT,
+            DataType::Float32,
+            false,
+        ));
+        cols.push(Arc::new(adj));
+    }
     let mw: Float64Array = rows
         .iter()
         .map(|&i| Some(scored.match_weight[i as usize]))
