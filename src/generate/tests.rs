@@ -12,6 +12,7 @@ fn run(dir: &Path, entities: usize, seed: u64, broken_rows: bool) -> GenerateSum
         seed,
         out: dir.to_path_buf(),
         broken_rows,
+        household_share: None,
     };
     generate(&opts).expect("generate")
 }

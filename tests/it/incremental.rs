@@ -63,6 +63,7 @@ pub(crate) fn incremental_equals_full_over_three_deltas(pinned: bool) {
         seed: 9,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let pipeline = data.join("pipeline.toml");

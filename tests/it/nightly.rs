@@ -93,6 +93,7 @@ fn nightly_kill_at_any_moment_leaves_latest_on_the_previous_complete_run() {
         seed: 11,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let pipeline = data.join("pipeline.toml");
@@ -276,6 +277,7 @@ fn nightly_changed_source_retires_and_updates_and_keeps_other_ids() {
         seed: 5,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let p = data.join("pipeline.toml");
