@@ -246,7 +246,8 @@ impl PeopleGenerator {
         out.push(junior);
     }
 
-    /// Same surname, birth date, address and phone; different first names and emails.
+    /// Same surname and birth date, different first names; the household shared as in
+    /// [`Self::share`].
     fn twins(&mut self, rng: &mut StdRng, out: &mut Vec<Person>) {
         let base = out[0].clone();
         let first = self.other_first_name(rng, &base, None);
@@ -256,7 +257,8 @@ impl PeopleGenerator {
         out.push(twin);
     }
 
-    /// Same surname, address and phone; different first names and birth dates.
+    /// Same surname, different first names and birth dates; the household shared as in
+    /// [`Self::share`].
     fn siblings(&mut self, rng: &mut StdRng, out: &mut Vec<Person>, max: usize) {
         let base = out[0].clone();
         let count = if max >= 3 && rng.random_bool(0.3) {
@@ -278,7 +280,8 @@ impl PeopleGenerator {
         }
     }
 
-    /// Same address and phone, opposite first-name gender, often the same surname.
+    /// Opposite first-name gender, often the same surname; the household shared as in
+    /// [`Self::share`].
     fn spouses(&mut self, rng: &mut StdRng, out: &mut Vec<Person>) {
         let base = out[0].clone();
         let first = self.other_first_name(rng, &base, Some(!base.first.female));
