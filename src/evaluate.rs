@@ -459,6 +459,7 @@ mod tests {
             seed: 5,
             out: dir.path().to_path_buf(),
             broken_rows: false,
+            household_share: None,
         };
         crate::generate::generate(&opts).unwrap();
         let text = std::fs::read_to_string(dir.path().join("truth.csv")).unwrap();

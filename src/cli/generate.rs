@@ -1,31 +1,20 @@
-//! `golden generate --entities N --seed S --out DIR`.
+//! `golden generate --entities N --seed S --out DIR [--household-share RATE]`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::generate::{self as synth, GenerateOptions};
 use crate::{Error, Result, output};
 
 /// Writes synthetic exports, truth and a pipeline file.
-pub fn generate(
-    entities: usize,
-    seed: u64,
-    out: PathBuf,
-    broken_rows: bool,
-    force: bool,
-) -> Result<()> {
-    check_folder(&out, force)?;
-    let s = synth::generate(&GenerateOptions {
-        entities,
-        seed,
-        out: out.clone(),
-        broken_rows,
-    })?;
+pub fn generate(opts: GenerateOptions, force: bool) -> Result<()> {
+    check_folder(&opts.out, force)?;
+    let s = synth::generate(&opts)?;
     super::print::stdout(&format!(
         "{} entities, {} records ({} broken rows) written to {}\n",
         s.entities,
         s.records,
         s.broken,
-        out.display()
+        opts.out.display()
     ))
 }
 

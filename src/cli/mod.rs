@@ -19,6 +19,7 @@ use clap::{ArgGroup, Parser, Subcommand};
 
 use crate::Error;
 use crate::explain::{RecordRef, Target};
+use crate::generate::GenerateOptions;
 
 use crate::telemetry::LogFormat;
 
@@ -144,6 +145,15 @@ pub enum Command {
         /// Add deliberately broken rows that a run must reject.
         #[arg(long)]
         broken_rows: bool,
+        /// Put about 30% of people in families whose relatives share each of e-mail, phone
+        /// and address with this probability (0 to 1).
+        #[arg(
+            long,
+            value_name = "RATE",
+            allow_negative_numbers = true,
+            value_parser = crate::generate::household_share
+        )]
+        household_share: Option<f64>,
         /// Overwrite files of the same names already in `--out`.
         #[arg(long)]
         force: bool,
@@ -270,8 +280,18 @@ pub fn run(cli: Cli) -> ExitCode {
                 seed,
                 out,
                 broken_rows,
+                household_share,
                 force,
-            } => generate::generate(entities, seed, out, broken_rows, force),
+            } => generate::generate(
+                GenerateOptions {
+                    entities,
+                    seed,
+                    out,
+                    broken_rows,
+                    household_share,
+                },
+                force,
+            ),
             Command::Verify { run } => verify::verify(&run),
         }
     });

@@ -21,6 +21,13 @@ const MARRIED: f64 = 0.05;
 const MARRIED_NEW_EMAIL: f64 = 0.5;
 /// Share of households that are hard-negative groups (about 10% of people end up in one).
 const GROUP: f64 = 0.05;
+/// With adjustable sharing: share of households that are families of two to four relatives
+/// (about 30% of people end up in one; [`GROUP`] / 4 are namesakes, as without it).
+const FAMILY: f64 = 0.16;
+/// Years between a parent's birth and a child's (or a senior's and a junior's).
+const GENERATION: std::ops::RangeInclusive<u32> = 20..=35;
+/// Latest birth year drawn for anyone (adults only).
+const LAST_BIRTH_YEAR: u32 = 2005;
 
 /// A calendar date; always valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,25 +150,34 @@ pub(super) struct Person {
     pub dob: Date,
 }
 
-/// Draws people one household at a time, keeping emails unique.
+/// Draws people one household at a time, keeping emails unique (except those a relative
+/// shares).
 pub(super) struct PeopleGenerator {
     used_emails: HashSet<String>,
     next_entity: usize,
+    /// Chance that a relative shares each of the base person's e-mail, phone and address;
+    /// `None`: relatives always share address and phone and never an e-mail.
+    share: Option<f64>,
 }
 
 impl PeopleGenerator {
-    /// A generator whose first entity is number 0.
-    pub fn new() -> Self {
+    /// A generator whose first entity is number 0; `share` as in
+    /// [`GenerateOptions::household_share`](super::GenerateOptions::household_share).
+    pub fn new(share: Option<f64>) -> Self {
         PeopleGenerator {
             used_emails: HashSet::new(),
             next_entity: 0,
+            share,
         }
     }
 
-    /// The next household: one person, or a hard-negative group of two or three; never more
-    /// than `max` people.
+    /// The next household: one person, or a hard-negative group of two or three (of two to
+    /// four with adjustable sharing); never more than `max` people.
     pub fn household(&mut self, rng: &mut StdRng, max: usize) -> Vec<Person> {
         let base = self.person(rng, None, None);
+        if self.share.is_some() {
+            return self.drawn_household(rng, base, max);
+        }
         if max < 2 || !rng.random_bool(GROUP) {
             return vec![base];
         }
@@ -175,17 +191,74 @@ impl PeopleGenerator {
         out
     }
 
-    /// Same surname, birth date, address and phone; different first names and emails.
+    /// With adjustable sharing: `base` alone, with namesakes, or with relatives.
+    fn drawn_household(&mut self, rng: &mut StdRng, base: Person, max: usize) -> Vec<Person> {
+        let mut out = vec![base];
+        if max < 2 {
+            return out;
+        }
+        let x: f64 = rng.random();
+        if x < GROUP / 4.0 {
+            self.namesakes(rng, &mut out);
+        } else if x < GROUP / 4.0 + FAMILY {
+            self.family(rng, &mut out, max.min(4));
+        }
+        out
+    }
+
+    /// Adds relatives of `out[0]` (at most `max` people in all): a couple (40%), parents with
+    /// adult children (20%), siblings (20%), twins (10%) or a senior and a junior (10%).
+    pub fn family(&mut self, rng: &mut StdRng, out: &mut Vec<Person>, max: usize) {
+        match rng.random_range(0..10) {
+            0..4 => self.spouses(rng, out),
+            4..6 => self.parents_and_children(rng, out, max),
+            6..8 => self.siblings(rng, out, max),
+            8 => self.twins(rng, out),
+            _ => self.junior(rng, out),
+        }
+    }
+
+    /// A parent, perhaps a spouse, and one or two adult children with the parent's surname.
+    fn parents_and_children(&mut self, rng: &mut StdRng, out: &mut Vec<Person>, max: usize) {
+        if max >= 3 && rng.random_bool(0.6) {
+            self.spouses(rng, out);
+        }
+        let base = out[0].clone();
+        let children = if out.len() + 2 <= max && rng.random_bool(0.4) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..children {
+            let mut child = self.person(rng, None, Some(base.last));
+            child.dob = next_generation(rng, base.dob);
+            self.share(rng, &base, &mut child);
+            out.push(child);
+        }
+    }
+
+    /// Same first name and surname as the senior, a generation apart.
+    fn junior(&mut self, rng: &mut StdRng, out: &mut Vec<Person>) {
+        let base = out[0].clone();
+        let mut junior = self.person(rng, Some(base.first), Some(base.last));
+        junior.dob = next_generation(rng, base.dob);
+        self.share(rng, &base, &mut junior);
+        out.push(junior);
+    }
+
+    /// Same surname and birth date, different first names; the household shared as in
+    /// [`Self::share`].
     fn twins(&mut self, rng: &mut StdRng, out: &mut Vec<Person>) {
         let base = out[0].clone();
         let first = self.other_first_name(rng, &base, None);
         let mut twin = self.person(rng, Some(first), Some(base.last));
         twin.dob = base.dob;
-        share_household(&base, &mut twin);
+        self.share(rng, &base, &mut twin);
         out.push(twin);
     }
 
-    /// Same surname, address and phone; different first names and birth dates.
+    /// Same surname, different first names and birth dates; the household shared as in
+    /// [`Self::share`].
     fn siblings(&mut self, rng: &mut StdRng, out: &mut Vec<Person>, max: usize) {
         let base = out[0].clone();
         let count = if max >= 3 && rng.random_bool(0.3) {
@@ -202,12 +275,13 @@ impl PeopleGenerator {
                 ..sibling.dob
             }
             .shifted(gap);
-            share_household(&base, &mut sibling);
+            self.share(rng, &base, &mut sibling);
             out.push(sibling);
         }
     }
 
-    /// Same address and phone, opposite first-name gender, often the same surname.
+    /// Opposite first-name gender, often the same surname; the household shared as in
+    /// [`Self::share`].
     fn spouses(&mut self, rng: &mut StdRng, out: &mut Vec<Person>) {
         let base = out[0].clone();
         let first = self.other_first_name(rng, &base, Some(!base.first.female));
@@ -218,7 +292,7 @@ impl PeopleGenerator {
             ..spouse.dob
         }
         .shifted(rng.random_range(-8..=8));
-        share_household(&base, &mut spouse);
+        self.share(rng, &base, &mut spouse);
         out.push(spouse);
     }
 
@@ -229,6 +303,25 @@ impl PeopleGenerator {
         namesake.address = Address::random(rng, Some(base.address.town));
         namesake.old_address = None;
         out.push(namesake);
+    }
+
+    /// Makes `other` share `base`'s household: address and phone always without adjustable
+    /// sharing; else each of e-mail, phone and address with the chance `share`.
+    fn share(&self, rng: &mut StdRng, base: &Person, other: &mut Person) {
+        let Some(rate) = self.share else {
+            share_address(base, other);
+            share_phone(base, other);
+            return;
+        };
+        if rng.random_bool(rate) {
+            other.email = base.email.clone();
+        }
+        if rng.random_bool(rate) {
+            share_phone(base, other);
+        }
+        if rng.random_bool(rate) {
+            share_address(base, other);
+        }
     }
 
     /// A first name different from `base`'s, of the given gender (default: any).
@@ -278,7 +371,7 @@ impl PeopleGenerator {
             alt_phone: rng.random_bool(NEW_PHONE).then(|| mobile(rng)),
             address,
             old_address,
-            dob: Date::random(rng, 1940, 2005),
+            dob: Date::random(rng, 1940, LAST_BIRTH_YEAR),
         }
     }
 
@@ -309,12 +402,28 @@ impl PeopleGenerator {
     }
 }
 
-/// Household members share address and phone (and a move, if any).
-fn share_household(base: &Person, other: &mut Person) {
+/// `other` lives at `base`'s address (and made the same move, if any).
+fn share_address(base: &Person, other: &mut Person) {
     other.address = base.address.clone();
     other.old_address = base.old_address.clone();
+}
+
+/// `other` has `base`'s phone numbers.
+fn share_phone(base: &Person, other: &mut Person) {
     other.phone = base.phone.clone();
     other.alt_phone = base.alt_phone.clone();
+}
+
+/// A birth date a generation after `dob` (before it when that would be after
+/// [`LAST_BIRTH_YEAR`]).
+fn next_generation(rng: &mut StdRng, dob: Date) -> Date {
+    let gap = rng.random_range(GENERATION);
+    let later = dob.y + gap <= LAST_BIRTH_YEAR;
+    Date {
+        y: if later { dob.y + gap } else { dob.y - gap },
+        ..Date::random(rng, 1940, LAST_BIRTH_YEAR)
+    }
+    .shifted(0)
 }
 
 /// A first name of the given gender (drawn when `None`).

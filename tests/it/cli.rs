@@ -200,3 +200,38 @@ fn a_used_column_gone_since_the_last_run_fails_before_writing() {
         .count();
     assert_eq!(leftovers, 1, "only the good run remains");
 }
+
+#[test]
+fn generate_household_share_outside_0_to_1_exits_2_and_writes_nothing() {
+    let dir = tempdir();
+    let out = dir.path().join("data");
+    for rate in ["1.5", "-0.1", "abc"] {
+        let o = golden(&[
+            "generate",
+            "--household-share",
+            rate,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{rate}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.starts_with(&format!(
+                "error: invalid value '{rate}' for '--household-share <RATE>': `{rate}` is not \
+                 a probability between 0 and 1; give one such as 0.3\n"
+            )),
+            "{err}"
+        );
+    }
+    assert!(!out.exists());
+    let said = golden_ok(&[
+        "generate",
+        "--entities",
+        "20",
+        "--household-share",
+        "0.3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(said.starts_with("20 entities, "), "{said}");
+}

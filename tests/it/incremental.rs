@@ -7,7 +7,7 @@ use std::path::Path;
 
 use golden::generate::{GenerateOptions, generate};
 
-use crate::util::{golden_ok, strings, table, tempdir};
+use crate::util::{golden_ok, pin_model, strings, table, tempdir};
 
 /// (source:id → golden id) of the latest run under `out`.
 fn assignment(out: &Path) -> HashMap<String, String> {
@@ -63,6 +63,7 @@ pub(crate) fn incremental_equals_full_over_three_deltas(pinned: bool) {
         seed: 9,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let pipeline = data.join("pipeline.toml");
@@ -71,12 +72,7 @@ pub(crate) fn incremental_equals_full_over_three_deltas(pinned: bool) {
         // Train once, then fix the model.
         let model = data.join("model.json");
         golden_ok(&["train", p, "--out", model.to_str().unwrap()]);
-        let text = std::fs::read_to_string(&pipeline).unwrap();
-        std::fs::write(
-            &pipeline,
-            text.replace("[model]\n", "[model]\nmodel_file = \"model.json\"\n"),
-        )
-        .unwrap();
+        pin_model(&pipeline);
     }
 
     let (inc, full) = (dir.path().join("inc"), dir.path().join("full"));
@@ -125,7 +121,10 @@ pub(crate) fn incremental_equals_full_over_three_deltas(pinned: bool) {
         assert_eq!(a, b, "delta {}: golden ids differ", n + 1);
         let m = golden::output::Manifest::read(&inc.join("latest/manifest.json")).unwrap();
         assert_eq!(m.mode, "incremental");
-        if !pinned {
+        if pinned {
+            let loaded = format!("loaded from {}", data.join("model.json").display());
+            assert_eq!(m.model_source, loaded, "delta {}", n + 1);
+        } else {
             assert_eq!(m.model_source, "trained in this run", "delta {}", n + 1);
         }
         let reused = m.counts["pairs_reused"];

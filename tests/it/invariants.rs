@@ -16,6 +16,7 @@ fn every_row_once_clusters_partition_stable_ids_and_accuracy() {
         seed: 3,
         out: data.clone(),
         broken_rows: true,
+        household_share: None,
     })
     .unwrap();
     assert!(summary.broken > 0);
@@ -132,6 +133,7 @@ fn ingest_keeps_file_order_beyond_one_datafusion_batch() {
         seed: 9,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let pipeline = golden::config::load(&data.join("pipeline.toml")).unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use golden::generate::{GenerateOptions, generate};
 
-use crate::util::{golden, golden_ok, repo, strings, table, tempdir};
+use crate::util::{golden, golden_ok, pin_model, repo, strings, table, tempdir};
 
 /// Every file of DESIGN §3 that a committed run holds.
 const RUN_TABLES: &[&str] = &[
@@ -93,6 +93,7 @@ fn nightly_kill_at_any_moment_leaves_latest_on_the_previous_complete_run() {
         seed: 11,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let pipeline = data.join("pipeline.toml");
@@ -102,12 +103,7 @@ fn nightly_kill_at_any_moment_leaves_latest_on_the_previous_complete_run() {
     // Reuse the trained model so a run takes about a second and the kills land in every stage.
     let model = latest(&out).unwrap().join("model.json");
     std::fs::copy(&model, data.join("model.json")).unwrap();
-    let text = std::fs::read_to_string(&pipeline).unwrap();
-    std::fs::write(
-        &pipeline,
-        text.replace("[model]\n", "[model]\nmodel_file = \"model.json\"\n"),
-    )
-    .unwrap();
+    pin_model(&pipeline);
     let t = Instant::now();
     golden_ok(&["run", p, "--output", o]);
     let full_ms = t.elapsed().as_millis() as u64;
@@ -276,6 +272,7 @@ fn nightly_changed_source_retires_and_updates_and_keeps_other_ids() {
         seed: 5,
         out: data.clone(),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     let p = data.join("pipeline.toml");

@@ -71,3 +71,16 @@ pub fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// Fixes the model of a generated `pipeline` to `model.json` next to it (`model_file`),
+/// adding a `[model]` section when the file has none.
+pub fn pin_model(pipeline: &Path) {
+    let text = std::fs::read_to_string(pipeline).unwrap();
+    let pin = "[model]\nmodel_file = \"model.json\"\n";
+    let text = if text.contains("\n[model]\n") {
+        text.replace("[model]\n", pin)
+    } else {
+        format!("{text}\n{pin}")
+    };
+    std::fs::write(pipeline, text).unwrap();
+}

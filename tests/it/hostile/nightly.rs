@@ -258,6 +258,7 @@ fn generated(entities: usize) -> Case {
         seed: 5,
         out: case.path("data"),
         broken_rows: false,
+        household_share: None,
     })
     .unwrap();
     case.golden(&["run", "data/pipeline.toml", "--output", "out"])
