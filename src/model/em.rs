@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use super::household::{HouseholdFit, Layout, Responsibilities};
+
 /// Distinct comparison vectors and how many pairs have each.
 #[derive(Debug, Default, Clone)]
 pub struct Patterns {
@@ -60,87 +62,18 @@ impl Patterns {
     }
 }
 
-/// What a comparison says about the "same household, different person" class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Identifies a person (given name, birth date, national id): household members differ.
-    Person,
-    /// Can be shared by a household (surname, address, phone, e-mail).
-    Household,
-}
-
-/// The household class of one EM run: a third latent class next to match and non-match.
-/// Its household fields have their own level distribution h, estimated freely; its person
-/// fields are a small mixture: with share `1 - Σ a` every person field is as between two
-/// strangers (u), with share `a[c]` field `c` alone agrees as one person would (m) — a twin's
-/// birth date, a junior's given name. So the class takes pairs whose person fields mostly
-/// disagree, and a pair agreeing on two person fields is no household's.
+/// The household class of one EM run ([`household`](super::household)): a third latent class
+/// next to match and non-match.
 #[derive(Debug, Clone)]
 pub struct HouseholdClass<'a> {
-    /// Role per comparison.
-    pub roles: &'a [Role],
-    /// Starting h per comparison and level (used for household fields).
-    pub h_init: Vec<Vec<f64>>,
+    /// Each comparison's part in the class.
+    pub layout: &'a Layout,
+    /// Starting parameters.
+    pub start: HouseholdFit,
     /// Starting share of household pairs.
     pub lambda_init: f64,
-    /// Starting agreement share per comparison (used for person fields).
-    pub agreement: Vec<f64>,
-    /// Largest agreement share EM may estimate per field (at or below 0: held fixed).
+    /// Largest agreement share EM may estimate per person field (at or below 0: held fixed).
     pub max_agreement: f64,
-}
-
-/// The household class's parameters: h of household fields, agreement shares of person fields.
-#[derive(Debug, Clone)]
-pub struct HouseholdFit {
-    /// h per comparison and level (person fields: the marginal `(1 - a) u + a m`).
-    pub h: Vec<Vec<f64>>,
-    /// Agreement share per comparison (0 for household fields).
-    pub agreement: Vec<f64>,
-}
-
-/// m and u per comparison and level.
-pub type MU<'a> = (&'a [Vec<f64>], &'a [Vec<f64>]);
-
-impl HouseholdFit {
-    /// The person fields' mixture factor of a comparison vector: `1 + Σ a[c] (m/u − 1)` over
-    /// the active, non-null person fields (the household likelihood is the household fields' h
-    /// times the person fields' u times this).
-    pub fn person_mix(&self, roles: &[Role], row: &[i8], active: &[bool], mu: MU) -> f64 {
-        let (m, u) = mu;
-        let mut mix = 1.0;
-        for (c, &l) in row.iter().enumerate() {
-            if roles[c] == Role::Person && active[c] && l >= 0 && u[c][l as usize] > 0.0 {
-                mix += self.agreement[c] * (m[c][l as usize] / u[c][l as usize] - 1.0);
-            }
-        }
-        mix
-    }
-
-    /// Likelihood of a comparison vector under the household class.
-    fn likelihood(&self, roles: &[Role], row: &[i8], active: &[bool], mu: MU) -> f64 {
-        let mut x = self.person_mix(roles, row, active, mu);
-        for (c, &l) in row.iter().enumerate() {
-            if active[c] && l >= 0 {
-                x *= match roles[c] {
-                    Role::Household => self.h[c][l as usize],
-                    Role::Person => mu.1[c][l as usize],
-                };
-            }
-        }
-        x
-    }
-
-    /// Sets each person field's h to its marginal, for model.json and the explain waterfall.
-    pub fn tie_marginals(&mut self, roles: &[Role], mu: MU) {
-        for c in (0..roles.len()).filter(|&c| roles[c] == Role::Person) {
-            let a = self.agreement[c];
-            self.h[c] = mu.0[c]
-                .iter()
-                .zip(&mu.1[c])
-                .map(|(m, u)| (1.0 - a) * u + a * m)
-                .collect();
-        }
-    }
 }
 
 /// Result of one EM run.
@@ -176,10 +109,7 @@ pub struct EmSettings {
 /// Expected counts of one E-step.
 struct Expected {
     m_num: Vec<Vec<f64>>,
-    h_num: Vec<Vec<f64>>,
-    /// Per comparison: expected household pairs agreeing on it as one person, and all
-    /// household pairs with the field present.
-    agree_num: Vec<(f64, f64)>,
+    household: Option<Responsibilities>,
     matches: f64,
     households: f64,
     total: f64,
@@ -197,32 +127,31 @@ fn likelihood(row: &[i8], active: &[bool], p: &[Vec<f64>]) -> f64 {
     x
 }
 
-/// The household class of an E-step: its parameters and the comparisons' roles.
-type Household<'a> = Option<(&'a HouseholdFit, &'a [Role])>;
-
 /// E-step: posterior class shares per distinct vector, summed into expected counts.
 fn expect(
     patterns: &Patterns,
     active: &[bool],
-    (mu, hh): (MU, Household),
+    (m, u): (&[Vec<f64>], &[Vec<f64>]),
+    household: Option<(&HouseholdFit, &Layout)>,
     (lambda, lambda_h): (f64, f64),
 ) -> Expected {
-    let (m, u) = mu;
     let k = patterns.k;
-    let zero = || m.iter().map(|x| vec![0.0; x.len()]).collect::<Vec<_>>();
     let mut e = Expected {
-        m_num: zero(),
-        h_num: zero(),
-        agree_num: vec![(0.0, 0.0); k],
+        m_num: m.iter().map(|x| vec![0.0; x.len()]).collect(),
+        household: household.map(|(fit, _)| Responsibilities::new(fit)),
         matches: 0.0,
         households: 0.0,
         total: 0.0,
     };
+    let mut mu = vec![None; k];
     for (p, &count) in patterns.counts.iter().enumerate() {
         let row = &patterns.levels[p * k..(p + 1) * k];
         e.total += count as f64;
+        for (c, &l) in row.iter().enumerate() {
+            mu[c] = (active[c] && l >= 0).then(|| (m[c][l as usize], u[c][l as usize]));
+        }
         let pm = lambda * likelihood(row, active, m);
-        let ph = hh.map_or(0.0, |(h, roles)| lambda_h * h.likelihood(roles, row, active, mu));
+        let ph = household.map_or(0.0, |(fit, layout)| lambda_h * fit.likelihood(layout, &mu, None));
         let pu = (1.0 - lambda - lambda_h) * likelihood(row, active, u);
         let sum = pm + ph + pu;
         if sum <= 0.0 {
@@ -234,34 +163,13 @@ fn expect(
         for (c, &l) in row.iter().enumerate() {
             if active[c] && l >= 0 {
                 e.m_num[c][l as usize] += wm;
-                e.h_num[c][l as usize] += wh;
             }
         }
-        if let Some((h, roles)) = hh.filter(|_| wh > 0.0) {
-            expect_agreement(&mut e.agree_num, (h, roles), row, active, mu, wh);
+        if let (Some((fit, layout)), Some(r)) = (household, e.household.as_mut()) {
+            fit.likelihood(layout, &mu, Some((r, wh)));
         }
     }
     e
-}
-
-/// Adds one vector's expected household pairs (`wh`) that agree on each person field as one
-/// person, over the active, non-null person fields.
-fn expect_agreement(
-    agree_num: &mut [(f64, f64)],
-    (h, roles): (&HouseholdFit, &[Role]),
-    row: &[i8],
-    active: &[bool],
-    (m, u): MU,
-    wh: f64,
-) {
-    let mix = h.person_mix(roles, row, active, (m, u));
-    for (c, &l) in row.iter().enumerate() {
-        if roles[c] == Role::Person && active[c] && l >= 0 && u[c][l as usize] > 0.0 {
-            let r = m[c][l as usize] / u[c][l as usize];
-            agree_num[c].0 += wh * h.agreement[c] * r / mix;
-            agree_num[c].1 += wh;
-        }
-    }
 }
 
 /// Normalises `num` into `target` (when it has mass); returns the largest change.
@@ -279,24 +187,23 @@ fn normalise_into(target: &mut [f64], num: &[f64]) -> f64 {
     delta
 }
 
-/// M-step of the household class: h of its household fields, agreement shares of its person
-/// fields (capped); returns the largest change.
-fn maximise_household(
-    fit: &mut HouseholdFit,
-    hc: &HouseholdClass,
-    e: &Expected,
-    active: &[bool],
-) -> f64 {
+/// M-step of the household class: shared share per group, agreement share per person field
+/// (capped, or held); returns the largest change.
+fn maximise_household(fit: &mut HouseholdFit, r: &Responsibilities, max_agreement: f64) -> f64 {
     let mut delta: f64 = 0.0;
-    for c in (0..hc.roles.len()).filter(|&c| active[c]) {
-        match hc.roles[c] {
-            Role::Household => delta = delta.max(normalise_into(&mut fit.h[c], &e.h_num[c])),
-            Role::Person if hc.max_agreement > 0.0 && e.agree_num[c].1 > 0.0 => {
-                let new = (e.agree_num[c].0 / e.agree_num[c].1).clamp(1e-4, hc.max_agreement);
-                delta = delta.max((new - fit.agreement[c]).abs());
-                fit.agreement[c] = new;
-            }
-            Role::Person => {}
+    let mut update = |old: &mut f64, (num, den): (f64, f64), max: f64| {
+        if den > 0.0 {
+            let new = (num / den).clamp(1e-4, max);
+            delta = delta.max((new - *old).abs());
+            *old = new;
+        }
+    };
+    for (s, &x) in fit.shared.iter_mut().zip(&r.shared) {
+        update(s, x, 1.0 - 1e-4);
+    }
+    if max_agreement > 0.0 {
+        for (a, &x) in fit.agreement.iter_mut().zip(&r.agreement) {
+            update(a, x, max_agreement);
         }
     }
     delta
@@ -316,22 +223,19 @@ pub fn run(
 ) -> EmResult {
     let k = patterns.k;
     let mut m: Vec<Vec<f64>> = m_init.to_vec();
-    let mut fit = household.map(|hc| HouseholdFit {
-        h: hc.h_init.clone(),
-        agreement: hc.agreement.clone(),
-    });
+    let mut fit = household.map(|hc| hc.start.clone());
     let mut lambda = lambda_init;
     let mut lambda_h = household.map_or(0.0, |hc| hc.lambda_init);
     let mut delta = f64::INFINITY;
     let mut iterations = 0;
     while iterations < settings.max_iterations && delta > settings.tolerance {
         iterations += 1;
-        let hh = fit.as_ref().zip(household.map(|hc| hc.roles));
-        let e = expect(patterns, active, ((&m, u), hh), (lambda, lambda_h));
+        let hh = fit.as_ref().zip(household.map(|hc| hc.layout));
+        let e = expect(patterns, active, (&m, u), hh, (lambda, lambda_h));
         delta = 0.0;
         if settings.update_m {
-            if let (Some(fit), Some(hc)) = (fit.as_mut(), household) {
-                delta = delta.max(maximise_household(fit, hc, &e, active));
+            if let (Some(fit), Some(hc), Some(r)) = (fit.as_mut(), household, &e.household) {
+                delta = delta.max(maximise_household(fit, r, hc.max_agreement));
             }
             for c in (0..k).filter(|&c| active[c]) {
                 delta = delta.max(normalise_into(&mut m[c], &e.m_num[c]));
@@ -345,9 +249,6 @@ pub fn run(
                 lambda_h = new_h.clamp(1e-9, 1.0 - lambda - 1e-9);
             }
         }
-    }
-    if let (Some(fit), Some(hc)) = (fit.as_mut(), household) {
-        fit.tie_marginals(hc.roles, (&m, u));
     }
     EmResult {
         m,

@@ -22,7 +22,7 @@ use crate::block::{self, Blocks};
 use crate::compare::{Comparator, Compared};
 use crate::config::{ModelConfig, Pipeline};
 use crate::{Error, Result};
-use em::Role;
+use household::HouseholdFit;
 pub use params::{ComparisonParams, EmRun, HouseholdParams, ModelParams, TrainingHistory};
 pub use score::{Decision, Scored, score};
 
@@ -69,52 +69,57 @@ const EM_PAIRS_PER_RULE: u64 = 2_000_000;
 /// Starting share of household pairs among a rule's pairs.
 const HOUSEHOLD_LAMBDA_INIT: f64 = 0.1;
 
-/// m (and h) averaged over the blocking rules' EM runs, weighted by each run's expected pairs
-/// of the class.
+/// m and the household class averaged over the blocking rules' EM runs, each weighted by the
+/// run's expected pairs of the class.
 struct Averages {
     m_sum: Vec<Vec<f64>>,
     m_weight: Vec<f64>,
-    h_sum: Vec<Vec<f64>>,
-    h_weight: Vec<f64>,
-    agreement_sum: Vec<f64>,
+    agreement: Vec<(f64, f64)>,
+    shared: Vec<(f64, f64)>,
     m_from: Vec<Vec<String>>,
 }
 
 impl Averages {
-    fn new(level_counts: &[usize]) -> Self {
-        let zeros = || level_counts.iter().map(|&l| vec![0.0; l]).collect::<Vec<_>>();
+    fn new(level_counts: &[usize], layout: &household::Layout) -> Self {
         let k = level_counts.len();
         Averages {
-            m_sum: zeros(),
+            m_sum: level_counts.iter().map(|&l| vec![0.0; l]).collect(),
             m_weight: vec![0.0; k],
-            h_sum: zeros(),
-            h_weight: vec![0.0; k],
-            agreement_sum: vec![0.0; k],
+            agreement: vec![(0.0, 0.0); k],
+            shared: vec![(0.0, 0.0); layout.names.len()],
             m_from: vec![Vec::new(); k],
         }
     }
 
     /// Adds one rule's run over `pairs` pairs.
-    fn add(&mut self, res: &em::EmResult, pairs: f64, active: &[bool], roles: &[Role], rule: &str) {
+    fn add(&mut self, res: &em::EmResult, pairs: f64, active: &[bool], layout: &household::Layout, rule: &str) {
+        let wh = res.lambda_h * pairs;
+        let mut groups_seen = vec![false; layout.names.len()];
         for c in (0..active.len()).filter(|&c| active[c]) {
             add_weighted(&mut self.m_sum[c], &res.m[c], res.lambda * pairs);
             self.m_weight[c] += res.lambda * pairs;
             self.m_from[c].push(rule.to_string());
-            if let Some(fit) = &res.household {
-                let w = res.lambda_h * pairs;
-                match roles[c] {
-                    Role::Household => add_weighted(&mut self.h_sum[c], &fit.h[c], w),
-                    Role::Person => self.agreement_sum[c] += fit.agreement[c] * w,
+            let Some(fit) = &res.household else { continue };
+            match layout.group[c] {
+                None => {
+                    self.agreement[c].0 += fit.agreement[c] * wh;
+                    self.agreement[c].1 += wh;
                 }
-                self.h_weight[c] += w;
+                Some(g) if !groups_seen[g] => {
+                    groups_seen[g] = true;
+                    self.shared[g].0 += fit.shared[g] * wh;
+                    self.shared[g].1 += wh;
+                }
+                Some(_) => {}
             }
         }
     }
 
-    /// Weighted means; `init` where no run estimated a comparison.
-    fn finish(&self, sums: &[Vec<f64>], weights: &[f64], init: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        sums.iter()
-            .zip(weights)
+    /// Weighted mean m; `init` where no run estimated a comparison.
+    fn m(&self, init: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        self.m_sum
+            .iter()
+            .zip(&self.m_weight)
             .zip(init)
             .map(|((s, &w), i)| {
                 if w > 0.0 {
@@ -125,6 +130,24 @@ impl Averages {
             })
             .collect()
     }
+
+    /// The household class averaged over the runs that had one (starting values where none
+    /// estimated a parameter), or `None` when no run had one.
+    fn household(&self, layout: &household::Layout) -> Option<HouseholdFit> {
+        let had = |x: &[(f64, f64)]| x.iter().any(|&(_, w)| w > 0.0);
+        if !had(&self.agreement) && !had(&self.shared) {
+            return None;
+        }
+        let mut fit = HouseholdFit::start(layout);
+        let mean = |slot: &mut f64, &(s, w): &(f64, f64)| {
+            if w > 0.0 {
+                *slot = s / w;
+            }
+        };
+        fit.agreement.iter_mut().zip(&self.agreement).for_each(|(a, x)| mean(a, x));
+        fit.shared.iter_mut().zip(&self.shared).for_each(|(a, x)| mean(a, x));
+        Some(fit)
+    }
 }
 
 fn add_weighted(sum: &mut [f64], v: &[f64], w: f64) {
@@ -133,7 +156,8 @@ fn add_weighted(sum: &mut [f64], v: &[f64], w: f64) {
     }
 }
 
-/// Trains m, u, h and the priors on the standardized records and their blocks.
+/// Trains m, u, the household class and the priors on the standardized records and their
+/// blocks, and chooses the thresholds.
 pub fn train(
     batch: &RecordBatch,
     pipeline: &Pipeline,
@@ -141,8 +165,7 @@ pub fn train(
     compared: &Compared,
 ) -> Result<ModelParams> {
     let cfg = &pipeline.model;
-    let comparator = Comparator::new(batch, &pipeline.comparisons)?;
-    let k = comparator.len();
+    let k = Comparator::new(batch, &pipeline.comparisons)?.len();
     if k > 16 || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
         return Err(Error::Usage(
             "at most 16 comparisons with at most 13 thresholds each are supported".into(),
@@ -151,7 +174,7 @@ pub fn train(
     let level_counts: Vec<usize> = pipeline.comparisons.iter().map(|c| c.level_count()).collect();
     let n = batch.num_rows();
     let conflict = Conflict::new(pipeline);
-    let roles = household::roles(&pipeline.comparisons);
+    let layout = household::Layout::new(&pipeline.comparisons);
     let (u, u_pairs) = u_sampling::estimate_u(
         batch,
         &pipeline.comparisons,
@@ -159,56 +182,19 @@ pub fn train(
         cfg.u_sample_pairs,
         cfg.seed,
     )?;
-    let settings = em::EmSettings {
-        max_iterations: cfg.em_max_iterations,
-        tolerance: cfg.em_tolerance,
-        update_m: true,
-    };
     let init: Vec<Vec<f64>> = level_counts.iter().map(|&l| em::initial_m(l)).collect();
-    let mut avg = Averages::new(&level_counts);
-    let mut runs = Vec::new();
-    let patterns = rule_patterns(compared, blocks, cfg.seed, &conflict);
-    for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
-        let fixed: HashSet<&str> = rule.keys.iter().map(|key| key.field.as_str()).collect();
-        let active: Vec<bool> = pipeline
-            .comparisons
-            .iter()
-            .map(|c| !fixed.contains(c.field.as_str()))
-            .collect();
-        if !active.iter().any(|&a| a) || patterns[r].is_empty() {
-            continue;
-        }
-        let class = household::usable(&roles, &active).then(|| em::HouseholdClass {
-            roles: &roles,
-            h_init: init.clone(),
-            lambda_init: HOUSEHOLD_LAMBDA_INIT,
-            agreement: vec![household::knob("G_EPS", household::PERSON_AGREEMENT); k],
-            max_agreement: household::knob("G_MAXEPS", household::MAX_PERSON_AGREEMENT),
-        });
-        let res = em::run(&patterns[r], &u, &init, &active, 0.5, class.as_ref(), settings);
-        avg.add(&res, patterns[r].pairs() as f64, &active, &roles, &rule.text);
-        runs.push(em_run(&res, rule, &patterns[r], pipeline, &fixed));
-    }
-    let m = avg.finish(&avg.m_sum, &avg.m_weight, &init);
-    let h = household_fit(&avg, &roles, (&m, &u), &init);
+    let (avg, runs) = em_per_rule(pipeline, compared, blocks, (&u, &init), &layout, &conflict);
+    let m = avg.m(&init);
+    let fit = avg.household(&layout);
     let all = candidate_patterns(compared, &conflict);
-    let priors = estimate_priors(&all, compared.len(), (&m, h.as_ref(), &u), &roles, n, cfg);
-    let agreement = h.as_ref().map(|f| f.agreement.clone()).unwrap_or_default();
+    let priors = estimate_priors(&all, compared.len(), (&m, &u), fit.as_ref().map(|f| (f, &layout)), n, cfg);
     let mut params = ModelParams {
         golden_version: env!("CARGO_PKG_VERSION").to_string(),
         prior: priors.prior,
-        comparisons: comparison_params(pipeline, &m, &u, h.as_ref().map(|f| &f.h), &avg.m_from),
-        household: priors.household.map(|(prior, candidate_pairs)| HouseholdParams {
-            prior,
-            person_agreement: pipeline
-                .comparisons
-                .iter()
-                .zip(&roles)
-                .zip(&agreement)
-                .filter(|((_, r), _)| **r == Role::Person)
-                .map(|((c, _), &a)| (c.field.clone(), a))
-                .collect(),
-            candidate_pairs,
+        comparisons: comparison_params(pipeline, (&m, &u), fit.as_ref().map(|f| (f, &layout)), &avg.m_from),
+        household: priors.household.zip(fit.as_ref()).map(|((prior, candidate_pairs), fit)| {
+            let (person_agreement, shared) = fit.named(&layout, &pipeline.comparisons);
+            HouseholdParams { prior, person_agreement, shared, candidate_pairs }
         }),
         history: TrainingHistory {
             u_sample_pairs: u_pairs,
@@ -224,38 +210,54 @@ pub fn train(
     Ok(params)
 }
 
-/// The household class, when some rule's EM had one: household fields' h and person fields'
-/// agreement shares averaged over the rules (weighted by their expected household pairs).
-fn household_fit(
-    avg: &Averages,
-    roles: &[Role],
-    mu: em::MU,
-    init: &[Vec<f64>],
-) -> Option<em::HouseholdFit> {
-    if !avg.h_weight.iter().any(|&w| w > 0.0) {
-        return None;
-    }
-    let agreement = (0..roles.len())
-        .map(|c| match roles[c] {
-            Role::Person if avg.h_weight[c] > 0.0 => avg.agreement_sum[c] / avg.h_weight[c],
-            Role::Person => household::PERSON_AGREEMENT,
-            Role::Household => 0.0,
-        })
-        .collect();
-    let mut fit = em::HouseholdFit {
-        h: avg.finish(&avg.h_sum, &avg.h_weight, init),
-        agreement,
+/// EM over each blocking rule's pairs with the rule's own fields left out (and the household
+/// class where the rule leaves both person and household fields to compare).
+fn em_per_rule(
+    pipeline: &Pipeline,
+    compared: &Compared,
+    blocks: &Blocks,
+    (u, init): (&[Vec<f64>], &[Vec<f64>]),
+    layout: &household::Layout,
+    conflict: &Conflict,
+) -> (Averages, Vec<EmRun>) {
+    let cfg = &pipeline.model;
+    let settings = em::EmSettings {
+        max_iterations: cfg.em_max_iterations,
+        tolerance: cfg.em_tolerance,
+        update_m: true,
     };
-    fit.tie_marginals(roles, mu);
-    Some(fit)
+    let level_counts: Vec<usize> = init.iter().map(Vec::len).collect();
+    let mut avg = Averages::new(&level_counts, layout);
+    let mut runs = Vec::new();
+    let patterns = rule_patterns(compared, blocks, cfg.seed, conflict);
+    for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
+        let fixed: HashSet<&str> = rule.keys.iter().map(|key| key.field.as_str()).collect();
+        let active: Vec<bool> = pipeline
+            .comparisons
+            .iter()
+            .map(|c| !fixed.contains(c.field.as_str()))
+            .collect();
+        if !active.iter().any(|&a| a) || patterns[r].is_empty() {
+            continue;
+        }
+        let class = layout.usable(&active).then(|| em::HouseholdClass {
+            layout,
+            start: HouseholdFit::start(layout),
+            lambda_init: HOUSEHOLD_LAMBDA_INIT,
+            max_agreement: household::MAX_PERSON_AGREEMENT,
+        });
+        let res = em::run(&patterns[r], u, init, &active, 0.5, class.as_ref(), settings);
+        avg.add(&res, patterns[r].pairs() as f64, &active, layout, &rule.text);
+        runs.push(em_run(&res, rule, &patterns[r], pipeline, &fixed));
+    }
+    (avg, runs)
 }
 
 /// The model.json entry of each comparison.
 fn comparison_params(
     pipeline: &Pipeline,
-    m: &[Vec<f64>],
-    u: &[Vec<f64>],
-    h: Option<&Vec<Vec<f64>>>,
+    (m, u): (&[Vec<f64>], &[Vec<f64>]),
+    household: Option<(&HouseholdFit, &household::Layout)>,
     m_from: &[Vec<String>],
 ) -> Vec<ComparisonParams> {
     pipeline
@@ -269,7 +271,7 @@ fn comparison_params(
             m: m[c].clone(),
             u: u[c].clone(),
             m_estimated_from: m_from[c].clone(),
-            h: h.map_or(Vec::new(), |h| h[c].clone()),
+            h: household.map_or(Vec::new(), |(fit, layout)| fit.marginal(layout, c, &m[c], &u[c])),
         })
         .collect()
 }
@@ -394,8 +396,8 @@ struct Priors {
 fn estimate_priors(
     patterns: &em::Patterns,
     candidates: usize,
-    (m, h, u): (&[Vec<f64>], Option<&em::HouseholdFit>, &[Vec<f64>]),
-    roles: &[Role],
+    (m, u): (&[Vec<f64>], &[Vec<f64>]),
+    household: Option<(&HouseholdFit, &household::Layout)>,
     n: usize,
     cfg: &ModelConfig,
 ) -> Priors {
@@ -412,11 +414,10 @@ fn estimate_priors(
         tolerance: cfg.em_tolerance,
         update_m: false,
     };
-    let class = h.map(|fit| em::HouseholdClass {
-        roles,
-        h_init: fit.h.clone(),
+    let class = household.map(|(fit, layout)| em::HouseholdClass {
+        layout,
+        start: fit.clone(),
         lambda_init: HOUSEHOLD_LAMBDA_INIT,
-        agreement: fit.agreement.clone(),
         max_agreement: 0.0,
     });
     let res = em::run(patterns, u, m, &vec![true; k], 0.1, class.as_ref(), settings);

@@ -133,6 +133,9 @@ pub struct HouseholdParams {
     /// Per compared field that identifies a person, the share of household pairs that agree
     /// on it as one person would (twins on a birth date, juniors on a given name), by EM.
     pub person_agreement: BTreeMap<String, f64>,
+    /// Per household group (`address`, or a field such as `last_name`, `phone`, `email`), the
+    /// share of household pairs that share it, by EM.
+    pub shared: BTreeMap<String, f64>,
     /// Expected household pairs among the candidate pairs.
     pub candidate_pairs: f64,
 }

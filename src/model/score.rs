@@ -4,7 +4,8 @@
 use arrow::array::RecordBatch;
 use rayon::prelude::*;
 
-use super::{ComparisonParams, Conflict, ModelParams, tf};
+use super::household::{self, HouseholdFit, Layout};
+use super::{Conflict, ModelParams, tf};
 use crate::compare::Compared;
 use crate::config::Pipeline;
 use crate::{Error, Result};
@@ -61,53 +62,28 @@ pub struct WeightTables {
     pub prior: f64,
     /// log2(m / u) per comparison and level.
     pub weights: Vec<Vec<f64>>,
-    /// The household class, when the model has one.
-    pub household: Option<HouseholdTables>,
-}
-
-/// The household class's tables: its prior weight, log2(h / u) per household field and level
-/// (0 for person fields), and per person field its agreement share and m / u per level.
-pub struct HouseholdTables {
-    /// log2(household prior / stranger prior).
-    pub prior: f64,
-    /// log2(h / u) per comparison and level; 0 for person fields.
-    pub weights: Vec<Vec<f64>>,
-    /// Per person field: comparison index, agreement share, m / u per level.
-    pub person: Vec<(usize, f64, Vec<f64>)>,
+    /// The household class: its prior weight (log2 of household prior / stranger prior), its
+    /// layout and parameters.
+    pub household: Option<(f64, Layout, HouseholdFit)>,
 }
 
 impl WeightTables {
     /// The tables of `params`.
     pub fn new(params: &ModelParams) -> Self {
-        let table = |f: &dyn Fn(&ComparisonParams, i8) -> f64| -> Vec<Vec<f64>> {
-            params
-                .comparisons
-                .iter()
-                .map(|p| (0..p.m.len()).map(|l| f(p, l as i8)).collect())
-                .collect()
-        };
+        let weights = params
+            .comparisons
+            .iter()
+            .map(|p| (0..p.m.len()).map(|l| p.weight(l as i8)).collect())
+            .collect();
         let household = params.household.as_ref().zip(params.household_prior_weight());
         WeightTables {
             prior: params.prior_weight(),
-            weights: table(&|p, l| p.weight(l)),
+            weights,
             household: household.map(|(hp, prior)| {
-                let agreement = |p: &ComparisonParams| hp.person_agreement.get(&p.field).copied();
-                HouseholdTables {
-                    prior,
-                    weights: table(&|p, l| match agreement(p) {
-                        Some(_) => 0.0,
-                        None => p.household_weight(l),
-                    }),
-                    person: params
-                        .comparisons
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(c, p)| {
-                            let ratios = (0..p.m.len()).map(|l| p.weight(l as i8).exp2());
-                            agreement(p).map(|a| (c, a, ratios.collect()))
-                        })
-                        .collect(),
-                }
+                let fields = params.comparisons.iter().map(|c| c.field.as_str());
+                let (layout, fit) =
+                    household::from_named(fields, &hp.person_agreement, &hp.shared);
+                (prior, layout, fit)
             }),
         }
     }
@@ -118,36 +94,25 @@ impl WeightTables {
         if level < 0 { 0.0 } else { self.weights[c][level as usize] }
     }
 
-    /// The household term of a pair's match weight: `-log2(1 + H/R)`, where H/R is the odds
-    /// of "one household, two people" against "two strangers": the class's prior weight, the
-    /// h/u weights of the household fields, the person fields' mixture (mostly strangers, a
-    /// small share agreeing on one field as one person) and the pair's term-frequency
-    /// adjustment, which lowers both alike; 0 without a household class.
+    /// The household term of a pair's match weight, `-log2(1 + H/R)`, where H/R is the odds of
+    /// "one household, two people" against "two strangers" ([`HouseholdFit::log2_ratio`]) from
+    /// each comparison's weight, term-frequency adjustment included (`None` for null fields);
+    /// 0 without a household class.
     #[inline]
-    pub fn household_adjustment(&self, levels: &[i8], tf: f64) -> f64 {
-        let Some(h) = &self.household else {
+    pub fn household_adjustment(&self, weights: &[Option<f64>]) -> f64 {
+        let Some((prior, layout, fit)) = &self.household else {
             return 0.0;
         };
-        let mut x = h.prior + tf;
-        for (c, &l) in levels.iter().enumerate() {
-            if l >= 0 {
-                x += h.weights[c][l as usize];
-            }
-        }
-        let mut mix = 1.0;
-        for (c, a, ratios) in &h.person {
-            if levels[*c] >= 0 {
-                mix += a * (ratios[levels[*c] as usize] - 1.0);
-            }
-        }
-        x += mix.max(1e-300).log2();
+        let x = prior + fit.log2_ratio(layout, weights);
         if x > 60.0 { -x } else { -(1.0 + x.exp2()).log2() }
     }
 
-    /// Match weight of a comparison vector with term-frequency adjustment `tf`.
-    pub fn total(&self, levels: &[i8], tf: f64) -> f64 {
-        let fields: f64 = (0..levels.len()).map(|c| self.weight(c, levels[c])).sum();
-        self.prior + fields + tf + self.household_adjustment(levels, tf)
+    /// Match weight of a comparison vector (no term-frequency adjustment).
+    pub fn total(&self, levels: &[i8]) -> f64 {
+        let w: Vec<Option<f64>> = (0..levels.len())
+            .map(|c| (levels[c] >= 0).then(|| self.weight(c, levels[c])))
+            .collect();
+        self.prior + w.iter().flatten().sum::<f64>() + self.household_adjustment(&w)
     }
 }
 
@@ -231,6 +196,7 @@ pub fn score(
     };
     const CHUNK: usize = 1 << 14;
     let tf_all = &out.tf_adjustments;
+    let tf_of = &out.tf_fields;
     let mut ha = std::mem::take(&mut out.household_adjustment);
     let ha_chunks: Vec<&mut [f32]> = if has_household {
         ha.chunks_mut(CHUNK).collect()
@@ -248,16 +214,23 @@ pub fn score(
             for j in 0..mw.len() {
                 let i = chunk * CHUNK + j;
                 let levels = compared.pair_levels(i);
+                let tf_row = &tf_all[i * t..(i + 1) * t];
+                let mut fields = [None; 16];
                 let mut total = tables.prior;
                 for c in 0..k {
                     let wc = tables.weight(c, levels[c]);
                     w[j * k + c] = wc as f32;
                     total += wc;
+                    if levels[c] >= 0 {
+                        fields[c] = Some(wc);
+                    }
                 }
-                let tf: f64 = tf_all[i * t..(i + 1) * t].iter().map(|&x| x as f64).sum();
-                total += tf;
+                for (x, &c) in tf_of.iter().enumerate() {
+                    total += tf_row[x] as f64;
+                    fields[c] = fields[c].map(|w| w + tf_row[x] as f64);
+                }
                 if has_household {
-                    let adj = tables.household_adjustment(levels, tf);
+                    let adj = tables.household_adjustment(&fields[..k]);
                     ha[j] = adj as f32;
                     total += adj;
                 }

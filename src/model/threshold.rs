@@ -36,7 +36,7 @@ pub fn choose(patterns: &Patterns, tables: &WeightTables) -> Option<ChosenThresh
     let mut scored: Vec<(f64, f64)> = (0..patterns.len())
         .map(|p| {
             let levels = &patterns.levels[p * k..(p + 1) * k];
-            (probability(tables.total(levels, 0.0)), patterns.counts[p] as f64)
+            (probability(tables.total(levels)), patterns.counts[p] as f64)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
