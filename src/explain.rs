@@ -767,6 +767,7 @@ mod tests {
                     &[0.95, 0.03, 0.01, 0.01],
                 ),
             ],
+            moved: Default::default(),
             household: None,
             thresholds: None,
             history: TrainingHistory::default(),

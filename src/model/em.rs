@@ -81,6 +81,8 @@ pub struct HouseholdClass<'a> {
 pub struct EmResult {
     /// m per comparison and level (only `active` comparisons changed).
     pub m: Vec<Vec<f64>>,
+    /// Per household group, the share of matches that moved from it (multi-field groups).
+    pub moved: Vec<f64>,
     /// The household class's parameters, when the run had one.
     pub household: Option<HouseholdFit>,
     /// Estimated share of matches.
@@ -109,6 +111,8 @@ pub struct EmSettings {
 /// Expected counts of one E-step.
 struct Expected {
     m_num: Vec<Vec<f64>>,
+    /// Per household group: expected matches that moved from it, and matches with it present.
+    moved: Vec<(f64, f64)>,
     household: Option<Responsibilities>,
     matches: f64,
     households: f64,
@@ -131,27 +135,30 @@ fn likelihood(row: &[i8], active: &[bool], p: &[Vec<f64>]) -> f64 {
 fn expect(
     patterns: &Patterns,
     active: &[bool],
-    (m, u): (&[Vec<f64>], &[Vec<f64>]),
-    household: Option<(&HouseholdFit, &Layout)>,
+    (m, u, moved): (&[Vec<f64>], &[Vec<f64>], &[f64]),
+    (layout, household): (&Layout, Option<&HouseholdFit>),
     (lambda, lambda_h): (f64, f64),
 ) -> Expected {
     let k = patterns.k;
     let mut e = Expected {
         m_num: m.iter().map(|x| vec![0.0; x.len()]).collect(),
-        household: household.map(|(fit, _)| Responsibilities::new(fit)),
+        moved: vec![(0.0, 0.0); moved.len()],
+        household: household.map(Responsibilities::new),
         matches: 0.0,
         households: 0.0,
         total: 0.0,
     };
     let mut mu = vec![None; k];
+    let mut kept_of = vec![1.0; moved.len()];
     for (p, &count) in patterns.counts.iter().enumerate() {
         let row = &patterns.levels[p * k..(p + 1) * k];
         e.total += count as f64;
         for (c, &l) in row.iter().enumerate() {
             mu[c] = (active[c] && l >= 0).then(|| (m[c][l as usize], u[c][l as usize]));
         }
-        let pm = lambda * likelihood(row, active, m);
-        let ph = household.map_or(0.0, |(fit, layout)| lambda_h * fit.likelihood(layout, &mu, None));
+        let (like_m, kept) = layout.match_likelihood(moved, &mu);
+        let pm = lambda * like_m;
+        let ph = household.map_or(0.0, |fit| lambda_h * fit.likelihood(layout, &mu, None));
         let pu = (1.0 - lambda - lambda_h) * likelihood(row, active, u);
         let sum = pm + ph + pu;
         if sum <= 0.0 {
@@ -160,12 +167,19 @@ fn expect(
         let (wm, wh) = (pm / sum * count as f64, ph / sum * count as f64);
         e.matches += wm;
         e.households += wh;
+        kept_of.iter_mut().for_each(|x| *x = 1.0);
+        for &(g, share) in &kept {
+            kept_of[g] = share;
+            e.moved[g].0 += wm * (1.0 - share);
+            e.moved[g].1 += wm;
+        }
         for (c, &l) in row.iter().enumerate() {
             if active[c] && l >= 0 {
-                e.m_num[c][l as usize] += wm;
+                let kept = layout.group[c].map_or(1.0, |g| kept_of[g]);
+                e.m_num[c][l as usize] += wm * kept;
             }
         }
-        if let (Some((fit, layout)), Some(r)) = (household, e.household.as_mut()) {
+        if let (Some(fit), Some(r)) = (household, e.household.as_mut()) {
             fit.likelihood(layout, &mu, Some((r, wh)));
         }
     }
@@ -214,15 +228,15 @@ fn maximise_household(fit: &mut HouseholdFit, r: &Responsibilities, max_agreemen
 /// unchanged. With a household class, the non-match class is `1 - lambda - lambda_h`.
 pub fn run(
     patterns: &Patterns,
-    u: &[Vec<f64>],
-    m_init: &[Vec<f64>],
+    (u, m_init): (&[Vec<f64>], &[Vec<f64>]),
     active: &[bool],
     lambda_init: f64,
-    household: Option<&HouseholdClass>,
+    (layout, moved_init, household): (&Layout, &[f64], Option<&HouseholdClass>),
     settings: EmSettings,
 ) -> EmResult {
     let k = patterns.k;
     let mut m: Vec<Vec<f64>> = m_init.to_vec();
+    let mut moved = moved_init.to_vec();
     let mut fit = household.map(|hc| hc.start.clone());
     let mut lambda = lambda_init;
     let mut lambda_h = household.map_or(0.0, |hc| hc.lambda_init);
@@ -230,8 +244,13 @@ pub fn run(
     let mut iterations = 0;
     while iterations < settings.max_iterations && delta > settings.tolerance {
         iterations += 1;
-        let hh = fit.as_ref().zip(household.map(|hc| hc.layout));
-        let e = expect(patterns, active, (&m, u), hh, (lambda, lambda_h));
+        let e = expect(
+            patterns,
+            active,
+            (&m, u, &moved),
+            (layout, fit.as_ref()),
+            (lambda, lambda_h),
+        );
         delta = 0.0;
         if settings.update_m {
             if let (Some(fit), Some(hc), Some(r)) = (fit.as_mut(), household, &e.household) {
@@ -239,6 +258,13 @@ pub fn run(
             }
             for c in (0..k).filter(|&c| active[c]) {
                 delta = delta.max(normalise_into(&mut m[c], &e.m_num[c]));
+            }
+            for (mv, &(num, den)) in moved.iter_mut().zip(&e.moved) {
+                if den > 0.0 {
+                    let new = (num / den).clamp(1e-4, 0.9);
+                    delta = delta.max((new - *mv).abs());
+                    *mv = new;
+                }
             }
         }
         if e.total > 0.0 {
@@ -252,6 +278,7 @@ pub fn run(
     }
     EmResult {
         m,
+        moved,
         household: fit,
         lambda,
         lambda_h,

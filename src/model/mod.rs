@@ -76,6 +76,7 @@ struct Averages {
     m_weight: Vec<f64>,
     agreement: Vec<(f64, f64)>,
     shared: Vec<(f64, f64)>,
+    moved: Vec<(f64, f64)>,
     m_from: Vec<Vec<String>>,
 }
 
@@ -85,33 +86,36 @@ impl Averages {
         Averages {
             m_sum: level_counts.iter().map(|&l| vec![0.0; l]).collect(),
             m_weight: vec![0.0; k],
-            agreement: vec![(0.0, 0.0); k],
+            agreement: vec![(0.0, 0.0); layout.person_names.len()],
             shared: vec![(0.0, 0.0); layout.names.len()],
+            moved: vec![(0.0, 0.0); layout.names.len()],
             m_from: vec![Vec::new(); k],
         }
     }
 
     /// Adds one rule's run over `pairs` pairs.
     fn add(&mut self, res: &em::EmResult, pairs: f64, active: &[bool], layout: &household::Layout, rule: &str) {
-        let wh = res.lambda_h * pairs;
-        let mut groups_seen = vec![false; layout.names.len()];
+        let (wm, wh) = (res.lambda * pairs, res.lambda_h * pairs);
+        let mut moved_seen = vec![false; layout.names.len()];
         for c in (0..active.len()).filter(|&c| active[c]) {
-            add_weighted(&mut self.m_sum[c], &res.m[c], res.lambda * pairs);
-            self.m_weight[c] += res.lambda * pairs;
+            add_weighted(&mut self.m_sum[c], &res.m[c], wm);
+            self.m_weight[c] += wm;
             self.m_from[c].push(rule.to_string());
-            let Some(fit) = &res.household else { continue };
-            match layout.group[c] {
-                None => {
-                    self.agreement[c].0 += fit.agreement[c] * wh;
-                    self.agreement[c].1 += wh;
-                }
-                Some(g) if !groups_seen[g] => {
-                    groups_seen[g] = true;
-                    self.shared[g].0 += fit.shared[g] * wh;
-                    self.shared[g].1 += wh;
-                }
-                Some(_) => {}
+            if let Some(g) = layout.group[c].filter(|&g| layout.multi[g] && !moved_seen[g]) {
+                moved_seen[g] = true;
+                self.moved[g].0 += res.moved[g] * wm;
+                self.moved[g].1 += wm;
             }
+        }
+        let Some(fit) = &res.household else { return };
+        let on = |of: &[Option<usize>], x: usize| (0..active.len()).any(|c| active[c] && of[c] == Some(x));
+        for (p, slot) in self.agreement.iter_mut().enumerate().filter(|(p, _)| on(&layout.person, *p)) {
+            slot.0 += fit.agreement[p] * wh;
+            slot.1 += wh;
+        }
+        for (g, slot) in self.shared.iter_mut().enumerate().filter(|(g, _)| on(&layout.group, *g)) {
+            slot.0 += fit.shared[g] * wh;
+            slot.1 += wh;
         }
     }
 
@@ -128,6 +132,15 @@ impl Averages {
                     i.clone()
                 }
             })
+            .collect()
+    }
+
+    /// Per household group, the share of matches that moved from it (starting value where no
+    /// run estimated it).
+    fn moved(&self) -> Vec<f64> {
+        self.moved
+            .iter()
+            .map(|&(s, w)| if w > 0.0 { s / w } else { household::MOVED })
             .collect()
     }
 
@@ -184,16 +197,31 @@ pub fn train(
     )?;
     let init: Vec<Vec<f64>> = level_counts.iter().map(|&l| em::initial_m(l)).collect();
     let (avg, runs) = em_per_rule(pipeline, compared, blocks, (&u, &init), &layout, &conflict);
-    let m = avg.m(&init);
+    let (m, moved) = (avg.m(&init), avg.moved());
     let fit = avg.household(&layout);
     let all = candidate_patterns(compared, &conflict);
-    let priors = estimate_priors(&all, compared.len(), (&m, &u), fit.as_ref().map(|f| (f, &layout)), n, cfg);
+    let priors = estimate_priors(
+        &all,
+        compared.len(),
+        (&m, &u, &moved),
+        (&layout, fit.as_ref()),
+        n,
+        cfg,
+    );
     let mut params = ModelParams {
         golden_version: env!("CARGO_PKG_VERSION").to_string(),
         prior: priors.prior,
         comparisons: comparison_params(pipeline, (&m, &u), fit.as_ref().map(|f| (f, &layout)), &avg.m_from),
+        moved: layout
+            .names
+            .iter()
+            .zip(&layout.multi)
+            .zip(&moved)
+            .filter(|((_, multi), _)| **multi)
+            .map(|((name, _), &x)| (name.clone(), x))
+            .collect(),
         household: priors.household.zip(fit.as_ref()).map(|((prior, candidate_pairs), fit)| {
-            let (person_agreement, shared) = fit.named(&layout, &pipeline.comparisons);
+            let (person_agreement, shared) = fit.named(&layout);
             HouseholdParams { prior, person_agreement, shared, candidate_pairs }
         }),
         history: TrainingHistory {
@@ -244,9 +272,12 @@ fn em_per_rule(
             layout,
             start: HouseholdFit::start(layout),
             lambda_init: HOUSEHOLD_LAMBDA_INIT,
-            max_agreement: household::MAX_PERSON_AGREEMENT,
+            max_agreement: std::env::var("G_MAXEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(household::MAX_PERSON_AGREEMENT),
         });
-        let res = em::run(&patterns[r], u, init, &active, 0.5, class.as_ref(), settings);
+        let start_moved = vec![household::MOVED; layout.names.len()];
+        let structure = (layout, &start_moved[..], class.as_ref());
+        let res = em::run(&patterns[r], (u, init), &active, 0.5, structure, settings);
+        if std::env::var("G_DEBUG").is_ok() { eprintln!("RULE {} lambda {:.4} lh {:.4} m {:?} moved {:?} hh {:?}", rule.text, res.lambda, res.lambda_h, res.m.iter().map(|v| v.iter().map(|x| (x*1000.0).round()/1000.0).collect::<Vec<_>>()).collect::<Vec<_>>(), res.moved, res.household); }
         avg.add(&res, patterns[r].pairs() as f64, &active, layout, &rule.text);
         runs.push(em_run(&res, rule, &patterns[r], pipeline, &fixed));
     }
@@ -396,8 +427,8 @@ struct Priors {
 fn estimate_priors(
     patterns: &em::Patterns,
     candidates: usize,
-    (m, u): (&[Vec<f64>], &[Vec<f64>]),
-    household: Option<(&HouseholdFit, &household::Layout)>,
+    (m, u, moved): (&[Vec<f64>], &[Vec<f64>], &[f64]),
+    (layout, household): (&household::Layout, Option<&HouseholdFit>),
     n: usize,
     cfg: &ModelConfig,
 ) -> Priors {
@@ -414,13 +445,14 @@ fn estimate_priors(
         tolerance: cfg.em_tolerance,
         update_m: false,
     };
-    let class = household.map(|(fit, layout)| em::HouseholdClass {
+    let class = household.map(|fit| em::HouseholdClass {
         layout,
         start: fit.clone(),
         lambda_init: HOUSEHOLD_LAMBDA_INIT,
         max_agreement: 0.0,
     });
-    let res = em::run(patterns, u, m, &vec![true; k], 0.1, class.as_ref(), settings);
+    let structure = (layout, moved, class.as_ref());
+    let res = em::run(patterns, (u, m), &vec![true; k], 0.1, structure, settings);
     tracing::info!(
         blocking_rule = "(all, for the prior)",
         iterations = res.iterations,

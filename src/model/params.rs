@@ -112,6 +112,10 @@ pub struct ModelParams {
     pub prior: f64,
     /// One entry per comparison, in pipeline order.
     pub comparisons: Vec<ComparisonParams>,
+    /// Per group of fields compared together (an address), the share of matches whose group
+    /// differs: the person moved (the group's fields' m is then that of people who did not).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub moved: BTreeMap<String, f64>,
     /// The "same household, different person" class, when the pipeline compares both person
     /// and household fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -366,6 +370,7 @@ mod tests {
             golden_version: String::new(),
             prior,
             comparisons,
+            moved: BTreeMap::new(),
             household: None,
             thresholds: None,
             history: TrainingHistory::default(),

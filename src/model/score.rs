@@ -62,9 +62,13 @@ pub struct WeightTables {
     pub prior: f64,
     /// log2(m / u) per comparison and level.
     pub weights: Vec<Vec<f64>>,
-    /// The household class: its prior weight (log2 of household prior / stranger prior), its
-    /// layout and parameters.
-    pub household: Option<(f64, Layout, HouseholdFit)>,
+    /// Each comparison's part in the household structure.
+    pub layout: Layout,
+    /// Per household group, the share of matches that moved from it (multi-field groups).
+    pub moved: Vec<f64>,
+    /// The household class: its prior weight (log2 of household prior / stranger prior) and
+    /// parameters.
+    pub household: Option<(f64, HouseholdFit)>,
 }
 
 impl WeightTables {
@@ -75,17 +79,33 @@ impl WeightTables {
             .iter()
             .map(|p| (0..p.m.len()).map(|l| p.weight(l as i8)).collect())
             .collect();
-        let household = params.household.as_ref().zip(params.household_prior_weight());
+        let fields = params.comparisons.iter().map(|c| c.field.as_str());
+        let empty = Default::default();
+        let hp = params.household.as_ref();
+        let (layout, fit) = household::from_named(
+            fields,
+            hp.map_or(&empty, |h| &h.person_agreement),
+            hp.map_or(&empty, |h| &h.shared),
+        );
+        let moved = layout
+            .names
+            .iter()
+            .zip(&layout.multi)
+            .map(|(name, &multi)| if multi { params.moved.get(name).copied().unwrap_or(0.0) } else { 0.0 })
+            .collect();
         WeightTables {
             prior: params.prior_weight(),
             weights,
-            household: household.map(|(hp, prior)| {
-                let fields = params.comparisons.iter().map(|c| c.field.as_str());
-                let (layout, fit) =
-                    household::from_named(fields, &hp.person_agreement, &hp.shared);
-                (prior, layout, fit)
-            }),
+            layout,
+            moved,
+            household: params.household_prior_weight().map(|prior| (prior, fit)),
         }
+    }
+
+    /// True when pairs get a [`Self::household_adjustment`] (a household class or a group
+    /// whose matches may have moved).
+    pub fn adjusts(&self) -> bool {
+        self.household.is_some() || self.moved.iter().any(|&m| m > 0.0)
     }
 
     /// Weight of comparison `c` at `level` (0 for null).
@@ -94,17 +114,19 @@ impl WeightTables {
         if level < 0 { 0.0 } else { self.weights[c][level as usize] }
     }
 
-    /// The household term of a pair's match weight, `-log2(1 + H/R)`, where H/R is the odds of
-    /// "one household, two people" against "two strangers" ([`HouseholdFit::log2_ratio`]) from
-    /// each comparison's weight, term-frequency adjustment included (`None` for null fields);
-    /// 0 without a household class.
+    /// What the model's dependence structure changes in a pair's match weight against naive
+    /// Bayes, from each comparison's weight, term-frequency adjustment included (`None` for
+    /// null fields): the address group kept or moved as one ([`Layout::moved_correction`]),
+    /// and `-log2(1 + H/R)`, where H/R is the odds of "one household, two people" against "two
+    /// strangers" ([`HouseholdFit::log2_ratio`]).
     #[inline]
     pub fn household_adjustment(&self, weights: &[Option<f64>]) -> f64 {
-        let Some((prior, layout, fit)) = &self.household else {
-            return 0.0;
+        let moved = self.layout.moved_correction(&self.moved, weights);
+        let Some((prior, fit)) = &self.household else {
+            return moved;
         };
-        let x = prior + fit.log2_ratio(layout, weights);
-        if x > 60.0 { -x } else { -(1.0 + x.exp2()).log2() }
+        let x = prior + fit.log2_ratio(&self.layout, weights);
+        moved + if x > 60.0 { -x } else { -(1.0 + x.exp2()).log2() }
     }
 
     /// Match weight of a comparison vector (no term-frequency adjustment).
@@ -184,7 +206,7 @@ pub fn score(
     let conflict = Conflict::new(pipeline);
     let (mt, rt) = params.thresholds_for(&pipeline.model);
     let (t, n) = (tf_fields.len(), compared.len());
-    let has_household = tables.household.is_some();
+    let has_household = tables.adjusts();
     let mut out = Scored {
         weights: vec![0.0; n * k],
         tf_adjustments,
