@@ -228,7 +228,11 @@ impl RunTables {
     /// The household class's term of decisions row `row`, when the model has one.
     fn household_adjustment(&self, row: usize) -> Result<Option<f64>> {
         Ok(self
-            .column("decisions", schema::HOUSEHOLD_ADJUSTMENT, &DataType::Float64)?
+            .column(
+                "decisions",
+                schema::HOUSEHOLD_ADJUSTMENT,
+                &DataType::Float64,
+            )?
             .map(|c| c.slice(row, 1))
             .and_then(|c| c.as_primitive::<Float64Type>().iter().next().flatten()))
     }

@@ -269,7 +269,9 @@ pub fn run(
         }
         if e.total > 0.0 {
             let (new, new_h) = (e.matches / e.total, e.households / e.total);
-            delta = delta.max((new - lambda).abs()).max((new_h - lambda_h).abs());
+            delta = delta
+                .max((new - lambda).abs())
+                .max((new_h - lambda_h).abs());
             lambda = new.clamp(1e-9, 1.0 - 1e-9);
             if fit.is_some() {
                 lambda_h = new_h.clamp(1e-9, 1.0 - lambda - 1e-9);

@@ -18,14 +18,13 @@ use std::collections::BTreeMap;
 
 use crate::config::ComparisonConfig;
 
-/// Starting share of household pairs that agree on a person field as one person would.
-pub const PERSON_AGREEMENT: f64 = 0.02;
-/// TEMP
-pub fn eps() -> f64 { std::env::var("G_EPS").ok().and_then(|v| v.parse().ok()).unwrap_or(PERSON_AGREEMENT) }
+/// Starting share of household pairs that agree on a person group as one person would.
+pub const PERSON_AGREEMENT: f64 = 0.05;
 
-/// Largest agreement share EM may estimate per person field: above it the household class
-/// could become a second match class (pairs agreeing on everything) instead of relatives.
-pub const MAX_PERSON_AGREEMENT: f64 = 0.3;
+/// Largest agreement share EM may estimate per person group. Twins and juniors are a few in a
+/// hundred household pairs; a larger share would let the class take matches whose given name
+/// was garbled (they agree on the birth date as one person would) instead of relatives.
+pub const MAX_PERSON_AGREEMENT: f64 = 0.1;
 
 /// Starting share of matches whose multi-field group (address) differs: the person moved.
 pub const MOVED: f64 = 0.1;
@@ -54,8 +53,19 @@ const PERSON_NAMES: &[&str] = &[
 
 /// Name fragments of the fields of an address, which a household shares as one group.
 const ADDRESS_NAMES: &[&str] = &[
-    "street", "address", "city", "town", "suburb", "postcode", "post_code", "zip", "state",
-    "county", "country", "region", "province",
+    "street",
+    "address",
+    "city",
+    "town",
+    "suburb",
+    "postcode",
+    "post_code",
+    "zip",
+    "state",
+    "county",
+    "country",
+    "region",
+    "province",
 ];
 
 /// The group of household fields that make up an address.
@@ -82,7 +92,10 @@ pub struct Layout {
 /// other person field (national ids, sex) on its own.
 fn person_group_name(field: &str) -> String {
     let f = field.to_ascii_lowercase();
-    if ["first", "given", "forename", "middle"].iter().any(|p| f.contains(p)) {
+    if ["first", "given", "forename", "middle"]
+        .iter()
+        .any(|p| f.contains(p))
+    {
         "given_name".to_string()
     } else if f.contains("birth") || f.contains("dob") {
         "birth_date".to_string()
@@ -153,7 +166,11 @@ impl Layout {
     /// kept (its fields' m) with share `1 - moved[g]` or moved (their u) with share
     /// `moved[g]`. Also returns, per multi-field group with a present field, the kept share of
     /// its likelihood.
-    pub fn match_likelihood(&self, moved: &[f64], mu: &[Option<(f64, f64)>]) -> (f64, Vec<(usize, f64)>) {
+    pub fn match_likelihood(
+        &self,
+        moved: &[f64],
+        mu: &[Option<(f64, f64)>],
+    ) -> (f64, Vec<(usize, f64)>) {
         let mut total = 1.0;
         let mut groups = vec![(1.0, 1.0, false); self.names.len()];
         for (c, p) in mu.iter().enumerate() {
@@ -171,7 +188,14 @@ impl Layout {
         for (g, &(pm, pu, _)) in groups.iter().enumerate().filter(|(_, x)| x.2) {
             let like = (1.0 - moved[g]) * pm + moved[g] * pu;
             total *= like;
-            kept.push((g, if like > 0.0 { (1.0 - moved[g]) * pm / like } else { 1.0 }));
+            kept.push((
+                g,
+                if like > 0.0 {
+                    (1.0 - moved[g]) * pm / like
+                } else {
+                    1.0
+                },
+            ));
         }
         (total, kept)
     }
@@ -280,21 +304,34 @@ impl HouseholdFit {
             rest.filter_map(|(_, x)| x.map(|x| x.1)).product()
         };
         let one = |p: usize| persons[p].map_or(0.0, |(pm, _)| self.agreement[p] * pm * others(p));
-        let a_sum: f64 = (0..persons.len()).filter(|&p| persons[p].is_some()).map(|p| self.agreement[p]).sum();
+        let a_sum: f64 = (0..persons.len())
+            .filter(|&p| persons[p].is_some())
+            .map(|p| self.agreement[p])
+            .sum();
         let person = (1.0 - a_sum) * strangers + (0..persons.len()).map(one).sum::<f64>();
         let group_like = |g: usize| {
-            groups[g].map_or(1.0, |(pm, pu)| self.shared[g] * pm + (1.0 - self.shared[g]) * pu)
+            groups[g].map_or(1.0, |(pm, pu)| {
+                self.shared[g] * pm + (1.0 - self.shared[g]) * pu
+            })
         };
         let total = person * (0..groups.len()).map(group_like).product::<f64>();
         if let Some((r, w)) = resp.filter(|(_, w)| *w > 0.0) {
             for p in (0..persons.len()).filter(|&p| persons[p].is_some()) {
-                r.agreement[p].0 += if person > 0.0 { w * one(p) / person } else { 0.0 };
+                r.agreement[p].0 += if person > 0.0 {
+                    w * one(p) / person
+                } else {
+                    0.0
+                };
                 r.agreement[p].1 += w;
             }
             for g in (0..groups.len()).filter(|&g| groups[g].is_some()) {
                 let (pm, _) = groups[g].unwrap_or((1.0, 1.0));
                 let like = group_like(g);
-                r.shared[g].0 += if like > 0.0 { w * self.shared[g] * pm / like } else { 0.0 };
+                r.shared[g].0 += if like > 0.0 {
+                    w * self.shared[g] * pm / like
+                } else {
+                    0.0
+                };
                 r.shared[g].1 += w;
             }
         }
@@ -314,14 +351,19 @@ impl HouseholdFit {
             w
         };
         let mut mix = 1.0;
-        for (p, w) in sums(&layout.person, self.agreement.len()).iter().enumerate() {
+        for (p, w) in sums(&layout.person, self.agreement.len())
+            .iter()
+            .enumerate()
+        {
             if let Some(w) = w {
                 mix += self.agreement[p] * (w.min(1000.0).exp2() - 1.0);
             }
         }
         let mut x = mix.max(f64::MIN_POSITIVE).log2();
         for (g, w) in sums(&layout.group, self.shared.len()).iter().enumerate() {
-            let (Some(w), s) = (*w, self.shared[g]) else { continue };
+            let (Some(w), s) = (*w, self.shared[g]) else {
+                continue;
+            };
             // log2(s 2^W + 1 - s), kept finite for large W.
             x += if w > 60.0 {
                 s.max(f64::MIN_POSITIVE).log2() + w
@@ -340,14 +382,21 @@ impl HouseholdFit {
             (None, Some(p)) => self.agreement[p],
             (None, None) => 0.0,
         };
-        m.iter().zip(u).map(|(m, u)| s * m + (1.0 - s) * u).collect()
+        m.iter()
+            .zip(u)
+            .map(|(m, u)| s * m + (1.0 - s) * u)
+            .collect()
     }
 
     /// The parameters by name, for model.json: person group → agreement, household group →
     /// shared.
     pub fn named(&self, layout: &Layout) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
-        let zip = |names: &[String], v: &[f64]| names.iter().cloned().zip(v.iter().copied()).collect();
-        (zip(&layout.person_names, &self.agreement), zip(&layout.names, &self.shared))
+        let zip =
+            |names: &[String], v: &[f64]| names.iter().cloned().zip(v.iter().copied()).collect();
+        (
+            zip(&layout.person_names, &self.agreement),
+            zip(&layout.names, &self.shared),
+        )
     }
 }
 
@@ -399,22 +448,61 @@ mod tests {
     #[test]
     fn fields_fall_into_person_fields_and_household_groups() {
         let fields = [
-            "first_name", "last_name", "email", "phone", "street", "city", "postcode",
-            "birth_date", "ssn", "middle_initial", "state", "email_address",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "street",
+            "city",
+            "postcode",
+            "birth_date",
+            "ssn",
+            "middle_initial",
+            "state",
+            "email_address",
         ];
         let c: Vec<ComparisonConfig> = fields.iter().map(|f| cmp(f)).collect();
         let l = Layout::new(&c);
-        assert_eq!(l.names, ["last_name", "email", "phone", "address", "email_address"]);
+        assert_eq!(
+            l.names,
+            ["last_name", "email", "phone", "address", "email_address"]
+        );
         assert_eq!(l.person_names, ["given_name", "birth_date", "ssn"]);
         assert_eq!(
             l.person,
-            [Some(0), None, None, None, None, None, None, Some(1), Some(2), Some(0), None, None]
+            [
+                Some(0),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(1),
+                Some(2),
+                Some(0),
+                None,
+                None
+            ]
         );
         assert_eq!(l.multi, [false, false, false, true, false]);
         let a = Some(3);
         assert_eq!(
             l.group,
-            [None, Some(0), Some(1), Some(2), a, a, a, None, None, None, a, Some(4)]
+            [
+                None,
+                Some(0),
+                Some(1),
+                Some(2),
+                a,
+                a,
+                a,
+                None,
+                None,
+                None,
+                a,
+                Some(4)
+            ]
         );
         assert!(l.usable(&[true; 12]));
         let mut only_household = [true; 12];
@@ -429,7 +517,12 @@ mod tests {
     #[test]
     fn log2_ratio_matches_the_likelihood() {
         let c: Vec<ComparisonConfig> = [
-            "first_name", "birth_date", "last_name", "street", "city", "middle_name",
+            "first_name",
+            "birth_date",
+            "last_name",
+            "street",
+            "city",
+            "middle_name",
         ]
         .iter()
         .map(|f| cmp(f))

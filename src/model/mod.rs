@@ -9,8 +9,8 @@ pub mod em;
 pub mod household;
 pub mod params;
 pub mod score;
-pub mod threshold;
 pub mod tf;
+pub mod threshold;
 pub mod u_sampling;
 
 use std::collections::HashSet;
@@ -94,7 +94,14 @@ impl Averages {
     }
 
     /// Adds one rule's run over `pairs` pairs.
-    fn add(&mut self, res: &em::EmResult, pairs: f64, active: &[bool], layout: &household::Layout, rule: &str) {
+    fn add(
+        &mut self,
+        res: &em::EmResult,
+        pairs: f64,
+        active: &[bool],
+        layout: &household::Layout,
+        rule: &str,
+    ) {
         let (wm, wh) = (res.lambda * pairs, res.lambda_h * pairs);
         let mut moved_seen = vec![false; layout.names.len()];
         for c in (0..active.len()).filter(|&c| active[c]) {
@@ -108,12 +115,24 @@ impl Averages {
             }
         }
         let Some(fit) = &res.household else { return };
-        let on = |of: &[Option<usize>], x: usize| (0..active.len()).any(|c| active[c] && of[c] == Some(x));
-        for (p, slot) in self.agreement.iter_mut().enumerate().filter(|(p, _)| on(&layout.person, *p)) {
+        let on = |of: &[Option<usize>], x: usize| {
+            (0..active.len()).any(|c| active[c] && of[c] == Some(x))
+        };
+        for (p, slot) in self
+            .agreement
+            .iter_mut()
+            .enumerate()
+            .filter(|(p, _)| on(&layout.person, *p))
+        {
             slot.0 += fit.agreement[p] * wh;
             slot.1 += wh;
         }
-        for (g, slot) in self.shared.iter_mut().enumerate().filter(|(g, _)| on(&layout.group, *g)) {
+        for (g, slot) in self
+            .shared
+            .iter_mut()
+            .enumerate()
+            .filter(|(g, _)| on(&layout.group, *g))
+        {
             slot.0 += fit.shared[g] * wh;
             slot.1 += wh;
         }
@@ -157,8 +176,14 @@ impl Averages {
                 *slot = s / w;
             }
         };
-        fit.agreement.iter_mut().zip(&self.agreement).for_each(|(a, x)| mean(a, x));
-        fit.shared.iter_mut().zip(&self.shared).for_each(|(a, x)| mean(a, x));
+        fit.agreement
+            .iter_mut()
+            .zip(&self.agreement)
+            .for_each(|(a, x)| mean(a, x));
+        fit.shared
+            .iter_mut()
+            .zip(&self.shared)
+            .for_each(|(a, x)| mean(a, x));
         Some(fit)
     }
 }
@@ -184,7 +209,11 @@ pub fn train(
             "at most 16 comparisons with at most 13 thresholds each are supported".into(),
         ));
     }
-    let level_counts: Vec<usize> = pipeline.comparisons.iter().map(|c| c.level_count()).collect();
+    let level_counts: Vec<usize> = pipeline
+        .comparisons
+        .iter()
+        .map(|c| c.level_count())
+        .collect();
     let n = batch.num_rows();
     let conflict = Conflict::new(pipeline);
     let layout = household::Layout::new(&pipeline.comparisons);
@@ -211,7 +240,12 @@ pub fn train(
     let mut params = ModelParams {
         golden_version: env!("CARGO_PKG_VERSION").to_string(),
         prior: priors.prior,
-        comparisons: comparison_params(pipeline, (&m, &u), fit.as_ref().map(|f| (f, &layout)), &avg.m_from),
+        comparisons: comparison_params(
+            pipeline,
+            (&m, &u),
+            fit.as_ref().map(|f| (f, &layout)),
+            &avg.m_from,
+        ),
         moved: layout
             .names
             .iter()
@@ -220,10 +254,18 @@ pub fn train(
             .filter(|((_, multi), _)| **multi)
             .map(|((name, _), &x)| (name.clone(), x))
             .collect(),
-        household: priors.household.zip(fit.as_ref()).map(|((prior, candidate_pairs), fit)| {
-            let (person_agreement, shared) = fit.named(&layout);
-            HouseholdParams { prior, person_agreement, shared, candidate_pairs }
-        }),
+        household: priors
+            .household
+            .zip(fit.as_ref())
+            .map(|((prior, candidate_pairs), fit)| {
+                let (person_agreement, shared) = fit.named(&layout);
+                HouseholdParams {
+                    prior,
+                    person_agreement,
+                    shared,
+                    candidate_pairs,
+                }
+            }),
         history: TrainingHistory {
             u_sample_pairs: u_pairs,
             seed: cfg.seed,
@@ -272,13 +314,18 @@ fn em_per_rule(
             layout,
             start: HouseholdFit::start(layout),
             lambda_init: HOUSEHOLD_LAMBDA_INIT,
-            max_agreement: std::env::var("G_MAXEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(household::MAX_PERSON_AGREEMENT),
+            max_agreement: household::MAX_PERSON_AGREEMENT,
         });
         let start_moved = vec![household::MOVED; layout.names.len()];
         let structure = (layout, &start_moved[..], class.as_ref());
         let res = em::run(&patterns[r], (u, init), &active, 0.5, structure, settings);
-        if std::env::var("G_DEBUG").is_ok() { eprintln!("RULE {} lambda {:.4} lh {:.4} m {:?} moved {:?} hh {:?}", rule.text, res.lambda, res.lambda_h, res.m.iter().map(|v| v.iter().map(|x| (x*1000.0).round()/1000.0).collect::<Vec<_>>()).collect::<Vec<_>>(), res.moved, res.household); }
-        avg.add(&res, patterns[r].pairs() as f64, &active, layout, &rule.text);
+        avg.add(
+            &res,
+            patterns[r].pairs() as f64,
+            &active,
+            layout,
+            &rule.text,
+        );
         runs.push(em_run(&res, rule, &patterns[r], pipeline, &fixed));
     }
     (avg, runs)
@@ -302,7 +349,9 @@ fn comparison_params(
             m: m[c].clone(),
             u: u[c].clone(),
             m_estimated_from: m_from[c].clone(),
-            h: household.map_or(Vec::new(), |(fit, layout)| fit.marginal(layout, c, &m[c], &u[c])),
+            h: household.map_or(Vec::new(), |(fit, layout)| {
+                fit.marginal(layout, c, &m[c], &u[c])
+            }),
         })
         .collect()
 }
@@ -480,4 +529,3 @@ fn candidate_patterns(compared: &Compared, conflict: &Conflict) -> em::Patterns 
     }
     em::Patterns::from_counts(compared.n_comparisons, &counts)
 }
-

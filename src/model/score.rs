@@ -91,7 +91,13 @@ impl WeightTables {
             .names
             .iter()
             .zip(&layout.multi)
-            .map(|(name, &multi)| if multi { params.moved.get(name).copied().unwrap_or(0.0) } else { 0.0 })
+            .map(|(name, &multi)| {
+                if multi {
+                    params.moved.get(name).copied().unwrap_or(0.0)
+                } else {
+                    0.0
+                }
+            })
             .collect();
         WeightTables {
             prior: params.prior_weight(),
@@ -111,7 +117,11 @@ impl WeightTables {
     /// Weight of comparison `c` at `level` (0 for null).
     #[inline]
     pub fn weight(&self, c: usize, level: i8) -> f64 {
-        if level < 0 { 0.0 } else { self.weights[c][level as usize] }
+        if level < 0 {
+            0.0
+        } else {
+            self.weights[c][level as usize]
+        }
     }
 
     /// What the model's dependence structure changes in a pair's match weight against naive
@@ -126,7 +136,12 @@ impl WeightTables {
             return moved;
         };
         let x = prior + fit.log2_ratio(&self.layout, weights);
-        moved + if x > 60.0 { -x } else { -(1.0 + x.exp2()).log2() }
+        moved
+            + if x > 60.0 {
+                -x
+            } else {
+                -(1.0 + x.exp2()).log2()
+            }
     }
 
     /// Match weight of a comparison vector (no term-frequency adjustment).

@@ -5,6 +5,7 @@ mod config_errors;
 mod explain;
 mod golden_files;
 mod hostile;
+mod household;
 mod incremental;
 mod invariants;
 mod manual;
