@@ -300,6 +300,7 @@ pub fn initial_m(levels: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::household::{HouseholdFit, Layout};
     use crate::model::u_sampling::SplitMix64;
 
     /// EM recovers m and λ from vectors simulated with known parameters.
@@ -329,13 +330,13 @@ mod tests {
         }
         let pats = Patterns::from_counts(3, &counts);
         let init: Vec<Vec<f64>> = m_true.iter().map(|v| initial_m(v.len())).collect();
+        let layout = Layout::from_fields(["a", "b", "c"].into_iter());
         let r = run(
             &pats,
-            &u,
-            &init,
+            (&u, &init),
             &[true; 3],
             0.1,
-            None,
+            (&layout, &[0.0; 3], None),
             EmSettings {
                 max_iterations: 200,
                 tolerance: 1e-7,
@@ -360,13 +361,13 @@ mod tests {
         assert_eq!(pats.levels, vec![0, -1, 1, 1]);
         let u = vec![vec![0.9, 0.1], vec![0.9, 0.1]];
         let init = vec![vec![0.2, 0.8], vec![0.3, 0.7]];
+        let layout = Layout::from_fields(["a", "b"].into_iter());
         let r = run(
             &pats,
-            &u,
-            &init,
+            (&u, &init),
             &[true, false],
             0.5,
-            None,
+            (&layout, &[0.0; 2], None),
             EmSettings {
                 max_iterations: 50,
                 tolerance: 1e-9,
@@ -374,5 +375,74 @@ mod tests {
             },
         );
         assert_eq!(r.m[1], vec![0.3, 0.7]);
+    }
+
+    /// Draws `n` comparison vectors: matches from `m`, household pairs (person fields as
+    /// strangers, each household field shared as a match with `shared`), strangers from `u`.
+    fn simulate(n: usize, (m, u): (&[Vec<f64>], &[Vec<f64>]), shares: (f64, f64), shared: f64) -> Patterns {
+        let mut rng = SplitMix64(7);
+        let mut uniform = || rng.next_u64() as f64 / u64::MAX as f64;
+        let draw = |p: &[f64], x: f64| {
+            let mut acc = 0.0;
+            for (i, &q) in p.iter().enumerate() {
+                acc += q;
+                if x < acc {
+                    return i as i8;
+                }
+            }
+            (p.len() - 1) as i8
+        };
+        let mut counts = PatternCounts::new();
+        for _ in 0..n {
+            let x = uniform();
+            let row: Vec<i8> = (0..m.len())
+                .map(|c| {
+                    let household_field = c >= 2;
+                    let dist = if x < shares.0 {
+                        &m[c]
+                    } else if x < shares.0 + shares.1 && household_field && uniform() < shared {
+                        &m[c]
+                    } else {
+                        &u[c]
+                    };
+                    draw(dist, uniform())
+                })
+                .collect();
+            *counts.entry(pack(&row)).or_default() += 1;
+        }
+        Patterns::from_counts(m.len(), &counts)
+    }
+
+    /// The household class finds household pairs where there are some, and fades where there
+    /// are none.
+    #[test]
+    fn the_household_class_turns_itself_up_and_down() {
+        let m = vec![vec![0.05, 0.95], vec![0.05, 0.95], vec![0.1, 0.9], vec![0.1, 0.9]];
+        let u = vec![vec![0.99, 0.01], vec![0.999, 0.001], vec![0.99, 0.01], vec![0.999, 0.001]];
+        let layout = Layout::from_fields(["first_name", "birth_date", "last_name", "phone"].into_iter());
+        let settings = EmSettings {
+            max_iterations: 500,
+            tolerance: 1e-8,
+            update_m: true,
+        };
+        let init: Vec<Vec<f64>> = m.iter().map(|v| initial_m(v.len())).collect();
+        let class = HouseholdClass {
+            layout: &layout,
+            start: HouseholdFit::start(&layout),
+            lambda_init: 0.1,
+            max_agreement: 0.1,
+        };
+        let fit = |pats: &Patterns| {
+            let structure = (&layout, &[0.0; 3][..], Some(&class));
+            run(pats, (&u, &init), &[true; 4], 0.3, structure, settings)
+        };
+        let with = fit(&simulate(400_000, (&m, &u), (0.2, 0.3), 0.8));
+        assert!((with.lambda - 0.2).abs() < 0.02, "match share {}", with.lambda);
+        assert!((with.lambda_h - 0.3).abs() < 0.03, "household share {}", with.lambda_h);
+        let shared = &with.household.as_ref().unwrap().shared;
+        assert!(shared.iter().all(|s| (s - 0.8).abs() < 0.05), "shared {shared:?}");
+        let without = fit(&simulate(400_000, (&m, &u), (0.2, 0.0), 0.8));
+        assert!((without.lambda - 0.2).abs() < 0.02, "match share {}", without.lambda);
+        assert!(without.lambda_h < 0.05, "household share {}", without.lambda_h);
     }
 }
