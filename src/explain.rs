@@ -773,7 +773,8 @@ mod tests {
             ],
             moved: Default::default(),
             household: None,
-            thresholds: None,
+            labels: None,
+        thresholds: None,
             history: TrainingHistory::default(),
         };
         let crosswalk = batch(vec![

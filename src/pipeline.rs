@@ -477,7 +477,7 @@ fn finish_run(
         .insert("pairs_reused".into(), compared.reused);
     // Trained every run unless pinned: a model reused from the previous run would make the
     // result depend on the run history, and incremental runs must equal `--full` (DESIGN §5).
-    let params = match &p.model.model_file {
+    let mut params = match &p.model.model_file {
         Some(path) => {
             manifest.model_source = format!("loaded from {}", path.display());
             ModelParams::load_pinned(path, p)?
@@ -494,6 +494,20 @@ fn finish_run(
     let mut compared = compared;
     manual.append_missing(&records, p, &mut compared)?;
     let mut scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
+    if p.model.model_file.is_none() && !manual.pairs.is_empty() {
+        let labelled: Vec<(f64, bool)> = (0..compared.len())
+            .filter_map(|i| {
+                let must = manual.pairs.get(&(compared.left[i], compared.right[i]))?;
+                Some((scored.match_weight[i], *must))
+            })
+            .collect();
+        let threshold = params.thresholds_for(&p.model).0;
+        let report = model::labels::calibrate(&mut params, &labelled, threshold);
+        if report.shift_bits != 0.0 {
+            scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
+        }
+        params.labels = Some(report);
+    }
     manual.mark(&compared, &mut scored);
     // Clustering and golden ids (mostly serial work) run on a thread of their own while the
     // decisions are written on rayon's pool: neither needs the other.

@@ -1614,7 +1614,7 @@ default = "newest"
              [[comparisons]]\nfield = \"first_name\"\nmethod = \"jaro\"\nlevels = [0.8, 0.9, 1.0]\n\
              [[comparisons]]\nfield = \"email\"\nmethod = \"exact\"\nlevels = [0.5]\n\
              [[comparisons]]\nfield = \"email\"\nmethod = \"jaro\"\n\
-             [model]\nreview_threshold = 0.97\nterm_frequency = [\"city\"]\nu_sample_pairs = 10\n\
+             [model]\nmatch_threshold = 0.95\nreview_threshold = 0.97\nterm_frequency = [\"city\"]\nu_sample_pairs = 10\n\
              em_max_iterations = 0\nmodel_file = \"model.json\"\n\
              [survivorship]\nsource_priority = [\"crmm\"]\n[survivorship.fields]\nphone = \"longest\"\n",
         );
@@ -1657,30 +1657,30 @@ default = "newest"
                      compare each field once"
                 ),
                 format!(
-                    "{f}:28:20: model.review_threshold: review_threshold 0.97 is above \
+                    "{f}:29:20: model.review_threshold: review_threshold 0.97 is above \
                      match_threshold 0.95; set review_threshold at or below match_threshold"
                 ),
                 format!(
-                    "{f}:29:19: model.term_frequency[0]: `city` is not compared; term-frequency \
+                    "{f}:30:19: model.term_frequency[0]: `city` is not compared; term-frequency \
                      adjustment applies to compared fields: first_name, email"
                 ),
                 format!(
-                    "{f}:30:18: model.u_sample_pairs: 10 is too few; sample at least 1000 pairs \
+                    "{f}:31:18: model.u_sample_pairs: 10 is too few; sample at least 1000 pairs \
                      (default 1000000)"
                 ),
                 format!(
-                    "{f}:31:21: model.em_max_iterations: must be at least 1, got 0 (default 50)"
+                    "{f}:32:21: model.em_max_iterations: must be at least 1, got 0 (default 50)"
                 ),
                 format!(
-                    "{f}:32:14: model.model_file: `model.json` does not exist (looked for {})",
+                    "{f}:33:14: model.model_file: `model.json` does not exist (looked for {})",
                     model.display()
                 ),
                 format!(
-                    "{f}:34:20: survivorship.source_priority[0]: unknown source `crmm`; sources: \
+                    "{f}:35:20: survivorship.source_priority[0]: unknown source `crmm`; sources: \
                      crm"
                 ),
                 format!(
-                    "{f}:36:1: survivorship.fields.phone: field `phone` is not mapped by any \
+                    "{f}:37:1: survivorship.fields.phone: field `phone` is not mapped by any \
                      source; mapped fields: email, first_name, last_name, full_name"
                 ),
             ]

@@ -7,6 +7,7 @@
 
 pub mod em;
 pub mod household;
+pub mod labels;
 pub mod params;
 pub mod score;
 pub mod tf;
@@ -274,6 +275,7 @@ pub fn train(
             records: n as u64,
             trained_at: chrono::Utc::now().to_rfc3339(),
         },
+        labels: None,
         thresholds: None,
     };
     params.thresholds = threshold::choose(&all, &score::WeightTables::new(&params));

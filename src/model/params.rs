@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::labels::LabelReport;
 use super::threshold::ChosenThresholds;
 use crate::config::raw::{DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD};
 use crate::config::{ComparisonConfig, Method, ModelConfig, Pipeline};
@@ -120,6 +121,9 @@ pub struct ModelParams {
     /// and household fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub household: Option<HouseholdParams>,
+    /// What the manual decisions, read as labels, said about the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<LabelReport>,
     /// Thresholds chosen from the fitted model, used where the pipeline sets none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<ChosenThresholds>,
@@ -163,6 +167,14 @@ impl ModelParams {
             .or(chosen.map(|t| t.review_threshold))
             .unwrap_or(DEFAULT_REVIEW_THRESHOLD);
         (mt, rt.min(mt))
+    }
+
+    /// Adds `bits` to every pair's match weight by raising the match prior's odds against
+    /// strangers by 2^bits (the household prior stays).
+    pub fn shift_prior(&mut self, bits: f64) {
+        let ph = self.household_prior();
+        let r = bits.exp2() * self.prior / (1.0 - self.prior - ph);
+        self.prior = (r * (1.0 - ph) / (1.0 + r)).clamp(1e-12, 0.5);
     }
 
     /// Prior of the household class (0 without one).
@@ -372,6 +384,7 @@ mod tests {
             comparisons,
             moved: BTreeMap::new(),
             household: None,
+            labels: None,
             thresholds: None,
             history: TrainingHistory::default(),
         }
