@@ -774,7 +774,7 @@ mod tests {
             moved: Default::default(),
             household: None,
             labels: None,
-        thresholds: None,
+            thresholds: None,
             history: TrainingHistory::default(),
         };
         let crosswalk = batch(vec![

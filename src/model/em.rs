@@ -272,9 +272,11 @@ pub fn run(
             delta = delta
                 .max((new - lambda).abs())
                 .max((new_h - lambda_h).abs());
-            lambda = new.clamp(1e-9, 1.0 - 1e-9);
+            // Each class keeps a sliver of mass, so none can die out or leave no room for the
+            // others (a rule whose pairs all match).
+            lambda = new.clamp(1e-9, 1.0 - 2e-9);
             if fit.is_some() {
-                lambda_h = new_h.clamp(1e-9, 1.0 - lambda - 1e-9);
+                lambda_h = new_h.clamp(1e-9, (1.0 - lambda - 1e-9).max(1e-9));
             }
         }
     }
@@ -379,7 +381,12 @@ mod tests {
 
     /// Draws `n` comparison vectors: matches from `m`, household pairs (person fields as
     /// strangers, each household field shared as a match with `shared`), strangers from `u`.
-    fn simulate(n: usize, (m, u): (&[Vec<f64>], &[Vec<f64>]), shares: (f64, f64), shared: f64) -> Patterns {
+    fn simulate(
+        n: usize,
+        (m, u): (&[Vec<f64>], &[Vec<f64>]),
+        shares: (f64, f64),
+        shared: f64,
+    ) -> Patterns {
         let mut rng = SplitMix64(7);
         let mut uniform = || rng.next_u64() as f64 / u64::MAX as f64;
         let draw = |p: &[f64], x: f64| {
@@ -417,9 +424,20 @@ mod tests {
     /// are none.
     #[test]
     fn the_household_class_turns_itself_up_and_down() {
-        let m = vec![vec![0.05, 0.95], vec![0.05, 0.95], vec![0.1, 0.9], vec![0.1, 0.9]];
-        let u = vec![vec![0.99, 0.01], vec![0.999, 0.001], vec![0.99, 0.01], vec![0.999, 0.001]];
-        let layout = Layout::from_fields(["first_name", "birth_date", "last_name", "phone"].into_iter());
+        let m = vec![
+            vec![0.05, 0.95],
+            vec![0.05, 0.95],
+            vec![0.1, 0.9],
+            vec![0.1, 0.9],
+        ];
+        let u = vec![
+            vec![0.99, 0.01],
+            vec![0.999, 0.001],
+            vec![0.99, 0.01],
+            vec![0.999, 0.001],
+        ];
+        let layout =
+            Layout::from_fields(["first_name", "birth_date", "last_name", "phone"].into_iter());
         let settings = EmSettings {
             max_iterations: 500,
             tolerance: 1e-8,
@@ -437,12 +455,31 @@ mod tests {
             run(pats, (&u, &init), &[true; 4], 0.3, structure, settings)
         };
         let with = fit(&simulate(400_000, (&m, &u), (0.2, 0.3), 0.8));
-        assert!((with.lambda - 0.2).abs() < 0.02, "match share {}", with.lambda);
-        assert!((with.lambda_h - 0.3).abs() < 0.03, "household share {}", with.lambda_h);
+        assert!(
+            (with.lambda - 0.2).abs() < 0.02,
+            "match share {}",
+            with.lambda
+        );
+        assert!(
+            (with.lambda_h - 0.3).abs() < 0.03,
+            "household share {}",
+            with.lambda_h
+        );
         let shared = &with.household.as_ref().unwrap().shared;
-        assert!(shared.iter().all(|s| (s - 0.8).abs() < 0.05), "shared {shared:?}");
+        assert!(
+            shared.iter().all(|s| (s - 0.8).abs() < 0.05),
+            "shared {shared:?}"
+        );
         let without = fit(&simulate(400_000, (&m, &u), (0.2, 0.0), 0.8));
-        assert!((without.lambda - 0.2).abs() < 0.02, "match share {}", without.lambda);
-        assert!(without.lambda_h < 0.05, "household share {}", without.lambda_h);
+        assert!(
+            (without.lambda - 0.2).abs() < 0.02,
+            "match share {}",
+            without.lambda
+        );
+        assert!(
+            without.lambda_h < 0.05,
+            "household share {}",
+            without.lambda_h
+        );
     }
 }

@@ -36,14 +36,22 @@ pub struct LabelReport {
 
 /// Checks the model on `labelled` pairs (match weight, must-link?) at match threshold
 /// `threshold`, and calibrates its prior when there are enough labels of both kinds.
-pub fn calibrate(params: &mut ModelParams, labelled: &[(f64, bool)], threshold: f64) -> LabelReport {
+pub fn calibrate(
+    params: &mut ModelParams,
+    labelled: &[(f64, bool)],
+    threshold: f64,
+) -> LabelReport {
     let must = labelled.iter().filter(|l| l.1).count();
     let agreed = |shift: f64| {
         let ok = |&&(w, must): &&(f64, bool)| (probability(w + shift) >= threshold) == must;
         labelled.iter().filter(ok).count() as u64
     };
     let enough = labelled.len() >= MIN_LABELS && must.min(labelled.len() - must) >= MIN_PER_KIND;
-    let shift = if enough { shift_for(labelled, must as f64) } else { 0.0 };
+    let shift = if enough {
+        shift_for(labelled, must as f64)
+    } else {
+        0.0
+    };
     if shift != 0.0 {
         params.shift_prior(shift);
     }
@@ -58,7 +66,12 @@ pub fn calibrate(params: &mut ModelParams, labelled: &[(f64, bool)], threshold: 
 
 /// The shift (bits) at which the labelled pairs' posteriors add up to `matches`, by bisection.
 fn shift_for(labelled: &[(f64, bool)], matches: f64) -> f64 {
-    let expected = |d: f64| labelled.iter().map(|&(w, _)| probability(w + d)).sum::<f64>();
+    let expected = |d: f64| {
+        labelled
+            .iter()
+            .map(|&(w, _)| probability(w + d))
+            .sum::<f64>()
+    };
     let (mut lo, mut hi) = (-MAX_SHIFT_BITS, MAX_SHIFT_BITS);
     for _ in 0..60 {
         let mid = (lo + hi) / 2.0;
@@ -78,7 +91,9 @@ mod tests {
     #[test]
     fn the_shift_makes_expected_matches_equal_the_must_links() {
         // The model thinks these are unlikely matches; the steward says half are.
-        let labelled: Vec<(f64, bool)> = (0..40).map(|i| (-3.0 + (i % 4) as f64 * 0.1, i % 2 == 0)).collect();
+        let labelled: Vec<(f64, bool)> = (0..40)
+            .map(|i| (-3.0 + (i % 4) as f64 * 0.1, i % 2 == 0))
+            .collect();
         let d = shift_for(&labelled, 20.0);
         let expected: f64 = labelled.iter().map(|&(w, _)| probability(w + d)).sum();
         assert!((expected - 20.0).abs() < 1e-6, "{expected}");
