@@ -498,12 +498,13 @@ fn finish_run(
         let labelled: Vec<(f64, bool)> = (0..compared.len())
             .filter_map(|i| {
                 let must = manual.pairs.get(&(compared.left[i], compared.right[i]))?;
-                Some((scored.match_weight[i], *must))
+                Some((scored.probability[i], *must))
             })
             .collect();
-        let threshold = params.thresholds_for(&p.model).0;
-        let report = model::labels::calibrate(&mut params, &labelled, threshold);
-        if report.shift_bits != 0.0 {
+        let (matched, review) = params.thresholds_for(&p.model);
+        let movable = p.model.match_threshold.is_none();
+        let report = model::labels::refine(&mut params, &labelled, (review, matched), movable);
+        if report.threshold_after != report.threshold_before {
             scored = stages.time("score", || model::score(&records, p, &params, &compared))?;
         }
         params.labels = Some(report);

@@ -1,21 +1,20 @@
 //! Manual decisions as labels: the must-link and cannot-link pairs a steward recorded say what
 //! the model should have decided. They check the model (how many it decides the same way,
-//! recorded in model.json) and calibrate it: every pair's match weight is shifted by the number
-//! of bits that makes the model expect, among the labelled pairs, as many matches as the
-//! steward found. Review-band labels are the pairs the model is least sure of, so a shift learnt
-//! on them moves the decisions where they are closest.
+//! recorded in model.json) and, where the pipeline sets no match threshold, move it within the
+//! review band to where it agrees with the most labels. Only the band moves: a pair the model
+//! links with certainty, or rejects below the band, is decided as before, so a few hundred
+//! labels from the most uncertain pairs cannot tip the whole model (a shift of every weight
+//! calibrated on them did: on pseudopeople with doubled noise, 200 labels from the band, 80 %
+//! of them matches, pushed F1 from 0.960 to 0.879).
 
 use serde::{Deserialize, Serialize};
 
 use super::ModelParams;
-use super::score::probability;
 
-/// Fewest labels, and fewest of each kind, that calibrate the model.
+/// Fewest labels that may move the match threshold.
 pub const MIN_LABELS: usize = 20;
-/// Fewest labels of each kind that calibrate the model.
+/// Fewest labels of each kind that may move the match threshold.
 pub const MIN_PER_KIND: usize = 5;
-/// Largest shift of the match weight, in bits, that labels may make.
-pub const MAX_SHIFT_BITS: f64 = 10.0;
 
 /// What the labels said about the model (model.json → `labels`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,78 +24,104 @@ pub struct LabelReport {
     pub must_link: u64,
     /// Cannot-link pairs.
     pub cannot_link: u64,
-    /// Labels the trained model decided the same way (linked a must-link, kept a cannot-link
-    /// apart) at its match threshold.
+    /// Labels the trained model decided the same way at its match threshold (linked a
+    /// must-link, kept a cannot-link apart).
     pub agreed_before: u64,
-    /// The same after calibration.
+    /// The same at the match threshold the labels chose.
     pub agreed_after: u64,
-    /// Bits added to every pair's match weight (0 when there were too few labels).
-    pub shift_bits: f64,
+    /// The match threshold before the labels.
+    pub threshold_before: f64,
+    /// The match threshold after (the same when the labels were too few, or the pipeline sets
+    /// the threshold).
+    pub threshold_after: f64,
 }
 
-/// Checks the model on `labelled` pairs (match weight, must-link?) at match threshold
-/// `threshold`, and calibrates its prior when there are enough labels of both kinds.
-pub fn calibrate(
+/// Checks the model on `labelled` pairs (posterior, must-link?) and, when `movable` and there
+/// are enough labels of both kinds, moves the model's match threshold within the review band
+/// `(review, matched)` to the value that agrees with the most labels (the highest such value).
+pub fn refine(
     params: &mut ModelParams,
     labelled: &[(f64, bool)],
-    threshold: f64,
+    (review, matched): (f64, f64),
+    movable: bool,
 ) -> LabelReport {
     let must = labelled.iter().filter(|l| l.1).count();
-    let agreed = |shift: f64| {
-        let ok = |&&(w, must): &&(f64, bool)| (probability(w + shift) >= threshold) == must;
+    let agreed = |t: f64| {
+        let ok = |&&(p, must): &&(f64, bool)| (p >= t) == must;
         labelled.iter().filter(ok).count() as u64
     };
     let enough = labelled.len() >= MIN_LABELS && must.min(labelled.len() - must) >= MIN_PER_KIND;
-    let shift = if enough {
-        shift_for(labelled, must as f64)
-    } else {
-        0.0
-    };
-    if shift != 0.0 {
-        params.shift_prior(shift);
+    let mut best = matched;
+    if movable && enough {
+        let mut candidates: Vec<f64> = labelled
+            .iter()
+            .map(|l| l.0)
+            .filter(|&p| p >= review && p < matched)
+            .collect();
+        candidates.sort_by(|a, b| b.total_cmp(a));
+        for t in candidates {
+            if agreed(t) > agreed(best) {
+                best = t;
+            }
+        }
+    }
+    if best != matched
+        && let Some(chosen) = params.thresholds.as_mut()
+    {
+        chosen.match_threshold = best;
+        chosen.chosen_by.push_str(&format!(
+            "; moved from {matched} by {} manual decisions used as labels",
+            labelled.len()
+        ));
     }
     LabelReport {
         must_link: must as u64,
         cannot_link: (labelled.len() - must) as u64,
-        agreed_before: agreed(0.0),
-        agreed_after: agreed(shift),
-        shift_bits: shift,
+        agreed_before: agreed(matched),
+        agreed_after: agreed(best),
+        threshold_before: matched,
+        threshold_after: best,
     }
-}
-
-/// The shift (bits) at which the labelled pairs' posteriors add up to `matches`, by bisection.
-fn shift_for(labelled: &[(f64, bool)], matches: f64) -> f64 {
-    let expected = |d: f64| {
-        labelled
-            .iter()
-            .map(|&(w, _)| probability(w + d))
-            .sum::<f64>()
-    };
-    let (mut lo, mut hi) = (-MAX_SHIFT_BITS, MAX_SHIFT_BITS);
-    for _ in 0..60 {
-        let mid = (lo + hi) / 2.0;
-        if expected(mid) < matches {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo + hi) / 2.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::threshold::ChosenThresholds;
 
+    fn params() -> ModelParams {
+        let text = r#"{"prior": 0.01, "comparisons": []}"#;
+        let mut p: ModelParams = serde_json::from_str(text).unwrap();
+        p.thresholds = Some(ChosenThresholds {
+            match_threshold: 0.5,
+            review_threshold: 0.25,
+            chosen_by: "test".into(),
+            expected_precision: 1.0,
+            expected_recall: 1.0,
+        });
+        p
+    }
+
+    /// Labels from the band that are mostly matches above 0.35 move the threshold to the
+    /// lowest must-link that does not let a cannot-link in; too few labels move nothing.
     #[test]
-    fn the_shift_makes_expected_matches_equal_the_must_links() {
-        // The model thinks these are unlikely matches; the steward says half are.
-        let labelled: Vec<(f64, bool)> = (0..40)
-            .map(|i| (-3.0 + (i % 4) as f64 * 0.1, i % 2 == 0))
-            .collect();
-        let d = shift_for(&labelled, 20.0);
-        let expected: f64 = labelled.iter().map(|&(w, _)| probability(w + d)).sum();
-        assert!((expected - 20.0).abs() < 1e-6, "{expected}");
-        assert!(d > 2.5 && d < 3.5, "{d}");
+    fn labels_move_the_threshold_within_the_review_band_only() {
+        let mut labelled: Vec<(f64, bool)> =
+            (0..15).map(|i| (0.36 + i as f64 * 0.008, true)).collect();
+        labelled.extend((0..15).map(|i| (0.26 + i as f64 * 0.006, false)));
+        labelled.push((0.9, true));
+        let mut p = params();
+        let r = refine(&mut p, &labelled, (0.25, 0.5), true);
+        assert_eq!(r.threshold_after, 0.36);
+        assert_eq!((r.agreed_before, r.agreed_after), (16, 31));
+        assert_eq!(p.thresholds.as_ref().unwrap().match_threshold, 0.36);
+        let mut p = params();
+        let r = refine(&mut p, &labelled[..10], (0.25, 0.5), true);
+        assert_eq!(r.threshold_after, 0.5);
+        let r = refine(&mut p, &labelled, (0.25, 0.5), false);
+        assert_eq!(
+            r.threshold_after, 0.5,
+            "a threshold the pipeline sets stays"
+        );
     }
 }

@@ -169,14 +169,6 @@ impl ModelParams {
         (mt, rt.min(mt))
     }
 
-    /// Adds `bits` to every pair's match weight by raising the match prior's odds against
-    /// strangers by 2^bits (the household prior stays).
-    pub fn shift_prior(&mut self, bits: f64) {
-        let ph = self.household_prior();
-        let r = bits.exp2() * self.prior / (1.0 - self.prior - ph);
-        self.prior = (r * (1.0 - ph) / (1.0 + r)).clamp(1e-12, 0.5);
-    }
-
     /// Prior of the household class (0 without one).
     pub fn household_prior(&self) -> f64 {
         self.household.as_ref().map_or(0.0, |h| h.prior)
