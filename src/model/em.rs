@@ -62,6 +62,10 @@ impl Patterns {
     }
 }
 
+/// Largest share of matches EM may find moved from a multi-field group (an address): beyond it
+/// the match class could take strangers who share one key.
+pub const MAX_MOVED: f64 = 0.5;
+
 /// The household class of one EM run ([`household`](super::household)): a third latent class
 /// next to match and non-match.
 #[derive(Debug, Clone)]
@@ -261,7 +265,7 @@ pub fn run(
             }
             for (mv, &(num, den)) in moved.iter_mut().zip(&e.moved) {
                 if den > 0.0 {
-                    let new = (num / den).clamp(1e-4, 0.9);
+                    let new = (num / den).clamp(1e-4, MAX_MOVED);
                     delta = delta.max((new - *mv).abs());
                     *mv = new;
                 }

@@ -321,14 +321,19 @@ fn em_per_rule(
         let start_moved = vec![household::MOVED; layout.names.len()];
         let structure = (layout, &start_moved[..], class.as_ref());
         let res = em::run(&patterns[r], (u, init), &active, 0.5, structure, settings);
-        avg.add(
-            &res,
-            patterns[r].pairs() as f64,
-            &active,
-            layout,
-            &rule.text,
-        );
-        runs.push(em_run(&res, rule, &patterns[r], pipeline, &fixed));
+        let mut run = em_run(&res, rule, &patterns[r], pipeline, &fixed);
+        if looks_like_matches(&res.m, &active) {
+            avg.add(&res, patterns[r].pairs() as f64, &active, layout, &rule.text);
+        } else {
+            tracing::warn!(
+                blocking_rule = %rule.text,
+                pairs = patterns[r].pairs(),
+                "EM found no match class among this rule's pairs (its \"matches\" disagree on \
+                 most fields): the rule's estimates are left out of the model"
+            );
+            run.left_out = true;
+        }
+        runs.push(run);
     }
     (avg, runs)
 }
@@ -356,6 +361,19 @@ fn comparison_params(
             }),
         })
         .collect()
+}
+
+/// Largest mean share of "else" levels a rule's match class may have over its compared fields:
+/// one person's records agree on most fields (a move or a new phone is its own, smaller share).
+/// Under a liberal rule such as `[first_name]`, whose pairs are nearly all strangers, EM can
+/// turn the match class into a second class of strangers (measured: 0.25 of 2M pairs
+/// "matches", disagreeing on the surname in 95 %); its estimates would swamp the other rules'.
+const MAX_MEAN_ELSE: f64 = 0.5;
+
+/// True when the match class of a rule's EM looks like matches ([`MAX_MEAN_ELSE`]).
+fn looks_like_matches(m: &[Vec<f64>], active: &[bool]) -> bool {
+    let on: Vec<f64> = (0..m.len()).filter(|&c| active[c]).map(|c| m[c][0]).collect();
+    on.is_empty() || on.iter().sum::<f64>() / (on.len() as f64) <= MAX_MEAN_ELSE
 }
 
 /// The training-history entry of one rule's EM run (also logged).
@@ -390,6 +408,7 @@ fn em_run(
         converged: res.converged,
         match_share: res.lambda,
         household_share: res.household.as_ref().map(|_| res.lambda_h),
+        left_out: false,
     }
 }
 

@@ -100,6 +100,10 @@ pub struct EmRun {
     /// Estimated share of household pairs among them, when the run had a household class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub household_share: Option<f64>,
+    /// True when the run found no match class (its "matches" disagreed on most fields) and
+    /// its estimates were left out of the model.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left_out: bool,
 }
 
 /// Every trained parameter.
