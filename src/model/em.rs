@@ -1,5 +1,6 @@
-//! Expectation–maximisation of m and the match share over counts of distinct comparison
-//! vectors (never over per-pair rows), with u held fixed.
+//! Expectation–maximisation of m, the share of matches that moved, the household class and the
+//! class shares over counts of distinct comparison vectors (never over per-pair rows), with u
+//! held fixed.
 
 use std::collections::HashMap;
 

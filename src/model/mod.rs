@@ -1,9 +1,14 @@
 //! Stage "score": comparison vectors → match weights and probabilities (Fellegi–Sunter).
 //!
-//! u is estimated from random record pairs ([`u_sampling`]); m by EM over each blocking rule's
-//! pairs with the rule's own fields left out ([`em`]), averaged over the rules weighted by
-//! their expected matches; the prior from the expected matches among all candidate pairs.
-//! Weights are log2 Bayes factors; term-frequency adjustment ([`tf`]) refines exact agreements.
+//! Three latent classes: matches, two people of one household ([`household`]) and strangers.
+//! u is estimated from random record pairs ([`u_sampling`]); m, the share of matches that
+//! moved, and the household class by EM over each blocking rule's pairs with the rule's own
+//! fields left out ([`em`]), averaged over the rules weighted by their expected pairs of each
+//! class; the priors from the expected pairs of each class among all candidate pairs; the
+//! thresholds, unless the pipeline sets them, from the fitted model ([`threshold`]); manual
+//! decisions check it and may move the match threshold within the review band ([`labels`]).
+//! Weights are log2 Bayes factors; term-frequency adjustment ([`tf`]) refines exact agreements;
+//! [`score`] scores every pair.
 
 pub mod em;
 pub mod household;
