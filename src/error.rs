@@ -14,6 +14,9 @@ pub enum Error {
     /// Bad command-line arguments or an unusable argument value.
     #[error("{0}")]
     Usage(String),
+    /// The pipeline cannot run as written: a limit it exceeds, or a model that does not fit it.
+    #[error("{0}")]
+    Pipeline(String),
     /// A source rejected more rows than its `max_reject_ratio` allows.
     #[error(
         "source `{source_name}`: {rejected} of {total} rows rejected ({ratio:.2}% > max_reject_ratio {max:.2}%); \
@@ -76,7 +79,7 @@ impl Error {
     /// The process exit code for this error: 1 internal, 2 bad pipeline/args, 3 bad input, 4 locked.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Usage(_) => 2,
+            Error::Config(_) | Error::Usage(_) | Error::Pipeline(_) => 2,
             Error::TooManyRejects { .. } | Error::Input { .. } => 3,
             Error::Locked(_) => 4,
             // The shell's convention for a process ended by a signal: 130 SIGINT, 143 SIGTERM.

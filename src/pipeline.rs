@@ -240,7 +240,7 @@ async fn prepare(
         let schema = parts
             .first()
             .map(|b| b.schema())
-            .ok_or_else(|| Error::Usage("the pipeline has no sources".into()))?;
+            .ok_or_else(|| Error::Pipeline("the pipeline has no sources".into()))?;
         // One copy of every column, the columns in parallel (a serial concatenation of the
         // whole table took ~0.4 s at 1M entities).
         let columns = (0..schema.fields().len())
@@ -599,7 +599,7 @@ fn finish_run(
         changed?;
         crossed?;
         output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
-        params.save(&dir.file("model.json"))
+        output::write_file(&dir.file("model.json"), params.to_json()?.as_bytes())
     })?;
 
     let counts = [

@@ -10,7 +10,8 @@ pub async fn train(path: &Path, out: Option<PathBuf>) -> Result<()> {
     let out = out.unwrap_or_else(|| p.base_dir.join("model.json"));
     let out = output::guard_output_file(&out, &p.own_paths())?;
     let params = pipeline::train(&p).await?;
-    output::replace_file(&out, |tmp| params.save(tmp))?;
+    let text = params.to_json()?;
+    output::replace_file(&out, |tmp| output::write_file(tmp, text.as_bytes()))?;
     super::print::stdout(&format!(
         "model written to {} (prior {:.3e}, {} EM runs)\n",
         out.display(),

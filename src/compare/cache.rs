@@ -57,8 +57,6 @@ pub struct PairCache {
     index: HashMap<(u32, u32), u32>,
     levels: Vec<i8>,
     k: usize,
-    /// Records unchanged since the previous run.
-    pub unchanged_records: usize,
 }
 
 fn strings(batch: &RecordBatch, name: &str, file: &Path) -> Result<arrow::array::StringArray> {
@@ -150,7 +148,6 @@ impl PairCache {
         let k = comparisons.len();
         let mut cache = PairCache {
             k,
-            unchanged_records: current.len(),
             ..Default::default()
         };
         // Each previous pair, by current record indices, when both records are unchanged.

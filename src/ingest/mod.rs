@@ -89,7 +89,7 @@ pub async fn ingest(pipeline: &Pipeline, previous: &drift::SourceColumns) -> Res
         source.batch = RecordBatch::try_new(source.batch.schema(), cols)?;
         next_idx = next_idx
             .checked_add(n)
-            .ok_or_else(|| Error::Usage("more than 4 billion records: split the run".into()))?;
+            .ok_or_else(|| Error::Pipeline("more than 4 billion records: split the run".into()))?;
         sources.push(source);
         all_rejects.extend(rejects);
     }

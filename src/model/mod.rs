@@ -211,7 +211,7 @@ pub fn train(
     let cfg = &pipeline.model;
     let k = Comparator::new(batch, &pipeline.comparisons)?.len();
     if k > 16 || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
-        return Err(Error::Usage(
+        return Err(Error::Pipeline(
             "at most 16 comparisons with at most 13 thresholds each are supported".into(),
         ));
     }

@@ -184,11 +184,10 @@ impl ModelParams {
         Some((h.prior / (1.0 - self.prior - h.prior)).log2())
     }
 
-    /// Writes `model.json`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Internal(format!("model serialisation: {e}")))?;
-        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    /// The text of `model.json`; the run store writes it (fsynced, like every run file).
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("model serialisation: {e}")))
     }
 
     /// Reads a `model.json`.
@@ -201,10 +200,10 @@ impl ModelParams {
     }
 
     /// Reads the pipeline's `model.model_file` and checks it against the pipeline ([`Self::fit`]);
-    /// every problem is a usage error (exit 2) naming the file.
+    /// every problem is an [`Error::Pipeline`] (exit 2) naming the file.
     pub fn load_pinned(path: &Path, p: &Pipeline) -> Result<Self> {
         let refused = |problems: Vec<String>| {
-            Error::Usage(format!(
+            Error::Pipeline(format!(
                 "model file {} (model.model_file of {}) cannot be used:\n  {}\nretrain it with \
                  `golden train {} --out {}`, or remove `model_file` to train in every run",
                 path.display(),

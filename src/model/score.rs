@@ -199,13 +199,13 @@ pub fn score(
 ) -> Result<Scored> {
     let k = compared.n_comparisons;
     if params.comparisons.len() != k {
-        return Err(Error::Usage(format!(
+        return Err(Error::Pipeline(format!(
             "the model has {} comparisons but the pipeline has {k}; retrain with `golden train`",
             params.comparisons.len()
         )));
     }
     if k == 0 {
-        return Err(Error::Usage(
+        return Err(Error::Pipeline(
             "the pipeline has no comparisons; add at least one [[comparisons]]".into(),
         ));
     }

@@ -184,7 +184,7 @@ fn explain_unknown_ids_exit_2_with_a_hint() {
 }
 
 #[test]
-fn explain_query_counts_the_tiny_tables() {
+fn query_counts_the_tiny_tables() {
     let out = tiny_run();
     for (table, n) in [
         ("crosswalk", 6),
@@ -206,7 +206,7 @@ fn explain_query_counts_the_tiny_tables() {
 }
 
 #[test]
-fn explain_query_writes_parquet_to_a_file() {
+fn query_writes_parquet_to_a_file() {
     let out = tiny_run();
     // Not inside the output directory: `--out` there is refused (tests/it/hostile/outputs.rs).
     let elsewhere = tempdir();
@@ -227,7 +227,7 @@ fn explain_query_writes_parquet_to_a_file() {
 }
 
 #[test]
-fn explain_query_bad_sql_exits_2_naming_the_tables() {
+fn query_bad_sql_exits_2_naming_the_tables() {
     let out = tiny_run();
     for sql in ["select * from nope", "selec 1", "select nope from golden"] {
         let res = golden(&["query", dir(&out), sql]);
