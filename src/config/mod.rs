@@ -4,6 +4,42 @@
 //! into typed values and collects every problem; `diagnostics` renders each problem as
 //! `file:line:col: key: message`.
 
+/// Defines a fieldless enum whose variants each have one name in pipeline files, written once
+/// (`Variant => "name"`); `NAMES`, `parse` and `as_str` are derived from that one list.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every name accepted in pipeline files, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// Parses a name as written in pipeline files.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The name used in pipeline files (and in lineage).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
 pub mod diagnostics;
 pub mod raw;
 pub mod validate;
@@ -84,25 +120,16 @@ pub struct OutputConfig {
     pub keep_runs: Option<usize>,
 }
 
-/// File format of a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Comma-separated values with a header row.
-    Csv,
-    /// One JSON object per line.
-    Ndjson,
-    /// Apache Parquet.
-    Parquet,
-}
-
-impl Format {
-    /// The name used in pipeline files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Ndjson => "ndjson",
-            Format::Parquet => "parquet",
-        }
+named_enum! {
+    /// File format of a source.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Format {
+        /// Comma-separated values with a header row.
+        Csv => "csv",
+        /// One JSON object per line.
+        Ndjson => "ndjson",
+        /// Apache Parquet.
+        Parquet => "parquet",
     }
 }
 
@@ -183,57 +210,22 @@ pub struct BlockingConfig {
     pub max_block_size: usize,
 }
 
-/// Comparison method of a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// Equal match values or not.
-    Exact,
-    /// Jaro–Winkler similarity.
-    JaroWinkler,
-    /// Jaro similarity.
-    Jaro,
-    /// Normalised Levenshtein similarity.
-    Levenshtein,
-    /// Normalised Damerau–Levenshtein similarity.
-    DamerauLevenshtein,
-    /// Dates: exact, day/month swapped, one-character typo, else.
-    Date,
-}
-
-impl Method {
-    /// Every method name accepted in pipeline files.
-    pub const NAMES: &'static [&'static str] = &[
-        "exact",
-        "jaro_winkler",
-        "jaro",
-        "levenshtein",
-        "damerau_levenshtein",
-        "date",
-    ];
-
-    /// Parses a method name as written in pipeline files.
-    pub fn parse(s: &str) -> Option<Method> {
-        Some(match s {
-            "exact" => Method::Exact,
-            "jaro_winkler" => Method::JaroWinkler,
-            "jaro" => Method::Jaro,
-            "levenshtein" => Method::Levenshtein,
-            "damerau_levenshtein" => Method::DamerauLevenshtein,
-            "date" => Method::Date,
-            _ => return None,
-        })
-    }
-
-    /// The name used in pipeline files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Exact => "exact",
-            Method::JaroWinkler => "jaro_winkler",
-            Method::Jaro => "jaro",
-            Method::Levenshtein => "levenshtein",
-            Method::DamerauLevenshtein => "damerau_levenshtein",
-            Method::Date => "date",
-        }
+named_enum! {
+    /// Comparison method of a field.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Method {
+        /// Equal match values or not.
+        Exact => "exact",
+        /// Jaro–Winkler similarity.
+        JaroWinkler => "jaro_winkler",
+        /// Jaro similarity.
+        Jaro => "jaro",
+        /// Normalised Levenshtein similarity.
+        Levenshtein => "levenshtein",
+        /// Normalised Damerau–Levenshtein similarity.
+        DamerauLevenshtein => "damerau_levenshtein",
+        /// Dates: exact, day/month swapped, one-character typo, else.
+        Date => "date",
     }
 }
 
@@ -285,52 +277,20 @@ pub struct ModelConfig {
     pub conflict_unless_exact: Vec<String>,
 }
 
-/// Survivorship rule for a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// Value of the most recently updated record.
-    MostRecent,
-    /// Value held by most records (ties: most recent).
-    MostFrequent,
-    /// Value from the first source in `source_priority` that has one.
-    SourcePriority,
-    /// Longest value (ties: most recent).
-    Longest,
-    /// First non-null value in source order, then row order.
-    FirstNonNull,
-}
-
-impl Rule {
-    /// Every rule name accepted in pipeline files.
-    pub const NAMES: &'static [&'static str] = &[
-        "most_recent",
-        "most_frequent",
-        "source_priority",
-        "longest",
-        "first_non_null",
-    ];
-
-    /// Parses a rule name as written in pipeline files.
-    pub fn parse(s: &str) -> Option<Rule> {
-        Some(match s {
-            "most_recent" => Rule::MostRecent,
-            "most_frequent" => Rule::MostFrequent,
-            "source_priority" => Rule::SourcePriority,
-            "longest" => Rule::Longest,
-            "first_non_null" => Rule::FirstNonNull,
-            _ => return None,
-        })
-    }
-
-    /// The name used in pipeline files and in lineage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::MostRecent => "most_recent",
-            Rule::MostFrequent => "most_frequent",
-            Rule::SourcePriority => "source_priority",
-            Rule::Longest => "longest",
-            Rule::FirstNonNull => "first_non_null",
-        }
+named_enum! {
+    /// Survivorship rule for a field.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Rule {
+        /// Value of the most recently updated record.
+        MostRecent => "most_recent",
+        /// Value held by most records (ties: most recent).
+        MostFrequent => "most_frequent",
+        /// Value from the first source in `source_priority` that has one.
+        SourcePriority => "source_priority",
+        /// Longest value (ties: most recent).
+        Longest => "longest",
+        /// First non-null value in source order, then row order.
+        FirstNonNull => "first_non_null",
     }
 }
 
