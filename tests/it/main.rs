@@ -2,6 +2,7 @@
 
 mod cli;
 mod config_errors;
+mod config_examples;
 mod explain;
 mod golden_files;
 mod hostile;
