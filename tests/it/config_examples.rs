@@ -24,11 +24,9 @@ fn readme_example() -> String {
         + "\n"
 }
 
-#[test]
-fn readme_pipeline_example_is_valid_but_for_its_dangling_names() {
-    // The example shows one source and two comparisons of a larger pipeline, so five names in
-    // it point at parts it leaves out; everything else in it is valid. The files it names are
-    // given to it (empty: loading checks only that they exist).
+/// A folder holding the files README's example names (empty: loading checks only that they
+/// exist), and the example's path in it.
+fn readme_dir() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempdir();
     for f in ["exports/crm-2024.csv", "decisions/manual.csv", "model.json"] {
         let path = dir.path().join(f);
@@ -36,8 +34,15 @@ fn readme_pipeline_example_is_valid_but_for_its_dangling_names() {
         std::fs::write(&path, "").unwrap();
     }
     let path = dir.path().join("nightly.toml");
-    let example = readme_example();
-    let errs = golden::config::load_str(&example, &path).unwrap_err();
+    (dir, path)
+}
+
+#[test]
+fn readme_pipeline_example_is_valid_but_for_its_dangling_names() {
+    // The example shows one source and two comparisons of a larger pipeline, so five names in
+    // it point at parts it leaves out; everything else in it is valid.
+    let (_dir, path) = readme_dir();
+    let errs = golden::config::load_str(&readme_example(), &path).unwrap_err();
     let got: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
     let f = path.display();
     assert_eq!(
@@ -63,9 +68,12 @@ fn readme_pipeline_example_is_valid_but_for_its_dangling_names() {
             ),
         ]
     );
+}
 
-    // With the parts it leaves out filled in, it loads as the comments describe.
-    let whole = example
+#[test]
+fn readme_pipeline_example_loads_as_its_comments_say_with_its_parts_filled_in() {
+    let (dir, path) = readme_dir();
+    let whole = readme_example()
         .replace(
             "birth_date = \"date_of_birth\"\n",
             "birth_date = \"date_of_birth\"\npostcode = \"zip\"\n",
