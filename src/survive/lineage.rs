@@ -24,38 +24,36 @@ pub struct LineageRow<'a> {
     pub rule: &'a str,
 }
 
-/// Column builders of `lineage.parquet`.
+/// Bytes per value that each lineage column is first sized for, in
+/// [`schema::LINEAGE_COLUMNS`] order.
+const WIDTHS: [usize; 6] = [17, 10, 10, 8, 10, 12];
+
+/// Column builders of `lineage.parquet`, in [`schema::LINEAGE_COLUMNS`] order.
 pub struct LineageBuilder {
-    golden_id: StringBuilder,
-    field: StringBuilder,
-    value: StringBuilder,
-    source: StringBuilder,
-    source_id: StringBuilder,
-    rule: StringBuilder,
+    columns: [StringBuilder; 6],
 }
 
 impl LineageBuilder {
     /// Builders sized for about `rows` rows.
     pub fn with_capacity(rows: usize) -> Self {
-        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
         LineageBuilder {
-            golden_id: text(17),
-            field: text(10),
-            value: text(10),
-            source: text(8),
-            source_id: text(10),
-            rule: text(12),
+            columns: WIDTHS.map(|bytes| StringBuilder::with_capacity(rows, rows * bytes)),
         }
     }
 
     /// Appends one row.
     pub fn push(&mut self, row: LineageRow) {
-        self.golden_id.append_value(row.golden_id);
-        self.field.append_value(row.field);
-        self.value.append_value(row.value);
-        self.source.append_value(row.source);
-        self.source_id.append_value(row.source_id);
-        self.rule.append_value(row.rule);
+        let values = [
+            row.golden_id,
+            row.field,
+            row.value,
+            row.source,
+            row.source_id,
+            row.rule,
+        ];
+        for (column, value) in self.columns.iter_mut().zip(values) {
+            column.append_value(value);
+        }
     }
 
     /// The rows as a batch of [`schema::LINEAGE_COLUMNS`].
@@ -66,14 +64,11 @@ impl LineageBuilder {
                 .map(|n| Field::new(*n, DataType::Utf8, false))
                 .collect::<Vec<_>>(),
         );
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.golden_id.finish()),
-            Arc::new(self.field.finish()),
-            Arc::new(self.value.finish()),
-            Arc::new(self.source.finish()),
-            Arc::new(self.source_id.finish()),
-            Arc::new(self.rule.finish()),
-        ];
+        let cols: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| Arc::new(c.finish()) as ArrayRef)
+            .collect();
         Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
     }
 }
