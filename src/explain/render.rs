@@ -85,7 +85,7 @@ pub fn waterfall(
 
 /// The waterfall's column names and alignments: the tf column only when `has_tf`, then one
 /// column per record named `records`.
-fn waterfall_columns<'a>(has_tf: bool, records: [&'a str; 2]) -> (Vec<&'a str>, Vec<Align>) {
+fn waterfall_columns(has_tf: bool, records: [&str; 2]) -> (Vec<&str>, Vec<Align>) {
     let mut header = vec!["step", "level", "m", "u", "weight"];
     let mut align = vec![Left, Left, Right, Right, Right];
     if has_tf {

@@ -123,9 +123,9 @@ pub fn change_rows(
             )
         })
         .collect();
-    for i in 0..prev.len() {
+    for (i, into) in by_prev.iter().enumerate() {
         if kept.keeper[i].is_none() {
-            rows.push(previous_change(i, &by_prev[i], golden_ids, prev));
+            rows.push(previous_change(i, into, golden_ids, prev));
         }
     }
     rows.par_sort_unstable();
