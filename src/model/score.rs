@@ -202,8 +202,15 @@ fn tf_adjustments(
     Ok(out)
 }
 
-/// An error unless the model has the `k` comparisons of the pipeline, and `k` is not zero.
-fn check_comparison_count(params: &ModelParams, k: usize) -> Result<()> {
+/// Scores every pair of `compared` with `params`; thresholds from the pipeline where it sets
+/// them, else those the model chose ([`ModelParams::thresholds`]).
+pub fn score(
+    batch: &RecordBatch,
+    pipeline: &Pipeline,
+    params: &ModelParams,
+    compared: &Compared,
+) -> Result<Scored> {
+    let k = compared.n_comparisons;
     if params.comparisons.len() != k {
         return Err(Error::Usage(format!(
             "the model has {} comparisons but the pipeline has {k}; retrain with `golden train`",
@@ -215,31 +222,13 @@ fn check_comparison_count(params: &ModelParams, k: usize) -> Result<()> {
             "the pipeline has no comparisons; add at least one [[comparisons]]".into(),
         ));
     }
-    Ok(())
-}
-
-/// Indices of the comparisons whose field has a term-frequency adjustment.
-fn tf_fields(pipeline: &Pipeline) -> Vec<usize> {
-    pipeline
+    let tf_fields: Vec<usize> = pipeline
         .comparisons
         .iter()
         .enumerate()
         .filter(|(_, c)| pipeline.model.term_frequency.contains(&c.field))
         .map(|(i, _)| i)
-        .collect()
-}
-
-/// Scores every pair of `compared` with `params`; thresholds from the pipeline where it sets
-/// them, else those the model chose ([`ModelParams::thresholds`]).
-pub fn score(
-    batch: &RecordBatch,
-    pipeline: &Pipeline,
-    params: &ModelParams,
-    compared: &Compared,
-) -> Result<Scored> {
-    let k = compared.n_comparisons;
-    check_comparison_count(params, k)?;
-    let tf_fields = tf_fields(pipeline);
+        .collect();
     let tf_adjustments = tf_adjustments(batch, pipeline, params, compared, &tf_fields)?;
     let tables = WeightTables::new(params);
     let conflict = Conflict::new(pipeline);
