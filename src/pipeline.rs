@@ -574,9 +574,9 @@ fn finish_run(
         let mut golden = TableWriter::new(&dir.file("golden.parquet"));
         let mut lineage = TableWriter::new(&dir.file("lineage.parquet"));
         let mut start = 0;
-        survive::survive(&records, p, &clusters, |g, l| {
-            golden.write(changes.with_created_run(start, &g)?)?;
+        survive::survive(&records, p, &clusters, &changes.created_run, |g, l| {
             start += g.num_rows();
+            golden.write(g)?;
             lineage.write(l)
         })?;
         if start != clusters.len() {

@@ -30,6 +30,16 @@ pub const UPDATED_AT: &str = "updated_at";
 pub const MATCH_SUFFIX: &str = "__match";
 /// Golden record id column.
 pub const GOLDEN_ID: &str = "golden_id";
+/// Column of `golden.parquet`: how many records the golden record consolidates.
+pub const RECORD_COUNT: &str = "record_count";
+/// Column of `golden.parquet`: the sorted, comma-separated sources of its records.
+pub const SOURCES: &str = "sources";
+/// Column of `golden.parquet`: the earliest `updated_at` of its records.
+pub const FIRST_SEEN: &str = "first_seen";
+/// Column of `golden.parquet`: the latest `updated_at` of its records.
+pub const LAST_UPDATED: &str = "last_updated";
+/// Column of `golden.parquet`: the run id in which the golden id was first created.
+pub const CREATED_RUN: &str = "created_run";
 /// Posterior match probability column.
 pub const MATCH_PROBABILITY: &str = "match_probability";
 /// Match weight (log2 Bayes factor) column.
@@ -76,11 +86,11 @@ pub const RESERVED_NAMES: &[&str] = &[
     SOURCE_FILE,
     UPDATED_AT,
     "content_hash",
-    "record_count",
-    "sources",
-    "first_seen",
-    "last_updated",
-    "created_run",
+    RECORD_COUNT,
+    SOURCES,
+    FIRST_SEEN,
+    LAST_UPDATED,
+    CREATED_RUN,
     HOUSEHOLD_ADJUSTMENT,
     // lineage.parquet's own columns: a field so named would be ambiguous in a query joining
     // lineage to golden.

@@ -24,6 +24,19 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Every decision.
+    pub const ALL: [Decision; 4] = [
+        Decision::Match,
+        Decision::Review,
+        Decision::NonMatch,
+        Decision::Manual,
+    ];
+
+    /// The decision written as `s` in `decisions.parquet` ([`Self::as_str`]).
+    pub fn parse(s: &str) -> Option<Decision> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
     /// The value written to `decisions.parquet`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,278 +1,75 @@
 //! Stage "survive": clusters → golden records, one value per field chosen by the field's
 //! survivorship rule, each remembered in lineage with the source record and rule behind it.
+//!
+//! Steps: [`records`] ranks the records once; per cluster, [`fields`] applies each field's
+//! rule, [`derived`] rebuilds `full_name`, [`golden_row`] appends the golden row (its schema is
+//! defined there, once) and [`lineage`] the rows that say where each value came from.
 
+pub mod derived;
+pub mod fields;
+pub mod golden_row;
+pub mod lineage;
+pub mod records;
 pub mod rules;
 
-use std::sync::Arc;
+use std::ops::Range;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UInt32Builder,
-};
-use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use arrow::array::RecordBatch;
 use rayon::prelude::*;
 
 use crate::cluster::Clusters;
 use crate::config::Pipeline;
-use crate::config::Rule;
-use crate::schema;
 use crate::{Error, Result};
+use derived::{DERIVED_FULL_NAME, FullName};
+use fields::FieldPlan;
+use golden_row::{GoldenRows, RowFacts};
+use lineage::{LineageBuilder, LineageRow};
+use records::Records;
 use rules::Candidate;
 
 /// Clusters per parallel survivorship task.
 const SURVIVE_CHUNK: usize = 16 * 1024;
 
-/// Lineage rule name of a `full_name` rebuilt from the surviving first and last names.
-const DERIVED_FULL_NAME: &str = "derived(first_name, last_name)";
-
 /// Builds golden records for `clusters` over the standardized `batch` and hands them to
 /// `emit` in cluster order, chunk by chunk, each golden chunk (`golden.parquet`: one row per
-/// cluster) with its lineage (`lineage.parquet`: one row per non-null golden value). A few
-/// chunks are built in parallel at a time, so neither table is ever whole in memory.
+/// cluster, `created_run` holding the run that created each cluster's id) with its lineage
+/// (`lineage.parquet`: one row per non-null golden value). A few chunks are built in parallel
+/// at a time, so neither table is ever whole in memory.
 pub fn survive(
     batch: &RecordBatch,
     pipeline: &Pipeline,
     clusters: &Clusters,
+    created_run: &[String],
     emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()> + Send,
 ) -> Result<()> {
-    survive_in_chunks(batch, pipeline, clusters, SURVIVE_CHUNK, emit)
+    survive_in_chunks(batch, pipeline, clusters, created_run, SURVIVE_CHUNK, emit)
 }
 
 /// [`survive`] with `chunk` clusters per parallel task.
-fn survive_in_chunks<'b>(
-    batch: &'b RecordBatch,
+fn survive_in_chunks(
+    batch: &RecordBatch,
     pipeline: &Pipeline,
     clusters: &Clusters,
+    created_run: &[String],
     chunk: usize,
     mut emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()> + Send,
 ) -> Result<()> {
-    let col = |name: &str| -> Result<&StringArray> {
-        batch
-            .column_by_name(name)
-            .map(|c| c.as_string::<i32>())
-            .ok_or_else(|| Error::Internal(format!("survive: no column {name}")))
-    };
-    let sources = col(schema::SOURCE)?;
-    let source_ids = col(schema::SOURCE_ID)?;
-    let updated = col(schema::UPDATED_AT)?;
-    let rows = batch
-        .column_by_name(schema::ROW_NUMBER)
-        .map(|c| c.as_primitive::<UInt64Type>())
-        .ok_or_else(|| Error::Internal("survive: no row_number".into()))?;
-    let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
-    let order_of = |s: &str| {
-        source_names
-            .iter()
-            .position(|n| *n == s)
-            .unwrap_or(usize::MAX)
-    };
-    let priority_of = |s: &str| {
-        let p = &pipeline.survivorship.source_priority;
-        p.iter()
-            .position(|n| n == s)
-            .unwrap_or(p.len() + order_of(s))
-    };
-    let n = batch.num_rows();
-    let source_order: Vec<usize> = (0..n).map(|r| order_of(sources.value(r))).collect();
-    let priority: Vec<usize> = (0..n).map(|r| priority_of(sources.value(r))).collect();
-    // Each record's source as a bit (its rank among the sorted source names), so the
-    // `sources` text of a set of sources is built once per chunk; with more than 64 sources
-    // it is built for every cluster.
-    let mut sorted_names = source_names.clone();
-    sorted_names.sort_unstable();
-    let source_bit: Option<Vec<u64>> = (sorted_names.len() <= 64)
-        .then(|| {
-            (0..n)
-                .map(|r| {
-                    let s = sources.value(r);
-                    sorted_names.iter().position(|x| *x == s).map(|i| 1u64 << i)
-                })
-                .collect()
-        })
-        .flatten();
-
-    let fields = pipeline.fields();
-    let derive_full_name = fields.iter().any(|f| f == "full_name");
-    let field_cols: Vec<&StringArray> = fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
-    // A value shown but with a null match key is a placeholder (`standardize::placeholder`):
-    // it survives only when no member of the cluster has a real value.
-    let key_cols: Vec<Option<&StringArray>> = fields
-        .iter()
-        .map(|f| col(&schema::match_column(f)).ok())
-        .collect();
-    let members = clusters.members();
-    // What a rule sees of record `r`, with `value` as the field's value.
-    let candidate = |r: u32, value: &'b str| {
-        let r_us = r as usize;
-        Candidate {
-            record: r,
-            value,
-            updated_at: updated.is_valid(r_us).then(|| updated.value(r_us)),
-            priority: priority[r_us],
-            source_order: source_order[r_us],
-            row_number: rows.value(r_us),
-        }
-    };
-
-    // Clusters are independent: chunks of them are survived in parallel and concatenated.
-    let build = |clusters_range: std::ops::Range<usize>| -> Result<(RecordBatch, RecordBatch)> {
-        let k = clusters_range.len();
-        let mut golden_id = StringBuilder::with_capacity(k, k * 17);
-        let mut values: Vec<StringBuilder> = fields
-            .iter()
-            .map(|_| StringBuilder::with_capacity(k, k * 8))
-            .collect();
-        let mut record_count = UInt32Builder::with_capacity(k);
-        let mut source_list = StringBuilder::with_capacity(k, k * 12);
-        let mut first_seen = StringBuilder::with_capacity(k, k * 19);
-        let mut last_updated = StringBuilder::with_capacity(k, k * 19);
-        let mut lin = LineageBuilder::with_capacity(k * fields.len());
-        let full_name_idx = fields.iter().position(|f| f == "full_name");
-        let first_idx = fields.iter().position(|f| f == "first_name");
-        let last_idx = fields.iter().position(|f| f == "last_name");
-        let mut cands: Vec<Candidate> = Vec::new();
-        let mut by_recency: Vec<u32> = Vec::new();
-        let mut chosen: Vec<Option<Candidate>> = Vec::with_capacity(fields.len());
-        let mut full_name = String::new();
-        // The `sources` value of each set of sources seen in this chunk (bit i: source i).
-        let mut source_lists: foldhash::HashMap<u64, String> = Default::default();
-        for c in clusters_range {
-            let m = members.of(c);
-            let gid = clusters.golden_ids[c].as_str();
-            golden_id.append_value(gid);
-            chosen.clear();
-            // Members most recent first, once per cluster (most fields survive by recency).
-            by_recency.clear();
-            by_recency.extend_from_slice(m);
-            if m.len() > 1 {
-                by_recency.sort_by(|&a, &b| rules::recency(&candidate(a, ""), &candidate(b, "")));
-            }
-            for (f, field) in fields.iter().enumerate() {
-                if Some(f) == full_name_idx && derive_full_name {
-                    chosen.push(None);
-                    continue;
-                }
-                let values_f = field_cols[f];
-                let real = |r: u32| key_cols[f].is_none_or(|k| k.is_valid(r as usize));
-                let has_real = m.iter().any(|&r| values_f.is_valid(r as usize) && real(r));
-                let usable = |r: u32| values_f.is_valid(r as usize) && (real(r) || !has_real);
-                let rule = pipeline.survivorship.rule_for(field);
-                let pick = if rule == Rule::MostRecent {
-                    // The first member in recency order that has a value: what `pick` would
-                    // choose among them (it takes the first of equal candidates too).
-                    by_recency
-                        .iter()
-                        .find(|&&r| usable(r))
-                        .map(|&r| candidate(r, values_f.value(r as usize)))
-                } else {
-                    cands.clear();
-                    cands.extend(
-                        m.iter()
-                            .filter(|&&r| usable(r))
-                            .map(|&r| candidate(r, values_f.value(r as usize))),
-                    );
-                    rules::pick(rule, &cands)
-                };
-                if let Some(p) = pick {
-                    let r = p.record as usize;
-                    lin.push(
-                        gid,
-                        field,
-                        p.value,
-                        sources.value(r),
-                        source_ids.value(r),
-                        rule.as_str(),
-                    );
-                }
-                chosen.push(pick);
-            }
-            if let Some(fi) = full_name_idx.filter(|_| derive_full_name) {
-                let first = first_idx.and_then(|i| chosen[i]);
-                let last = last_idx.and_then(|i| chosen[i]);
-                full_name.clear();
-                for part in [first, last].iter().flatten() {
-                    if !full_name.is_empty() {
-                        full_name.push(' ');
-                    }
-                    full_name.push_str(part.value);
-                }
-                if let Some(basis) = first.or(last) {
-                    let r = basis.record as usize;
-                    lin.push(
-                        gid,
-                        "full_name",
-                        &full_name,
-                        sources.value(r),
-                        source_ids.value(r),
-                        DERIVED_FULL_NAME,
-                    );
-                    values[fi].append_value(&full_name);
-                } else {
-                    values[fi].append_null();
-                }
-            }
-            for (f, pick) in chosen.iter().enumerate() {
-                if Some(f) == full_name_idx && derive_full_name {
-                    continue;
-                }
-                match pick {
-                    Some(p) => values[f].append_value(p.value),
-                    None => values[f].append_null(),
-                }
-            }
-            record_count.append_value(m.len() as u32);
-            let list_of = || {
-                let mut srcs: Vec<&str> = m.iter().map(|&r| sources.value(r as usize)).collect();
-                srcs.sort_unstable();
-                srcs.dedup();
-                srcs.join(",")
-            };
-            match &source_bit {
-                Some(bit) => {
-                    let set = m.iter().fold(0, |set, &r| set | bit[r as usize]);
-                    source_list.append_value(source_lists.entry(set).or_insert_with(list_of));
-                }
-                None => source_list.append_value(list_of()),
-            }
-            let times = m
-                .iter()
-                .filter(|&&r| updated.is_valid(r as usize))
-                .map(|&r| updated.value(r as usize));
-            let (lo, hi) = times.fold((None, None), |(lo, hi): (Option<&str>, Option<&str>), t| {
-                (
-                    Some(lo.map_or(t, |l| l.min(t))),
-                    Some(hi.map_or(t, |h| h.max(t))),
-                )
-            });
-            first_seen.append_option(lo);
-            last_updated.append_option(hi);
-        }
-
-        let mut schema_fields = vec![Field::new(schema::GOLDEN_ID, DataType::Utf8, false)];
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(golden_id.finish())];
-        for (f, b) in fields.iter().zip(values.iter_mut()) {
-            schema_fields.push(Field::new(f, DataType::Utf8, true));
-            cols.push(Arc::new(b.finish()));
-        }
-        schema_fields.extend([
-            Field::new("record_count", DataType::UInt32, false),
-            Field::new("sources", DataType::Utf8, false),
-            Field::new("first_seen", DataType::Utf8, true),
-            Field::new("last_updated", DataType::Utf8, true),
-        ]);
-        cols.push(Arc::new(record_count.finish()));
-        cols.push(Arc::new(source_list.finish()));
-        cols.push(Arc::new(first_seen.finish()));
-        cols.push(Arc::new(last_updated.finish()));
-        let golden = RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), cols)?;
-        Ok((golden, lin.finish()?))
-    };
-    let n = members.len();
+    if created_run.len() != clusters.len() {
+        return Err(Error::Internal(format!(
+            "survive: {} creation runs for {} clusters",
+            created_run.len(),
+            clusters.len()
+        )));
+    }
+    let plan = Plan::new(batch, pipeline, clusters, created_run)?;
+    let n = clusters.len();
     if n == 0 {
-        let (golden, lineage) = build(0..0)?;
+        let (golden, lineage) = plan.build(0..0)?;
         return emit(golden, lineage);
     }
     let starts: Vec<usize> = (0..n).step_by(chunk.max(1)).collect();
     let wave = 2 * rayon::current_num_threads().max(1);
+    // Clusters are independent: chunks of them are survived in parallel and concatenated.
     // Each wave of chunks is built while the previous wave is handed to `emit` (which writes
     // it), so writing does not leave the other threads idle.
     let mut ready: Vec<(RecordBatch, RecordBatch)> = Vec::new();
@@ -286,7 +83,7 @@ fn survive_in_chunks<'b>(
             || {
                 starts
                     .par_iter()
-                    .map(|&start| build(start..n.min(start + chunk)))
+                    .map(|&start| plan.build(start..n.min(start + chunk)))
                     .collect::<Result<Vec<_>>>()
             },
         );
@@ -298,71 +95,145 @@ fn survive_in_chunks<'b>(
         .try_for_each(|(golden, lineage)| emit(golden, lineage))
 }
 
-/// Column builders of `lineage.parquet`.
-struct LineageBuilder {
-    golden_id: StringBuilder,
-    field: StringBuilder,
-    value: StringBuilder,
-    source: StringBuilder,
-    source_id: StringBuilder,
-    rule: StringBuilder,
+/// Everything a chunk of clusters is survived from, read once per run.
+struct Plan<'b> {
+    records: Records<'b>,
+    names: Vec<String>,
+    fields: Vec<FieldPlan<'b>>,
+    /// Set when `full_name` is derived.
+    full_name: Option<FullName>,
+    clusters: &'b Clusters,
+    members: crate::cluster::Members,
+    created_run: &'b [String],
 }
 
-impl LineageBuilder {
-    /// Builders sized for about `rows` rows.
-    fn with_capacity(rows: usize) -> Self {
-        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
-        LineageBuilder {
-            golden_id: text(17),
-            field: text(10),
-            value: text(10),
-            source: text(8),
-            source_id: text(10),
-            rule: text(12),
-        }
+/// Scratch space reused across the clusters of a chunk.
+#[derive(Default)]
+struct Scratch<'b> {
+    cands: Vec<Candidate<'b>>,
+    by_recency: Vec<u32>,
+    chosen: Vec<Option<Candidate<'b>>>,
+    full_name: String,
+    /// The `sources` value of each set of sources seen in this chunk (bit i: source i).
+    source_lists: foldhash::HashMap<u64, String>,
+}
+
+impl<'b> Plan<'b> {
+    fn new(
+        batch: &'b RecordBatch,
+        pipeline: &Pipeline,
+        clusters: &'b Clusters,
+        created_run: &'b [String],
+    ) -> Result<Self> {
+        let names = pipeline.fields();
+        Ok(Plan {
+            records: Records::new(batch, pipeline)?,
+            fields: FieldPlan::all(batch, pipeline, &names)?,
+            full_name: FullName::of(&names),
+            names,
+            clusters,
+            members: clusters.members(),
+            created_run,
+        })
     }
 
-    fn push(
-        &mut self,
+    /// The golden rows and lineage of clusters `range`.
+    fn build(&self, range: Range<usize>) -> Result<(RecordBatch, RecordBatch)> {
+        let mut golden = GoldenRows::with_capacity(range.len(), self.names.len());
+        let mut lineage = LineageBuilder::with_capacity(range.len() * self.names.len());
+        let mut scratch = Scratch::default();
+        for c in range {
+            self.survive_cluster(c, &mut scratch, &mut golden, &mut lineage);
+        }
+        Ok((golden.finish(&self.names)?, lineage.finish()?))
+    }
+
+    /// Appends cluster `c`'s golden row to `golden` and its lineage to `lineage`.
+    fn survive_cluster(
+        &self,
+        c: usize,
+        s: &mut Scratch<'b>,
+        golden: &mut GoldenRows,
+        lineage: &mut LineageBuilder,
+    ) {
+        let m = self.members.of(c);
+        let gid = self.clusters.golden_ids[c].as_str();
+        // Members most recent first, once per cluster (most fields survive by recency).
+        s.by_recency.clear();
+        s.by_recency.extend_from_slice(m);
+        if m.len() > 1 {
+            let at = |r: u32| self.records.candidate(r, "");
+            s.by_recency
+                .sort_by(|&a, &b| rules::recency(&at(a), &at(b)));
+        }
+        s.chosen.clear();
+        for (f, field) in self.fields.iter().enumerate() {
+            if self.full_name.is_some_and(|d| d.at == f) {
+                s.chosen.push(None);
+                continue;
+            }
+            let pick = field.pick(&self.records, m, &s.by_recency, &mut s.cands);
+            if let Some(p) = pick {
+                self.push_lineage(lineage, gid, &self.names[f], p, field.rule.as_str());
+            }
+            s.chosen.push(pick);
+        }
+        if let Some(derived) = self.full_name {
+            match derived.derive(&s.chosen, &mut s.full_name) {
+                Some(basis) => {
+                    let p = Candidate {
+                        value: &s.full_name,
+                        ..basis
+                    };
+                    self.push_lineage(lineage, gid, "full_name", p, DERIVED_FULL_NAME);
+                    golden.values[derived.at].append_value(&s.full_name);
+                }
+                None => golden.values[derived.at].append_null(),
+            }
+        }
+        for (f, pick) in s.chosen.iter().enumerate() {
+            if self.full_name.is_some_and(|d| d.at == f) {
+                continue;
+            }
+            golden.values[f].append_option(pick.map(|p| p.value));
+        }
+        golden.push_facts(RowFacts {
+            golden_id: gid,
+            record_count: m.len() as u32,
+            sources: &self.records.sources_of(m, &mut s.source_lists),
+            seen: self.records.seen(m),
+            created_run: &self.created_run[c],
+        });
+    }
+
+    /// Appends the lineage row of value `p` of `field` in golden record `gid`.
+    fn push_lineage(
+        &self,
+        lineage: &mut LineageBuilder,
         gid: &str,
         field: &str,
-        value: &str,
-        source: &str,
-        source_id: &str,
+        p: Candidate,
         rule: &str,
     ) {
-        self.golden_id.append_value(gid);
-        self.field.append_value(field);
-        self.value.append_value(value);
-        self.source.append_value(source);
-        self.source_id.append_value(source_id);
-        self.rule.append_value(rule);
-    }
-
-    fn finish(mut self) -> Result<RecordBatch> {
-        let names = schema::LINEAGE_COLUMNS;
-        let schema = Schema::new(
-            names
-                .iter()
-                .map(|n| Field::new(*n, DataType::Utf8, false))
-                .collect::<Vec<_>>(),
-        );
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.golden_id.finish()),
-            Arc::new(self.field.finish()),
-            Arc::new(self.value.finish()),
-            Arc::new(self.source.finish()),
-            Arc::new(self.source_id.finish()),
-            Arc::new(self.rule.finish()),
-        ];
-        Ok(RecordBatch::try_new(Arc::new(schema), cols)?)
+        let r = p.record as usize;
+        lineage.push(LineageRow {
+            golden_id: gid,
+            field,
+            value: p.value,
+            source: self.records.sources.value(r),
+            source_id: self.records.source_ids.value(r),
+            rule,
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::UInt64Array;
+    use crate::config::Rule;
+    use crate::schema;
+    use arrow::array::{Array, ArrayRef, AsArray, StringArray, UInt64Array};
+    use std::sync::Arc;
 
     /// 11 records in 7 clusters (cluster of each record).
     fn fixture() -> (RecordBatch, Vec<u32>) {
@@ -442,7 +313,8 @@ default = "RULE"
             cluster_of,
         };
         let (mut golden, mut lineage) = (Vec::new(), Vec::new());
-        survive_in_chunks(batch, &p, &clusters, chunk, |g, l| {
+        let created_run = vec!["r0".to_string(); clusters.len()];
+        survive_in_chunks(batch, &p, &clusters, &created_run, chunk, |g, l| {
             golden.push(g);
             lineage.push(l);
             Ok(())

@@ -1,0 +1,351 @@
+//! A typed reader of a run's tables: crosswalk members, lineage rows, decisions as pairs with a
+//! [`Decision`], and each pair's per-field scores.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int8Type, UInt64Type};
+
+use super::RecordRef;
+use crate::model::Decision;
+use crate::model::params::ModelParams;
+use crate::output::read_parquet;
+use crate::schema;
+use crate::{Error, Result};
+
+/// The tables of a run that explanations are read from.
+#[derive(Debug, Clone)]
+pub struct RunTables {
+    /// The run directory (named in error messages).
+    pub dir: PathBuf,
+    /// `model.json`.
+    pub model: ModelParams,
+    /// `crosswalk.parquet`.
+    pub crosswalk: RecordBatch,
+    /// `lineage.parquet`.
+    pub lineage: RecordBatch,
+    /// `decisions.parquet`.
+    pub decisions: RecordBatch,
+}
+
+/// A Parquet table of [`RunTables`].
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    /// `crosswalk.parquet`.
+    Crosswalk,
+    /// `lineage.parquet`.
+    Lineage,
+    /// `decisions.parquet`.
+    Decisions,
+}
+
+impl Table {
+    /// The table's file in a run directory.
+    pub fn file(self) -> &'static str {
+        match self {
+            Table::Crosswalk => "crosswalk.parquet",
+            Table::Lineage => "lineage.parquet",
+            Table::Decisions => "decisions.parquet",
+        }
+    }
+}
+
+/// A crosswalk row.
+pub struct Member {
+    /// The record.
+    pub record: RecordRef,
+    /// Its golden id.
+    pub golden_id: String,
+    /// Probability of its best link.
+    pub probability: Option<f64>,
+    /// The file it was read from.
+    pub file: Option<String>,
+    /// Its row in that file.
+    pub row: Option<u64>,
+}
+
+/// A lineage row.
+pub struct LineageRow {
+    /// Golden id.
+    pub golden_id: String,
+    /// Field name.
+    pub field: String,
+    /// Surviving value.
+    pub value: Option<String>,
+    /// The record the value came from.
+    pub record: RecordRef,
+    /// The rule that chose it.
+    pub rule: String,
+}
+
+/// A decisions row, without its per-field columns.
+pub struct Pair {
+    /// Row in `decisions.parquet`.
+    pub row: usize,
+    /// Left record.
+    pub left: RecordRef,
+    /// Right record.
+    pub right: RecordRef,
+    /// The blocking rule that found the pair.
+    pub blocking_rule: String,
+    /// Match weight.
+    pub match_weight: Option<f64>,
+    /// Match probability.
+    pub probability: Option<f64>,
+    /// The decision.
+    pub decision: Decision,
+}
+
+impl Pair {
+    /// The record of the pair that is not `r`.
+    pub fn other(&self, r: &RecordRef) -> &RecordRef {
+        if &self.left == r {
+            &self.right
+        } else {
+            &self.left
+        }
+    }
+
+    /// True when the pair links its records (a match or a manual link).
+    pub fn links(&self) -> bool {
+        matches!(self.decision, Decision::Match | Decision::Manual)
+    }
+}
+
+/// One comparison's part of a pair's score.
+pub struct FieldScore {
+    /// Comparison level (-1 = null).
+    pub level: i8,
+    /// Weight of the level.
+    pub weight: f64,
+    /// Term-frequency adjustment, when the comparison has one.
+    pub tf_adjustment: Option<f64>,
+}
+
+/// A file of run `dir` that cannot be used: names it and says what to do (exit 3).
+pub fn damaged(dir: &Path, path: &Path, what: &str) -> Error {
+    let what = what
+        .strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(what);
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "{what}; the run looks damaged, or was written by another version of golden: check \
+             it with `golden verify {}`, or rerun `golden run`",
+            dir.display()
+        ),
+    }
+}
+
+impl RunTables {
+    /// Reads the tables of the run directory `dir`; a file that cannot be read is named, with
+    /// the advice that the run looks damaged.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let table = |t: Table| {
+            let path = dir.join(t.file());
+            read_parquet(&path).map_err(|e| damaged(dir, &path, &e.to_string()))
+        };
+        let model_path = dir.join("model.json");
+        Ok(RunTables {
+            dir: dir.to_path_buf(),
+            model: ModelParams::load(&model_path)
+                .map_err(|e| damaged(dir, &model_path, &e.to_string()))?,
+            crosswalk: table(Table::Crosswalk)?,
+            lineage: table(Table::Lineage)?,
+            decisions: table(Table::Decisions)?,
+        })
+    }
+
+    /// Column `name` of `table`, cast to `ty`; a missing column names the file and the fix.
+    fn column(&self, table: Table, name: &str, ty: &DataType) -> Result<Option<ArrayRef>> {
+        let batch = match table {
+            Table::Crosswalk => &self.crosswalk,
+            Table::Lineage => &self.lineage,
+            Table::Decisions => &self.decisions,
+        };
+        batch
+            .column_by_name(name)
+            .map(|c| cast(c, ty).map_err(|e| self.bad(table, &format!("column `{name}`: {e}"))))
+            .transpose()
+    }
+
+    /// [`Self::column`], an error when it is missing.
+    fn required(&self, table: Table, name: &str, ty: &DataType) -> Result<ArrayRef> {
+        self.column(table, name, ty)?
+            .ok_or_else(|| self.bad(table, &format!("no column `{name}`")))
+    }
+
+    /// `table` is damaged: `what` is wrong with it.
+    pub fn bad(&self, table: Table, what: &str) -> Error {
+        damaged(&self.dir, &self.dir.join(table.file()), what)
+    }
+
+    /// The string column `name` of `table`, which must exist.
+    fn strings(&self, table: Table, name: &str) -> Result<Vec<Option<String>>> {
+        let col = self.required(table, name, &DataType::Utf8)?;
+        Ok(strings_of(&col))
+    }
+
+    /// The float column `name` of `table`, if it exists.
+    fn floats(&self, table: Table, name: &str) -> Result<Option<Vec<Option<f64>>>> {
+        Ok(self
+            .column(table, name, &DataType::Float64)?
+            .map(|c| c.as_primitive::<Float64Type>().iter().collect()))
+    }
+
+    /// The float column `name` of `decisions`, which must exist.
+    fn required_floats(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        self.floats(Table::Decisions, name)?
+            .ok_or_else(|| self.bad(Table::Decisions, &format!("no column `{name}`")))
+    }
+
+    /// Every crosswalk row.
+    pub fn crosswalk_rows(&self) -> Result<Vec<Member>> {
+        let cw = Table::Crosswalk;
+        let source = self.strings(cw, schema::SOURCE)?;
+        let id = self.strings(cw, schema::SOURCE_ID)?;
+        let gid = self.strings(cw, schema::GOLDEN_ID)?;
+        let n = source.len();
+        let prob = self
+            .floats(cw, schema::MATCH_PROBABILITY)?
+            .unwrap_or_else(|| vec![None; n]);
+        let file = match self.column(cw, schema::SOURCE_FILE, &DataType::Utf8)? {
+            Some(c) => strings_of(&c),
+            None => vec![None; n],
+        };
+        let row: Vec<Option<u64>> = match self.column(cw, schema::ROW_NUMBER, &DataType::UInt64)? {
+            Some(c) => c.as_primitive::<UInt64Type>().iter().collect(),
+            None => vec![None; n],
+        };
+        Ok((0..n)
+            .map(|i| Member {
+                record: record_at(&source, &id, i),
+                golden_id: gid[i].clone().unwrap_or_default(),
+                probability: prob[i],
+                file: file[i].clone(),
+                row: row[i],
+            })
+            .collect())
+    }
+
+    /// Every lineage row.
+    pub fn lineage_rows(&self) -> Result<Vec<LineageRow>> {
+        let cols = schema::LINEAGE_COLUMNS
+            .iter()
+            .map(|c| self.strings(Table::Lineage, c))
+            .collect::<Result<Vec<_>>>()?;
+        let get = |c: usize, i: usize| cols[c][i].clone().unwrap_or_default();
+        Ok((0..cols[0].len())
+            .map(|i| LineageRow {
+                golden_id: get(0, i),
+                field: get(1, i),
+                value: cols[2][i].clone(),
+                record: record_at(&cols[3], &cols[4], i),
+                rule: get(5, i),
+            })
+            .collect())
+    }
+
+    /// The pairs of `decisions` for which `keep(left, right)` holds, in table order.
+    pub fn pairs(&self, keep: impl Fn(&RecordRef, &RecordRef) -> bool) -> Result<Vec<Pair>> {
+        let [ls, li, rs, ri, rule] = ["left_source", "left_id", "right_source", "right_id"]
+            .into_iter()
+            .chain(["blocking_rule"])
+            .map(|c| self.strings(Table::Decisions, c))
+            .collect::<Result<Vec<_>>>()?
+            .try_into()
+            .map_err(|_| Error::Internal("explain: decision columns".into()))?;
+        let mw = self.required_floats(schema::MATCH_WEIGHT)?;
+        let mp = self.required_floats(schema::MATCH_PROBABILITY)?;
+        let decision = self.strings(Table::Decisions, "decision")?;
+        let mut out = Vec::new();
+        for k in 0..ls.len() {
+            let (left, right) = (record_at(&ls, &li, k), record_at(&rs, &ri, k));
+            if keep(&left, &right) {
+                out.push(Pair {
+                    row: k,
+                    left,
+                    right,
+                    blocking_rule: rule[k].clone().unwrap_or_default(),
+                    match_weight: mw[k],
+                    probability: mp[k],
+                    decision: self.decision(decision[k].as_deref(), k)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The decision `value` of decisions row `row`; an error when it is not one golden writes.
+    fn decision(&self, value: Option<&str>, row: usize) -> Result<Decision> {
+        value.and_then(Decision::parse).ok_or_else(|| {
+            let expected: Vec<&str> = Decision::ALL.iter().map(|d| d.as_str()).collect();
+            self.bad(
+                Table::Decisions,
+                &format!(
+                    "row {}: column `decision` is not one of {}",
+                    row + 1,
+                    expected.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The household class's term of decisions row `row`, when the model has one.
+    pub fn household_adjustment(&self, row: usize) -> Result<Option<f64>> {
+        let col = self.column(
+            Table::Decisions,
+            schema::HOUSEHOLD_ADJUSTMENT,
+            &DataType::Float64,
+        )?;
+        Ok(col.and_then(|c| float_at(&c, row)))
+    }
+
+    /// Level, weight and term-frequency adjustment of each comparison for decisions row `row`.
+    pub fn field_scores(&self, row: usize) -> Result<Vec<FieldScore>> {
+        self.model
+            .comparisons
+            .iter()
+            .map(|cp| {
+                let name = format!("{}_level", cp.field);
+                let level_col = self.required(Table::Decisions, &name, &DataType::Int8)?;
+                let level_col = level_col.slice(row, 1);
+                let level = level_col.as_primitive::<Int8Type>();
+                let level = if level.is_null(0) { -1 } else { level.value(0) };
+                let f64_at = |suffix: &str| -> Result<Option<f64>> {
+                    let name = format!("{}_{suffix}", cp.field);
+                    let col = self.column(Table::Decisions, &name, &DataType::Float64)?;
+                    Ok(col.and_then(|c| float_at(&c, row)))
+                };
+                Ok(FieldScore {
+                    level,
+                    weight: f64_at("weight")?.unwrap_or_else(|| cp.weight(level)),
+                    tf_adjustment: f64_at("tf_adjustment")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The values of a string column.
+fn strings_of(col: &ArrayRef) -> Vec<Option<String>> {
+    col.as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect()
+}
+
+/// Row `row` of a float column.
+fn float_at(col: &ArrayRef, row: usize) -> Option<f64> {
+    let one = col.slice(row, 1);
+    one.as_primitive::<Float64Type>().iter().next().flatten()
+}
+
+/// The record of row `i` of the `sources` and `ids` columns.
+fn record_at(sources: &[Option<String>], ids: &[Option<String>], i: usize) -> RecordRef {
+    RecordRef {
+        source: sources[i].clone().unwrap_or_default(),
+        id: ids[i].clone().unwrap_or_default(),
+    }
+}
