@@ -16,6 +16,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::run::Table;
 use crate::schema::{GOLDEN_ID, SOURCE, SOURCE_ID};
 use crate::{Error, Result};
 
@@ -68,7 +69,7 @@ impl Evaluation {
 
 /// Scores the run in `run_dir` against `truth_csv`.
 pub fn evaluate(run_dir: &Path, truth_csv: &Path) -> Result<Evaluation> {
-    let run = read_crosswalk(&run_dir.join("crosswalk.parquet"))?;
+    let run = read_crosswalk(&run_dir.join(Table::Crosswalk.file_name()))?;
     let truth = read_truth(truth_csv)?;
     Ok(score(&run, &truth))
 }

@@ -19,7 +19,11 @@ use crate::ingest::drift::SourceColumns;
 use crate::ingest::{self, Reject, rejects::rejects_batch};
 use crate::model::{self, Decision, ModelParams};
 use crate::output::manifest::{InputFile, SourceCounts};
-use crate::output::{self, Lock, Manifest, RunDir, TableWriter, tables};
+use crate::output::{self, Manifest, tables};
+use crate::run::{
+    Lock, RunDir, Table, TableWriter, layout, new_run_id, previous_run_dir, write_file,
+    write_parquet,
+};
 use crate::{Error, Result, cluster, standardize, survive};
 
 /// Options of `golden run`.
@@ -139,10 +143,10 @@ struct Previous {
     incremental_from: Option<PathBuf>,
 }
 
-/// Finds and checks the previous run (`output::previous_run_dir`) and reads its manifest. An
+/// Finds and checks the previous run (`crate::run::previous_run_dir`) and reads its manifest. An
 /// unusable one gives a full run with new golden ids, with a warning saying why.
 fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) -> Previous {
-    let dir = match output::previous_run_dir(out_dir) {
+    let dir = match previous_run_dir(out_dir) {
         Ok(Some(dir)) => dir,
         Ok(None) => return Previous::default(),
         Err(why) => {
@@ -150,7 +154,7 @@ fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) -> Previous
             return Previous::default();
         }
     };
-    match Manifest::read(&dir.join("manifest.json")) {
+    match Manifest::read(&dir.join(layout::MANIFEST)) {
         Ok(m) => {
             let same = m.pipeline_hash == p.hash && m.status == "succeeded";
             Previous {
@@ -380,7 +384,7 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     };
     stages.check()?;
     let _lock = Lock::acquire(&out_dir, opts.break_lock)?;
-    let run_id = output::new_run_id();
+    let run_id = new_run_id();
     tracing::info!(run_id = %run_id, pipeline = %p.name, "run started");
     let mut manifest = Manifest {
         run_id: run_id.clone(),
@@ -398,17 +402,20 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     let prep = {
         let (dir_ref, manifest_ref) = (&dir, &manifest);
         let failed = |rejects: &[Reject], sources: &BTreeMap<String, SourceCounts>| {
-            output::write_parquet(&dir_ref.file("rejects.parquet"), &rejects_batch(rejects)?)?;
+            write_parquet(
+                &dir_ref.file(Table::Rejects.file_name()),
+                &rejects_batch(rejects)?,
+            )?;
             let mut m = manifest_ref.clone();
             m.status = "failed: too many rejects".into();
             m.sources = sources.clone();
             m.finished_at = chrono::Utc::now().to_rfc3339();
-            m.write(&dir_ref.file("manifest.json"))?;
+            m.write(&dir_ref.file(layout::MANIFEST))?;
             Ok(dir_ref
                 .output_dir
-                .join("runs")
-                .join(format!("{run_id}.failed"))
-                .join("rejects.parquet"))
+                .join(layout::RUNS)
+                .join(layout::failed_dir_name(&run_id))
+                .join(Table::Rejects.file_name()))
         };
         match prepare(
             p,
@@ -571,8 +578,8 @@ fn finish_run(
     drop((compared, scored, blocks));
     // Golden records and lineage go to their files chunk by chunk as they are survived.
     stages.time("survive", || {
-        let mut golden = TableWriter::new(&dir.file("golden.parquet"));
-        let mut lineage = TableWriter::new(&dir.file("lineage.parquet"));
+        let mut golden = TableWriter::new(&dir.file(Table::Golden.file_name()));
+        let mut lineage = TableWriter::new(&dir.file(Table::Lineage.file_name()));
         let mut start = 0;
         survive::survive(&records, p, &clusters, &changes.created_run, |g, l| {
             start += g.num_rows();
@@ -590,16 +597,19 @@ fn finish_run(
     })?;
     stages.time("write", || {
         let (changed, crossed) = rayon::join(
-            || output::write_parquet(&dir.file("changes.parquet"), &changes.batch()?),
+            || write_parquet(&dir.file(Table::Changes.file_name()), &changes.batch()?),
             || {
                 let crosswalk = tables::crosswalk(&records, &clusters, &content_hashes)?;
-                output::write_parquet(&dir.file("crosswalk.parquet"), &crosswalk)
+                write_parquet(&dir.file(Table::Crosswalk.file_name()), &crosswalk)
             },
         );
         changed?;
         crossed?;
-        output::write_parquet(&dir.file("rejects.parquet"), &rejects_batch(&rejects)?)?;
-        output::write_file(&dir.file("model.json"), params.to_json()?.as_bytes())
+        write_parquet(
+            &dir.file(Table::Rejects.file_name()),
+            &rejects_batch(&rejects)?,
+        )?;
+        write_file(&dir.file(layout::MODEL), params.to_json()?.as_bytes())
     })?;
 
     let counts = [
@@ -642,7 +652,7 @@ fn finish_run(
     manifest.timings_s = stages.timings.clone();
     manifest.status = "succeeded".into();
     manifest.finished_at = chrono::Utc::now().to_rfc3339();
-    manifest.write(&dir.file("manifest.json"))
+    manifest.write(&dir.file(layout::MANIFEST))
 }
 
 /// Deletes runs beyond `keep_runs` and leftovers of dead runs; the run is already committed,

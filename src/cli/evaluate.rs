@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use crate::{Result, evaluate as eval, output};
+use crate::{Result, evaluate as eval, run};
 
 /// Prints pairwise and cluster scores of a run against truth.
 pub fn evaluate(run: &Path, truth: &Path) -> Result<()> {
-    let dir = output::resolve_run(run)?;
+    let dir = run::resolve_run(run)?;
     let e = eval::evaluate(&dir, truth)?;
     let coverage = e.truth_coverage();
     if coverage < eval::MIN_TRUTH_COVERAGE {

@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use crate::explain::{self as ex, RunTables, Target};
-use crate::{Result, output};
+use crate::{Result, run};
 
 /// Prints the explanation of `target` in the run `run`.
 pub fn explain(run: &Path, target: &Target, redact: bool) -> Result<()> {
-    let dir = output::resolve_run(run)?;
+    let dir = run::resolve_run(run)?;
     let tables = RunTables::load(&dir)?;
     super::print::stdout(&ex::explain(&tables, target, redact)?)
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::generate::{self as synth, GenerateOptions};
-use crate::{Error, Result, output};
+use crate::{Error, Result, run};
 
 /// Writes synthetic exports, truth and a pipeline file.
 pub fn generate(opts: GenerateOptions, force: bool) -> Result<()> {
@@ -19,7 +19,7 @@ pub fn generate(opts: GenerateOptions, force: bool) -> Result<()> {
 }
 
 /// Refuses (exit 2) a `--out` folder inside golden's output directory, a file in it that
-/// [`output::guard_output_file`] refuses, and an existing file of the same name unless
+/// [`run::guard_output_file`] refuses, and an existing file of the same name unless
 /// `force`; creates the folder.
 fn check_folder(out: &Path, force: bool) -> Result<()> {
     let existing = out
@@ -30,7 +30,7 @@ fn check_folder(out: &Path, force: bool) -> Result<()> {
         Ok(d) => d,
         Err(_) => std::env::current_dir().map_err(|e| Error::io(existing, e))?,
     };
-    if let Some(dir) = output::output_dir_above(&existing) {
+    if let Some(dir) = run::output_dir_above(&existing) {
         return Err(Error::Usage(format!(
             "--out {}: that is inside golden's output directory {}, whose runs are never \
              changed by hand; choose another folder",
@@ -40,7 +40,7 @@ fn check_folder(out: &Path, force: bool) -> Result<()> {
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     for name in synth::file_names() {
-        let file = output::guard_output_file(&out.join(name), &[])?;
+        let file = run::guard_output_file(&out.join(name), &[])?;
         if !force && std::fs::symlink_metadata(&file).is_ok() {
             return Err(Error::Usage(format!(
                 "--out {}: {name} already exists there; choose an empty folder, or pass --force to overwrite it",

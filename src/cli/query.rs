@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use arrow::record_batch::RecordBatch;
 
 use super::print;
-use crate::{Error, Result, output, query as q};
+use crate::{Error, Result, query as q, run};
 
 /// How `golden query` writes its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,9 +27,9 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
             "--format parquet needs --out FILE (Parquet is not printed to a terminal)".into(),
         ));
     }
-    let dir = output::resolve_run(run)?;
+    let dir = run::resolve_run(run)?;
     let out = match out {
-        Some(path) => Some(output::guard_output_file(&path, &run_inputs(&dir))?),
+        Some(path) => Some(run::guard_output_file(&path, &run_inputs(&dir))?),
         None => None,
     };
     let batches = q::query(&dir, sql).await?;
@@ -37,9 +37,9 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
         (Format::Parquet, Some(path)) => {
             let schema = batches[0].schema();
             let all = arrow::compute::concat_batches(&schema, &batches)?;
-            output::replace_file(&path, |tmp| output::write_parquet(tmp, &all))
+            run::replace_file(&path, |tmp| run::write_parquet(tmp, &all))
         }
-        (Format::Csv, Some(path)) => output::replace_file(&path, |tmp| {
+        (Format::Csv, Some(path)) => run::replace_file(&path, |tmp| {
             let mut file = File::create(tmp).map_err(|e| Error::io(tmp, e))?;
             write_csv(&mut file, tmp, &batches)?;
             file.sync_all().map_err(|e| Error::io(tmp, e))
@@ -52,8 +52,8 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
         (_, out) => {
             let text = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
             match out {
-                Some(path) => output::replace_file(&path, |tmp| {
-                    output::write_file(tmp, format!("{text}\n").as_bytes())
+                Some(path) => run::replace_file(&path, |tmp| {
+                    run::write_file(tmp, format!("{text}\n").as_bytes())
                 }),
                 None => print::stdout(&format!("{text}\n")),
             }
@@ -64,7 +64,7 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
 /// The pipeline file and input files recorded in the manifest of run `dir` (none if it cannot
 /// be read), which `--out` must not overwrite.
 fn run_inputs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(m) = output::Manifest::read(&dir.join("manifest.json")) else {
+    let Ok(m) = crate::output::Manifest::read(&dir.join(run::layout::MANIFEST)) else {
         return Vec::new();
     };
     let mut paths: Vec<PathBuf> = m.inputs.iter().map(|i| PathBuf::from(&i.path)).collect();

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::Result;
 use crate::output::runs::{RunInfo, list_runs};
-use crate::output::{Liveness, LockHolder};
+use crate::run::{Liveness, LockHolder};
 
 /// Prints one line per run directory, newest first, and who holds the lock if anyone does.
 pub fn runs(output_dir: &Path) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Result, output, verify as v};
+use crate::{Result, run, verify as v};
 
 /// Says whether the run is intact; a run that is not is an error (exit 3) naming each file.
 pub fn verify(run: &Path) -> Result<()> {
@@ -25,5 +25,5 @@ fn run_dir(run: &Path) -> Result<PathBuf> {
             return Ok(dir);
         }
     }
-    output::resolve_run(run)
+    run::resolve_run(run)
 }

@@ -14,6 +14,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int8Type, UInt64Type};
 
 use crate::config::ComparisonConfig;
+use crate::run::Table;
 use crate::schema::{self, match_column};
 use crate::{Error, Result};
 
@@ -77,7 +78,7 @@ impl PairCache {
         hashes: &[u64],
         comparisons: &[ComparisonConfig],
     ) -> Result<Self> {
-        let xw_path = prev.join("crosswalk.parquet");
+        let xw_path = prev.join(Table::Crosswalk.file_name());
         let Some(prev_hash) = xw.column_by_name(CONTENT_HASH) else {
             return Ok(PairCache::default()); // a run from before content hashes: compare everything
         };
@@ -113,7 +114,7 @@ impl PairCache {
         for r in (0..hashes.len()).filter(|&r| unchanged[r]) {
             current.insert((src.value(r), ids.value(r)), r as u32);
         }
-        let dec_path = prev.join("decisions.parquet");
+        let dec_path = prev.join(Table::Decisions.file_name());
         let keys = ["left_source", "left_id", "right_source", "right_id"];
         let level_names: Vec<String> = comparisons
             .iter()
@@ -124,7 +125,7 @@ impl PairCache {
             .copied()
             .chain(level_names.iter().map(String::as_str))
             .collect();
-        let dec = crate::output::read_parquet_columns(&dec_path, Some(&wanted))?;
+        let dec = crate::run::read_columns(&dec_path, Some(&wanted))?;
         let cols = keys
             .iter()
             .map(|c| strings(&dec, c, &dec_path))

@@ -10,7 +10,8 @@ use arrow::datatypes::{DataType, Float64Type, Int8Type, UInt64Type};
 use super::RecordRef;
 use crate::model::Decision;
 use crate::model::params::ModelParams;
-use crate::output::read_parquet;
+use crate::run;
+use crate::run::read_parquet;
 use crate::schema;
 use crate::{Error, Result};
 
@@ -44,9 +45,9 @@ impl Table {
     /// The table's file in a run directory.
     pub fn file(self) -> &'static str {
         match self {
-            Table::Crosswalk => "crosswalk.parquet",
-            Table::Lineage => "lineage.parquet",
-            Table::Decisions => "decisions.parquet",
+            Table::Crosswalk => run::Table::Crosswalk.file_name(),
+            Table::Lineage => run::Table::Lineage.file_name(),
+            Table::Decisions => run::Table::Decisions.file_name(),
         }
     }
 }

@@ -179,7 +179,7 @@ impl Manifest {
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
-        super::write_file(path, text.as_bytes())
+        crate::run::write_file(path, text.as_bytes())
     }
 
     /// Reads a manifest.

@@ -9,29 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::Manifest;
+use crate::run::layout::{RunState, parse_name};
 use crate::{Error, Result};
-
-/// Where a run directory stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RunState {
-    /// Renamed into place: every file is complete.
-    Committed,
-    /// Stopped by bad input; kept as `<run_id>.failed`.
-    Failed,
-    /// Still writing, or died before committing (`.tmp-<run_id>`).
-    Incomplete,
-}
-
-impl RunState {
-    /// Name as listed.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Committed => "committed",
-            RunState::Failed => "failed",
-            RunState::Incomplete => "incomplete",
-        }
-    }
-}
 
 /// One run directory and what its manifest says.
 #[derive(Debug, Clone)]
@@ -86,28 +65,6 @@ impl RunInfo {
         let t1 = chrono::DateTime::parse_from_rfc3339(&m.finished_at).ok()?;
         Some((t1 - t0).num_milliseconds() as f64 / 1000.0)
     }
-}
-
-/// Whether `id` has the shape of a run id ([`super::new_run_id`]: `YYYYMMDDTHHMMSSmmmZ`), so
-/// that a directory someone else put under `runs/` is never listed or deleted as a run.
-fn is_run_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    b.len() == 19
-        && b[8] == b'T'
-        && b[18] == b'Z'
-        && b[..8].iter().chain(&b[9..18]).all(u8::is_ascii_digit)
-}
-
-/// Run id and state of a name under `runs/`, if it is a run directory's name.
-pub(crate) fn parse_name(name: &str) -> Option<(String, RunState)> {
-    let (id, state) = if let Some(id) = name.strip_prefix(".tmp-") {
-        (id, RunState::Incomplete)
-    } else if let Some(id) = name.strip_suffix(".failed") {
-        (id, RunState::Failed)
-    } else {
-        (name, RunState::Committed)
-    };
-    is_run_id(id).then(|| (id.to_string(), state))
 }
 
 /// The run id `<output>/latest` points at, if any.

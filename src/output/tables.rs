@@ -13,7 +13,7 @@ use crate::cluster::Clusters;
 use crate::compare::Compared;
 use crate::config::Pipeline;
 use crate::model::{Decision, Scored};
-use crate::output::{RunDir, TableWriter};
+use crate::run::{RunDir, Table, TableWriter};
 use crate::schema;
 use crate::{Error, Result};
 
@@ -68,8 +68,8 @@ pub fn write_decisions(
     compared: &Compared,
     scored: &Scored,
 ) -> Result<()> {
-    let mut all = TableWriter::new(&dir.file("decisions.parquet"));
-    let mut review = TableWriter::new(&dir.file("review.parquet"));
+    let mut all = TableWriter::new(&dir.file(Table::Decisions.file_name()));
+    let mut review = TableWriter::new(&dir.file(Table::Review.file_name()));
     let n = compared.len();
     // At least one chunk, so an empty run still writes both files with their schema.
     let starts: Vec<usize> = if n == 0 {

@@ -113,7 +113,7 @@ fn too_many_rejects_exit_3_keep_the_rejects_and_leave_latest_alone() {
         .filter(|n| n.ends_with(".failed"))
         .collect();
     assert_eq!(failed.len(), 1);
-    let rejects = golden::output::read_parquet(
+    let rejects = golden::run::read_parquet(
         &out_dir
             .join("runs")
             .join(&failed[0])

@@ -220,7 +220,7 @@ fn query_writes_parquet_to_a_file() {
         "--out",
         file.to_str().unwrap(),
     ]);
-    let batch = golden::output::read_parquet(&file).unwrap();
+    let batch = golden::run::read_parquet(&file).unwrap();
     assert_eq!(batch.num_rows(), 2);
     let res = golden(&["query", dir(&out), "select 1", "--format", "parquet"]);
     assert_eq!(res.status.code(), Some(2));

@@ -39,7 +39,7 @@ fn every_row_once_clusters_partition_stable_ids_and_accuracy() {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .count();
-    let parquet_rows = golden::output::read_parquet(&data.join("billing.parquet"))
+    let parquet_rows = golden::run::read_parquet(&data.join("billing.parquet"))
         .unwrap()
         .num_rows();
     let crosswalk = table(&run, "crosswalk");

@@ -45,7 +45,7 @@ fn assert_complete(run: &Path) {
     let m = golden::output::Manifest::read(&run.join("manifest.json")).unwrap();
     assert_eq!(m.status, "succeeded", "{}", run.display());
     for t in RUN_TABLES {
-        golden::output::read_parquet(&run.join(format!("{t}.parquet")))
+        golden::run::read_parquet(&run.join(format!("{t}.parquet")))
             .unwrap_or_else(|e| panic!("{}/{t}.parquet: {e}", run.display()));
     }
     golden::model::ModelParams::load(&run.join("model.json")).unwrap();
@@ -72,7 +72,7 @@ fn run_dirs(out: &Path) -> Vec<String> {
 fn write_lock(out: &Path, pid: u32) -> PathBuf {
     std::fs::create_dir_all(out).unwrap();
     let lock = out.join(".lock");
-    let host = golden::output::host_name();
+    let host = golden::run::host_name();
     std::fs::write(
         &lock,
         format!("pid={pid}\nhost={host}\nstarted=2024-01-01T00:00:00+00:00\n"),

@@ -33,7 +33,7 @@ pub fn golden_ok(args: &[&str]) -> String {
 
 /// Reads a Parquet table of a run directory.
 pub fn table(run: &Path, name: &str) -> RecordBatch {
-    golden::output::read_parquet(&run.join(format!("{name}.parquet"))).expect("table reads")
+    golden::run::read_parquet(&run.join(format!("{name}.parquet"))).expect("table reads")
 }
 
 /// Pretty-prints `columns` of `batch`, sorted by the text of each line, for exact comparisons.

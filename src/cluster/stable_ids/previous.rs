@@ -7,7 +7,7 @@ use arrow::datatypes::DataType;
 use rayon::prelude::*;
 
 use super::index::{Index, hash_of};
-use crate::output::read_parquet_columns;
+use crate::run::{Table, read_columns};
 use crate::schema;
 use crate::schema::CREATED_RUN;
 use crate::{Error, Result};
@@ -47,7 +47,7 @@ pub struct PreviousRun {
 
 impl PreviousRun {
     /// Loads the previous committed run `dir` (the one `latest` points at, checked by
-    /// [`crate::output::previous_run_dir`]); an error when its tables are unusable.
+    /// [`crate::run::previous_run_dir`]); an error when its tables are unusable.
     ///
     /// Golden files of runs older than stable ids have no `created_run` column; their ids count
     /// as created in that previous run.
@@ -64,7 +64,7 @@ impl PreviousRun {
                 "the previous run's table cannot be read ({e}); this run gives new golden ids"
             ),
         };
-        let cw_path = dir.join("crosswalk.parquet");
+        let cw_path = dir.join(Table::Crosswalk.file_name());
         let read;
         let cw = match crosswalk {
             Some(cw) => cw,
@@ -73,8 +73,8 @@ impl PreviousRun {
                 &read
             }
         };
-        let g_path = dir.join("golden.parquet");
-        let golden = read_parquet_columns(&g_path, Some(&[schema::GOLDEN_ID, CREATED_RUN]))
+        let g_path = dir.join(Table::Golden.file_name());
+        let golden = read_columns(&g_path, Some(&[schema::GOLDEN_ID, CREATED_RUN]))
             .map_err(|e| unreadable(&g_path, e))?;
         let created = match golden.column_by_name(CREATED_RUN) {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
@@ -319,8 +319,8 @@ pub const NONE: u32 = u32::MAX;
 /// The columns of a run's `crosswalk.parquet` that the next run needs (stable ids and the
 /// comparison cache), read once; `content_hash` is absent in runs that predate it.
 pub fn read_crosswalk(run_dir: &Path) -> Result<RecordBatch> {
-    read_parquet_columns(
-        &run_dir.join("crosswalk.parquet"),
+    read_columns(
+        &run_dir.join(Table::Crosswalk.file_name()),
         Some(&[
             schema::SOURCE,
             schema::SOURCE_ID,

@@ -68,7 +68,7 @@ fn ids(case: &Case) -> Vec<String> {
 
 /// Rewrites Parquet file `path` with column `column` cast to `to`.
 fn retype(path: &Path, column: &str, to: DataType) {
-    let batch = golden::output::read_parquet(path).unwrap();
+    let batch = golden::run::read_parquet(path).unwrap();
     let (mut fields, mut columns) = (Vec::new(), Vec::new());
     for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
         if f.name() == column {
@@ -81,7 +81,7 @@ fn retype(path: &Path, column: &str, to: DataType) {
     }
     assert!(fields.iter().any(|f| f.name() == column), "{column}");
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-    golden::output::write_parquet(path, &batch).unwrap();
+    golden::run::write_parquet(path, &batch).unwrap();
 }
 
 /// Casts `column` of the latest run's `file` to `to`, runs again and asserts a full run (the
@@ -179,7 +179,7 @@ fn lock(case: &Case, text: &str) -> PathBuf {
 #[test]
 fn nightly_a_lock_whose_process_is_gone_is_taken_over() {
     let case = crm_case();
-    let host = golden::output::host_name();
+    let host = golden::run::host_name();
     let path = lock(
         &case,
         &format!("pid=999999999\nstart=12345\nhost={host}\nstarted=x\n"),
@@ -199,9 +199,9 @@ fn nightly_a_lock_whose_process_is_gone_is_taken_over() {
 #[test]
 fn nightly_a_reused_pid_is_stale_and_a_live_holder_is_never_broken() {
     let case = crm_case();
-    let host = golden::output::host_name();
+    let host = golden::run::host_name();
     let me = std::process::id();
-    let start = golden::output::process_start(me).expect("own start time");
+    let start = golden::run::process_start(me).expect("own start time");
     let path = lock(
         &case,
         &format!("pid={me}\nstart={}\nhost={host}\n", start + 1),

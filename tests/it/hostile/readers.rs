@@ -16,7 +16,7 @@ use crate::util::{strings, table};
 /// current column), the other columns kept; `repeat` appends the first row again.
 fn rewrite_crosswalk(case: &Case, gid: impl Fn(&StringArray) -> ArrayRef, repeat: bool) {
     let path = latest_dir(case).join("crosswalk.parquet");
-    let mut batch = golden::output::read_parquet(&path).unwrap();
+    let mut batch = golden::run::read_parquet(&path).unwrap();
     if repeat {
         batch =
             arrow::compute::concat_batches(&batch.schema(), &[batch.clone(), batch.slice(0, 1)])
@@ -32,7 +32,7 @@ fn rewrite_crosswalk(case: &Case, gid: impl Fn(&StringArray) -> ArrayRef, repeat
         columns.push(c);
     }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-    golden::output::write_parquet(&path, &batch).unwrap();
+    golden::run::write_parquet(&path, &batch).unwrap();
 }
 
 /// Runs `case` again and asserts success, a warning naming `reason`, and golden ids that are
