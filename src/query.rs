@@ -15,26 +15,20 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
+use crate::run::Table;
 use crate::{Error, Result, ingest};
 
 /// The run's tables that `golden query` registers, each from `<name>.parquet`.
-pub const TABLES: &[&str] = &[
-    "golden",
-    "crosswalk",
-    "lineage",
-    "decisions",
-    "review",
-    "rejects",
-    "changes",
-];
+pub const TABLES: [Table; 7] = Table::ALL;
 
 /// A DataFusion session with every table present in `run_dir` registered; also returns
 /// the names registered, in [`TABLES`] order.
 pub async fn context(run_dir: &Path) -> Result<(SessionContext, Vec<&'static str>)> {
     let ctx = read_only_session();
     let mut names = Vec::new();
-    for &name in TABLES {
-        let path = run_dir.join(format!("{name}.parquet"));
+    for table in TABLES {
+        let name = table.name();
+        let path = run_dir.join(table.file_name());
         if !path.exists() {
             continue;
         }

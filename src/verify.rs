@@ -54,7 +54,7 @@ pub struct Verification {
 /// manifest; a run whose manifest records no files (written by an older golden) is an
 /// [`Error::Input`] saying so.
 pub fn verify(run_dir: &Path) -> Result<Verification> {
-    let manifest_path = run_dir.join("manifest.json");
+    let manifest_path = run_dir.join(crate::run::layout::MANIFEST);
     let manifest = Manifest::read(&manifest_path)?;
     if manifest.status != "succeeded" {
         return Err(Error::Input {

@@ -14,7 +14,7 @@ pub fn runs(output_dir: &Path) -> Result<()> {
     } else {
         table(&runs)
     };
-    if let Some(h) = LockHolder::read(&output_dir.join(".lock")) {
+    if let Some(h) = LockHolder::read(&output_dir.join(crate::run::layout::LOCK)) {
         let state = match h.liveness() {
             Liveness::Alive => "running",
             Liveness::Stale => "stale: its run is gone; the next `golden run` takes it over",

@@ -21,7 +21,7 @@ pub fn verify(run: &Path) -> Result<()> {
 /// a file missing is still verified), else as the other readers resolve it.
 fn run_dir(run: &Path) -> Result<PathBuf> {
     for dir in [run.to_path_buf(), run.join("latest")] {
-        if dir.join("manifest.json").is_file() {
+        if dir.join(run::layout::MANIFEST).is_file() {
             return Ok(dir);
         }
     }

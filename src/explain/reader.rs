@@ -147,7 +147,7 @@ impl RunTables {
             let path = dir.join(t.file());
             read_parquet(&path).map_err(|e| damaged(dir, &path, &e.to_string()))
         };
-        let model_path = dir.join("model.json");
+        let model_path = dir.join(run::layout::MODEL);
         Ok(RunTables {
             dir: dir.to_path_buf(),
             model: ModelParams::load(&model_path)

@@ -81,7 +81,7 @@ pub fn describe_run_files(dir: &Path) -> Result<BTreeMap<String, RunFile>> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name != "manifest.json" {
+        if name != crate::run::layout::MANIFEST {
             names.push(name);
         }
     }

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::Manifest;
-use crate::run::layout::{RunState, parse_name};
+use crate::run::layout::{self, RunState, parse_name};
 use crate::{Error, Result};
 
 /// One run directory and what its manifest says.
@@ -69,7 +69,7 @@ impl RunInfo {
 
 /// The run id `<output>/latest` points at, if any.
 pub fn latest_run_id(output_dir: &Path) -> Option<String> {
-    let target = fs::read_link(output_dir.join("latest")).ok()?;
+    let target = fs::read_link(output_dir.join(layout::LATEST)).ok()?;
     Some(target.file_name()?.to_string_lossy().into_owned())
 }
 
@@ -81,7 +81,7 @@ pub fn list_runs(output_dir: &Path) -> Result<Vec<RunInfo>> {
             output_dir.display()
         )));
     }
-    let runs = output_dir.join("runs");
+    let runs = output_dir.join(layout::RUNS);
     let latest = latest_run_id(output_dir);
     let mut out = Vec::new();
     let entries = match fs::read_dir(&runs) {
@@ -99,7 +99,7 @@ pub fn list_runs(output_dir: &Path) -> Result<Vec<RunInfo>> {
         if !path.is_dir() {
             continue;
         }
-        let manifest_path = path.join("manifest.json");
+        let manifest_path = path.join(layout::MANIFEST);
         let manifest = Manifest::read(&manifest_path).ok();
         out.push(RunInfo {
             damaged_manifest: manifest.is_none() && manifest_path.exists(),
@@ -190,7 +190,9 @@ pub fn prune(output_dir: &Path, keep_runs: Option<usize>, current: &str) -> Resu
         let me = std::process::id().to_string();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let dead_link = name.strip_prefix(".latest-").is_some_and(|id| id < current);
+            let dead_link = name
+                .strip_prefix(layout::LATEST_TMP_PREFIX)
+                .is_some_and(|id| id < current);
             let dead_lock = name.strip_prefix(".lock.").is_some_and(|pid| {
                 pid != me
                     && pid.bytes().all(|b| b.is_ascii_digit())

@@ -49,7 +49,7 @@ impl RunDir {
         let fin = runs.join(&self.run_id);
         fs::rename(&self.tmp, &fin).map_err(|e| Error::io(&fin, e))?;
         sync_dir(&runs)?;
-        let link_tmp = self.output_dir.join(format!(".latest-{}", self.run_id));
+        let link_tmp = self.output_dir.join(layout::latest_tmp_name(&self.run_id));
         let target = Path::new(layout::RUNS).join(&self.run_id);
         std::os::unix::fs::symlink(&target, &link_tmp).map_err(|e| Error::io(&link_tmp, e))?;
         let latest = self.output_dir.join(layout::LATEST);

@@ -34,6 +34,17 @@ pub enum Table {
 }
 
 impl Table {
+    /// Every table, in the order `golden query` registers them.
+    pub const ALL: [Table; 7] = [
+        Table::Golden,
+        Table::Crosswalk,
+        Table::Lineage,
+        Table::Decisions,
+        Table::Review,
+        Table::Rejects,
+        Table::Changes,
+    ];
+
     /// The table's name (its file name without `.parquet`).
     pub const fn name(self) -> &'static str {
         match self {
@@ -71,6 +82,14 @@ pub fn failed_dir_name(run_id: &str) -> String {
     format!("{run_id}{FAILED_SUFFIX}")
 }
 
+/// Name in the output directory of the new `latest` link of run `run_id`, before it is
+/// renamed over `latest`.
+pub fn latest_tmp_name(run_id: &str) -> String {
+    format!("{LATEST_TMP_PREFIX}{run_id}")
+}
+
+/// Prefix of a new `latest` link not yet renamed into place (left behind by a dead run).
+pub const LATEST_TMP_PREFIX: &str = ".latest-";
 /// Prefix of a run directory still being written.
 const TMP_PREFIX: &str = ".tmp-";
 /// Suffix of a failed run's directory.
@@ -134,16 +153,7 @@ mod tests {
 
     #[test]
     fn table_file_names_are_their_names_in_parquet() {
-        let all = [
-            Table::Golden,
-            Table::Crosswalk,
-            Table::Lineage,
-            Table::Decisions,
-            Table::Review,
-            Table::Rejects,
-            Table::Changes,
-        ];
-        for t in all {
+        for t in Table::ALL {
             assert_eq!(t.file_name(), format!("{}.parquet", t.name()));
         }
         let id = "20200101T000000001Z";
