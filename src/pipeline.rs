@@ -402,10 +402,7 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     let prep = {
         let (dir_ref, manifest_ref) = (&dir, &manifest);
         let failed = |rejects: &[Reject], sources: &BTreeMap<String, SourceCounts>| {
-            write_parquet(
-                &dir_ref.file(Table::Rejects.file_name()),
-                &rejects_batch(rejects)?,
-            )?;
+            write_parquet(&dir_ref.table(Table::Rejects), &rejects_batch(rejects)?)?;
             let mut m = manifest_ref.clone();
             m.status = "failed: too many rejects".into();
             m.sources = sources.clone();
@@ -578,8 +575,8 @@ fn finish_run(
     drop((compared, scored, blocks));
     // Golden records and lineage go to their files chunk by chunk as they are survived.
     stages.time("survive", || {
-        let mut golden = TableWriter::new(&dir.file(Table::Golden.file_name()));
-        let mut lineage = TableWriter::new(&dir.file(Table::Lineage.file_name()));
+        let mut golden = TableWriter::new(&dir.table(Table::Golden));
+        let mut lineage = TableWriter::new(&dir.table(Table::Lineage));
         let mut start = 0;
         survive::survive(&records, p, &clusters, &changes.created_run, |g, l| {
             start += g.num_rows();
@@ -597,18 +594,15 @@ fn finish_run(
     })?;
     stages.time("write", || {
         let (changed, crossed) = rayon::join(
-            || write_parquet(&dir.file(Table::Changes.file_name()), &changes.batch()?),
+            || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
             || {
                 let crosswalk = tables::crosswalk(&records, &clusters, &content_hashes)?;
-                write_parquet(&dir.file(Table::Crosswalk.file_name()), &crosswalk)
+                write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
             },
         );
         changed?;
         crossed?;
-        write_parquet(
-            &dir.file(Table::Rejects.file_name()),
-            &rejects_batch(&rejects)?,
-        )?;
+        write_parquet(&dir.table(Table::Rejects), &rejects_batch(&rejects)?)?;
         write_file(&dir.file(layout::MODEL), params.to_json()?.as_bytes())
     })?;
 

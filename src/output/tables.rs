@@ -68,8 +68,8 @@ pub fn write_decisions(
     compared: &Compared,
     scored: &Scored,
 ) -> Result<()> {
-    let mut all = TableWriter::new(&dir.file(Table::Decisions.file_name()));
-    let mut review = TableWriter::new(&dir.file(Table::Review.file_name()));
+    let mut all = TableWriter::new(&dir.table(Table::Decisions));
+    let mut review = TableWriter::new(&dir.table(Table::Review));
     let n = compared.len();
     // At least one chunk, so an empty run still writes both files with their schema.
     let starts: Vec<usize> = if n == 0 {

@@ -5,7 +5,7 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use super::layout;
+use super::layout::{self, Table};
 use crate::{Error, Result};
 
 fn sync_dir(path: &Path) -> Result<()> {
@@ -40,6 +40,11 @@ impl RunDir {
     /// Path of `name` inside the temporary directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.tmp.join(name)
+    }
+
+    /// Path of `table`'s file inside the temporary directory.
+    pub fn table(&self, table: Table) -> PathBuf {
+        self.file(table.file_name())
     }
 
     /// Renames the finished directory to `runs/<run_id>` and points `latest` at it.
