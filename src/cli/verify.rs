@@ -20,7 +20,7 @@ pub fn verify(run: &Path) -> Result<()> {
 /// The run directory `run` names: itself or its `latest` when it holds a manifest (a run with
 /// a file missing is still verified), else as the other readers resolve it.
 fn run_dir(run: &Path) -> Result<PathBuf> {
-    for dir in [run.to_path_buf(), run.join("latest")] {
+    for dir in [run.to_path_buf(), run.join(run::layout::LATEST)] {
         if dir.join(run::layout::MANIFEST).is_file() {
             return Ok(dir);
         }
