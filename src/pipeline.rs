@@ -558,20 +558,16 @@ fn finish_run(ctx: &mut RunContext, prep: Prepared, manifest: &mut Manifest) -> 
         placeholders,
         previous_dir,
     } = prep;
-    manifest.mode = if incremental_from.is_some() {
+    let mode = if incremental_from.is_some() {
         "incremental"
     } else {
         "full"
-    }
-    .into();
-    manifest
-        .counts
-        .insert("pairs_reused".into(), compared.reused);
-    let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
-    let manual = match cluster::manual::path_of(ctx.p) {
-        Some(path) => cluster::manual::load(&path, &records)?,
-        None => cluster::ManualDecisions::default(),
     };
+    manifest.mode = mode.into();
+    let reused = compared.reused;
+    manifest.counts.insert("pairs_reused".into(), reused);
+    let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
+    let manual = load_manual(ctx.p, &records)?;
     let mut compared = compared;
     manual.append_missing(&records, ctx.p, &mut compared)?;
     let scored = score_stage(ctx, &mut params, &records, &compared, &manual)?;
@@ -612,6 +608,20 @@ fn finish_run(ctx: &mut RunContext, prep: Prepared, manifest: &mut Manifest) -> 
     manifest.source_columns = source_columns;
     manifest.blocking = blocking_stats;
     manifest.placeholders = placeholders;
+    write_manifest(ctx, manifest)
+}
+
+/// The manual decisions of the pipeline, if it has a file of them.
+fn load_manual(p: &Pipeline, records: &RecordBatch) -> Result<cluster::ManualDecisions> {
+    match cluster::manual::path_of(p) {
+        Some(path) => cluster::manual::load(&path, records),
+        None => Ok(cluster::ManualDecisions::default()),
+    }
+}
+
+/// Checksums the run's files (stage `checksum_outputs`) and writes the manifest as succeeded,
+/// with every stage's timing.
+fn write_manifest(ctx: &mut RunContext, manifest: &mut Manifest) -> Result<()> {
     let dir = ctx.dir;
     manifest.files = ctx.stages.time("checksum_outputs", || {
         output::manifest::describe_run_files(&dir.tmp)
