@@ -1,0 +1,385 @@
+//! Everything after comparing, in DESIGN.md's stage order: train, score (with the labels),
+//! cluster and stable ids, survive, write, and the manifest's counts.
+
+use super::*;
+
+/// Scores, clusters, survives and writes every file of the run into its directory, in the
+/// order of DESIGN.md's stage table.
+pub(super) fn finish_run(
+    ctx: &mut RunContext,
+    prep: Prepared,
+    manifest: &mut Manifest,
+) -> Result<()> {
+    let Prepared {
+        records,
+        rejects,
+        sources,
+        blocks,
+        compared,
+        source_columns,
+        content_hashes,
+        incremental_from,
+        previous_crosswalk,
+        placeholders,
+        previous_dir,
+    } = prep;
+    let mode = if incremental_from.is_some() {
+        "incremental"
+    } else {
+        "full"
+    };
+    manifest.mode = mode.into();
+    let reused = compared.reused;
+    manifest.counts.insert("pairs_reused".into(), reused);
+    let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
+    let manual = load_manual(ctx.p, &records)?;
+    let mut compared = compared;
+    manual.append_missing(&records, ctx.p, &mut compared)?;
+    let scored = score_stage(ctx, &mut params, &records, &compared, &manual)?;
+    let previous = PreviousIds {
+        dir: previous_dir.as_deref(),
+        crosswalk: previous_crosswalk.as_ref(),
+    };
+    let scored_pairs = ScoredPairs {
+        records: &records,
+        compared: &compared,
+        scored: &scored,
+        manual: &manual,
+    };
+    let (clusters, changes) = cluster_and_write_decisions(ctx, &scored_pairs, previous)?;
+    let pair_counts = PairCounts::of(&scored_pairs);
+    let blocking_stats = blocks.stats.clone();
+    drop((compared, scored, blocks));
+    survive_stage(ctx, &records, &clusters, &changes)?;
+    write_stage(
+        ctx,
+        &records,
+        &clusters,
+        &changes,
+        &content_hashes,
+        &rejects,
+        &params,
+    )?;
+    let counts = RunCounts {
+        rows_read: sources.values().map(|s| s.rows_read).sum::<u64>(),
+        rows_rejected: rejects.len() as u64,
+        records: records.num_rows() as u64,
+        golden_records: clusters.len() as u64,
+        pairs: pair_counts,
+    };
+    counts.write_into(&mut manifest.counts, &changes);
+    counts.log(changes.rows.len());
+    manifest.sources = sources;
+    manifest.source_columns = source_columns;
+    manifest.blocking = blocking_stats;
+    manifest.placeholders = placeholders;
+    write_manifest(ctx, manifest)
+}
+
+/// The manual decisions of the pipeline, if it has a file of them.
+pub(super) fn load_manual(p: &Pipeline, records: &RecordBatch) -> Result<cluster::ManualDecisions> {
+    match cluster::manual::path_of(p) {
+        Some(path) => cluster::manual::load(&path, records),
+        None => Ok(cluster::ManualDecisions::default()),
+    }
+}
+
+/// Checksums the run's files (stage `checksum_outputs`) and writes the manifest as succeeded,
+/// with every stage's timing.
+pub(super) fn write_manifest(ctx: &mut RunContext, manifest: &mut Manifest) -> Result<()> {
+    let dir = ctx.dir;
+    manifest.files = ctx.stages.time("checksum_outputs", || {
+        output::manifest::describe_run_files(&dir.tmp)
+    })?;
+    manifest.timings_s = ctx.stages.timings.clone();
+    manifest.status = "succeeded".into();
+    manifest.finished_at = chrono::Utc::now().to_rfc3339();
+    manifest.write(&dir.file(layout::MANIFEST))
+}
+
+/// The model: the pinned one, or trained in this run. Trained every run unless pinned: a
+/// model reused from the previous run would make the result depend on the run history, and
+/// incremental runs must equal `--full` (DESIGN §5).
+pub(super) fn train_stage(
+    ctx: &mut RunContext,
+    manifest: &mut Manifest,
+    records: &RecordBatch,
+    blocks: &Blocks,
+    compared: &Compared,
+) -> Result<ModelParams> {
+    let p = ctx.p;
+    match &p.model.model_file {
+        Some(path) => {
+            manifest.model_source = format!("loaded from {}", path.display());
+            ModelParams::load_pinned(path, p)
+        }
+        None => {
+            manifest.model_source = "trained in this run".into();
+            ctx.stages
+                .time("train", || model::train(records, p, blocks, compared))
+        }
+    }
+}
+
+/// Scores every pair; with manual labels and a trained model, moves the match threshold to
+/// agree with the labels (and scores again if it moved); then marks the manual pairs.
+pub(super) fn score_stage(
+    ctx: &mut RunContext,
+    params: &mut ModelParams,
+    records: &RecordBatch,
+    compared: &Compared,
+    manual: &cluster::ManualDecisions,
+) -> Result<Scored> {
+    let p = ctx.p;
+    let mut scored = ctx
+        .stages
+        .time("score", || model::score(records, p, params, compared))?;
+    if p.model.model_file.is_none() && !manual.pairs.is_empty() {
+        let report = refine_with_labels(p, params, compared, &scored, manual);
+        if report.threshold_after != report.threshold_before {
+            scored = ctx
+                .stages
+                .time("score", || model::score(records, p, params, compared))?;
+        }
+        params.labels = Some(report);
+    }
+    manual.mark(compared, &mut scored);
+    Ok(scored)
+}
+
+/// Checks the model on the manually labelled pairs and, unless the pipeline fixes the match
+/// threshold, moves it to agree with them ([`model::labels::refine`]).
+pub(super) fn refine_with_labels(
+    p: &Pipeline,
+    params: &mut ModelParams,
+    compared: &Compared,
+    scored: &Scored,
+    manual: &cluster::ManualDecisions,
+) -> model::labels::LabelReport {
+    let labelled: Vec<(f64, bool)> = (0..compared.len())
+        .filter_map(|i| {
+            let must = manual.pairs.get(&(compared.left[i], compared.right[i]))?;
+            Some((scored.probability[i], *must))
+        })
+        .collect();
+    let (matched, review) = params.thresholds_for(&p.model);
+    let movable = p.model.match_threshold.is_none();
+    model::labels::refine(params, &labelled, (review, matched), movable)
+}
+
+/// The records and their scored pairs, as clustering and the decisions table read them.
+pub(super) struct ScoredPairs<'a> {
+    records: &'a RecordBatch,
+    compared: &'a Compared,
+    scored: &'a Scored,
+    manual: &'a cluster::ManualDecisions,
+}
+
+/// The previous run whose golden ids this run keeps, and its crosswalk.
+#[derive(Clone, Copy)]
+pub(super) struct PreviousIds<'a> {
+    dir: Option<&'a std::path::Path>,
+    crosswalk: Option<&'a RecordBatch>,
+}
+
+/// Clusters and golden ids with their changes, the stages `cluster` and `stable_ids`, and the
+/// decisions table (`write_decisions`). Clustering and golden ids (mostly serial work) run on a
+/// thread of their own while the decisions are written on rayon's pool: neither needs the
+/// other.
+pub(super) fn cluster_and_write_decisions(
+    ctx: &mut RunContext,
+    pairs: &ScoredPairs,
+    previous: PreviousIds,
+) -> Result<(Clusters, Changes)> {
+    let (p, dir) = (ctx.p, ctx.dir);
+    let clock = Clock::start();
+    let (decided, clustered) = std::thread::scope(|scope| {
+        let clustered = scope.spawn(|| cluster_and_ids(p, &dir.run_id, pairs, previous));
+        let decided = timed("write_decisions", || {
+            tables::write_decisions(dir, pairs.records, p, pairs.compared, pairs.scored)
+        });
+        let clustered = clustered
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the clustering thread panicked".into())));
+        (decided, clustered)
+    });
+    ctx.stages.record("write_decisions", decided?.1);
+    clock.log_resources("cluster+stable_ids+write_decisions");
+    let (clustered, seconds) = clustered?;
+    for (stage, secs) in seconds {
+        ctx.stages.record(stage, secs);
+    }
+    Ok(clustered)
+}
+
+/// Timed stages `cluster` and `stable_ids`: the clusters with their golden ids and changes, and
+/// each stage's wall seconds.
+pub(super) type ClusteredWithTimes = ((Clusters, Changes), [(&'static str, f64); 2]);
+
+/// The stages `cluster` and `stable_ids`, each timed.
+pub(super) fn cluster_and_ids(
+    p: &Pipeline,
+    run_id: &str,
+    pairs: &ScoredPairs,
+    previous: PreviousIds,
+) -> Result<ClusteredWithTimes> {
+    let clusters = timed("cluster", || {
+        let conflicts = cluster::conflict_pairs(p, pairs.compared, pairs.scored);
+        cluster::cluster(
+            pairs.records,
+            pairs.compared,
+            pairs.scored,
+            pairs.manual,
+            &conflicts,
+        )
+    })?;
+    let ids = timed("stable_ids", || {
+        let mut clusters = clusters.0;
+        let previous = previous.dir.and_then(|prev| {
+            PreviousRun::load(prev, previous.crosswalk)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "previous run unusable for golden ids; they start afresh")
+                })
+                .ok()
+        });
+        let changes = stable_ids::assign(&mut clusters, pairs.records, previous.as_ref(), run_id)?;
+        // Millions of small strings: freed on a thread of their own while the run goes on.
+        std::thread::spawn(move || drop(previous));
+        Ok((clusters, changes))
+    })?;
+    Ok((ids.0, [("cluster", clusters.1), ("stable_ids", ids.1)]))
+}
+
+/// Golden records and lineage, written to their files chunk by chunk as they are survived.
+pub(super) fn survive_stage(
+    ctx: &mut RunContext,
+    records: &RecordBatch,
+    clusters: &Clusters,
+    changes: &Changes,
+) -> Result<()> {
+    let (p, dir) = (ctx.p, ctx.dir);
+    ctx.stages.time("survive", || {
+        let mut golden = TableWriter::new(&dir.table(Table::Golden));
+        let mut lineage = TableWriter::new(&dir.table(Table::Lineage));
+        let mut start = 0;
+        survive::survive(records, p, clusters, &changes.created_run, |g, l| {
+            start += g.num_rows();
+            golden.write(g)?;
+            lineage.write(l)
+        })?;
+        if start != clusters.len() {
+            return Err(Error::Internal(format!(
+                "survive: {start} golden records for {} clusters",
+                clusters.len()
+            )));
+        }
+        golden.finish()?;
+        lineage.finish()
+    })
+}
+
+/// The stage `write`: changes, crosswalk, rejects and the model.
+pub(super) fn write_stage(
+    ctx: &mut RunContext,
+    records: &RecordBatch,
+    clusters: &Clusters,
+    changes: &Changes,
+    content_hashes: &[u64],
+    rejects: &[Reject],
+    params: &ModelParams,
+) -> Result<()> {
+    let dir = ctx.dir;
+    ctx.stages.time("write", || {
+        let (changed, crossed) = rayon::join(
+            || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
+            || {
+                let crosswalk = tables::crosswalk(records, clusters, content_hashes)?;
+                write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
+            },
+        );
+        changed?;
+        crossed?;
+        write_parquet(&dir.table(Table::Rejects), &rejects_batch(rejects)?)?;
+        write_file(&dir.file(layout::MODEL), params.to_json()?.as_bytes())
+    })
+}
+
+/// Counts of the scored pairs, for the manifest.
+pub(super) struct PairCounts {
+    candidate_pairs: u64,
+    match_pairs: u64,
+    review_pairs: u64,
+    manual_pairs: u64,
+    manual_contradictions: u64,
+}
+
+impl PairCounts {
+    /// Counts the pairs of each decision.
+    fn of(pairs: &ScoredPairs) -> PairCounts {
+        let count = |d: Decision| pairs.scored.decision.iter().filter(|&&x| x == d).count() as u64;
+        PairCounts {
+            candidate_pairs: pairs.compared.len() as u64,
+            match_pairs: count(Decision::Match),
+            review_pairs: count(Decision::Review),
+            manual_pairs: count(Decision::Manual),
+            manual_contradictions: pairs.manual.contradictions as u64,
+        }
+    }
+}
+
+/// The counts of a finished run (besides `pairs_reused` and the changes).
+pub(super) struct RunCounts {
+    rows_read: u64,
+    rows_rejected: u64,
+    records: u64,
+    golden_records: u64,
+    pairs: PairCounts,
+}
+
+impl RunCounts {
+    /// The counts under their manifest names.
+    fn entries(&self) -> [(&'static str, u64); 9] {
+        let pairs = &self.pairs;
+        [
+            ("rows_read", self.rows_read),
+            ("rows_rejected", self.rows_rejected),
+            ("records", self.records),
+            ("golden_records", self.golden_records),
+            ("candidate_pairs", pairs.candidate_pairs),
+            ("match_pairs", pairs.match_pairs),
+            ("review_pairs", pairs.review_pairs),
+            ("manual_pairs", pairs.manual_pairs),
+            ("manual_contradictions", pairs.manual_contradictions),
+        ]
+    }
+
+    /// Writes these counts and those of each kind of change (`changes_<kind>`) into the
+    /// manifest's counts.
+    fn write_into(&self, counts: &mut BTreeMap<String, u64>, changes: &Changes) {
+        for (k, v) in self.entries() {
+            counts.insert(k.into(), v);
+        }
+        for kind in [
+            ChangeKind::New,
+            ChangeKind::Updated,
+            ChangeKind::MergedInto,
+            ChangeKind::SplitFrom,
+            ChangeKind::Retired,
+        ] {
+            let key = format!("changes_{}", kind.as_str());
+            counts.insert(key, changes.count(kind));
+        }
+    }
+
+    /// Logs the run summary (counts only).
+    fn log(&self, changes: usize) {
+        tracing::info!(
+            records = self.records as usize,
+            candidate_pairs = self.pairs.candidate_pairs,
+            match_pairs = self.pairs.match_pairs,
+            golden_records = self.golden_records as usize,
+            changes,
+            "run summary"
+        );
+    }
+}
