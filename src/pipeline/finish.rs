@@ -23,14 +23,7 @@ pub(super) fn finish_run(
         placeholders,
         previous_dir,
     } = prep;
-    let mode = if incremental_from.is_some() {
-        "incremental"
-    } else {
-        "full"
-    };
-    manifest.mode = mode.into();
-    let reused = compared.reused;
-    manifest.counts.insert("pairs_reused".into(), reused);
+    record_mode(manifest, incremental_from.is_some(), compared.reused);
     let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
     let manual = load_manual(ctx.p, &records)?;
     let mut compared = compared;
@@ -74,6 +67,12 @@ pub(super) fn finish_run(
     manifest.blocking = blocking_stats;
     manifest.placeholders = placeholders;
     write_manifest(ctx, manifest)
+}
+
+/// Records in the manifest whether the run is incremental and how many comparisons it reused.
+fn record_mode(manifest: &mut Manifest, incremental: bool, pairs_reused: u64) {
+    manifest.mode = if incremental { "incremental" } else { "full" }.into();
+    manifest.counts.insert("pairs_reused".into(), pairs_reused);
 }
 
 /// The manual decisions of the pipeline, if it has a file of them.
