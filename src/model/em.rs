@@ -310,6 +310,18 @@ mod tests {
     use crate::model::household::{HouseholdFit, Layout};
     use crate::model::u_sampling::SplitMix64;
 
+    /// The level drawn from distribution `p` by a uniform number `x`.
+    fn draw(p: &[f64], x: f64) -> i8 {
+        let mut acc = 0.0;
+        for (i, &q) in p.iter().enumerate() {
+            acc += q;
+            if x < acc {
+                return i as i8;
+            }
+        }
+        (p.len() - 1) as i8
+    }
+
     /// EM recovers m and λ from vectors simulated with known parameters.
     #[test]
     fn recovers_known_parameters() {
@@ -319,16 +331,6 @@ mod tests {
         let mut rng = SplitMix64(11);
         let mut uniform = || rng.next_u64() as f64 / u64::MAX as f64;
         let mut counts = PatternCounts::new();
-        let draw = |p: &[f64], x: f64| {
-            let mut acc = 0.0;
-            for (i, &q) in p.iter().enumerate() {
-                acc += q;
-                if x < acc {
-                    return i as i8;
-                }
-            }
-            (p.len() - 1) as i8
-        };
         for _ in 0..200_000 {
             let is_match = uniform() < lambda_true;
             let dist = if is_match { &m_true[..] } else { &u[..] };
@@ -394,16 +396,6 @@ mod tests {
     ) -> Patterns {
         let mut rng = SplitMix64(7);
         let mut uniform = || rng.next_u64() as f64 / u64::MAX as f64;
-        let draw = |p: &[f64], x: f64| {
-            let mut acc = 0.0;
-            for (i, &q) in p.iter().enumerate() {
-                acc += q;
-                if x < acc {
-                    return i as i8;
-                }
-            }
-            (p.len() - 1) as i8
-        };
         let mut counts = PatternCounts::new();
         for _ in 0..n {
             let x = uniform();

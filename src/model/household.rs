@@ -104,6 +104,24 @@ fn person_group_name(field: &str) -> String {
     }
 }
 
+/// Most comparisons a pipeline may have (`model::train` refuses more), hence most groups.
+pub const MAX_COMPARISONS: usize = 16;
+
+/// Per group of `group_of`, the sum of its present fields' weights (`None` when none is
+/// present), on the stack: this runs once per scored pair.
+fn group_sums(
+    group_of: &[Option<usize>],
+    weights: &[Option<f64>],
+) -> [Option<f64>; MAX_COMPARISONS] {
+    let mut w = [None; MAX_COMPARISONS];
+    for (c, x) in weights.iter().enumerate() {
+        if let (Some(g), Some(x)) = (group_of[c], x) {
+            w[g] = Some(w[g].unwrap_or(0.0) + x);
+        }
+    }
+    w
+}
+
 /// Index of `name` in `names`, appended when new.
 fn index_of(names: &mut Vec<String>, name: String) -> usize {
     names.iter().position(|n| *n == name).unwrap_or_else(|| {
@@ -204,20 +222,11 @@ impl Layout {
     /// changes a pair's weight against naive Bayes, from each comparison's weight log2(m/u)
     /// (`None` for null fields): per group `log2((1 - moved) 2^W + moved) - W`.
     pub fn moved_correction(&self, moved: &[f64], weights: &[Option<f64>]) -> f64 {
-        let mut w = vec![(0.0, false); self.names.len()];
-        for (c, x) in weights.iter().enumerate() {
-            if let (Some(g), Some(x)) = (self.group[c], x)
-                && self.multi[g]
-            {
-                w[g].0 += x;
-                w[g].1 = true;
-            }
-        }
-        w.iter()
-            .enumerate()
-            .filter(|(_, x)| x.1)
-            .map(|(g, &(wg, _))| {
-                let mv = moved[g];
+        let sums = group_sums(&self.group, weights);
+        (0..self.names.len())
+            .filter(|&g| self.multi[g])
+            .filter_map(|g| sums[g].map(|wg| (moved[g], wg)))
+            .map(|(mv, wg)| {
                 if wg > 60.0 {
                     (1.0 - mv).log2()
                 } else {
@@ -341,17 +350,8 @@ impl HouseholdFit {
     /// log2 of the household class's likelihood over two strangers', from each comparison's
     /// match weight log2(m/u) (`None` for null fields).
     pub fn log2_ratio(&self, layout: &Layout, weights: &[Option<f64>]) -> f64 {
-        let sums = |group_of: &[Option<usize>], n: usize| {
-            let mut w: Vec<Option<f64>> = vec![None; n];
-            for (c, x) in weights.iter().enumerate() {
-                if let (Some(g), Some(x)) = (group_of[c], x) {
-                    w[g] = Some(w[g].unwrap_or(0.0) + x);
-                }
-            }
-            w
-        };
         let mut mix = 1.0;
-        for (p, w) in sums(&layout.person, self.agreement.len())
+        for (p, w) in group_sums(&layout.person, weights)[..self.agreement.len()]
             .iter()
             .enumerate()
         {
@@ -360,7 +360,10 @@ impl HouseholdFit {
             }
         }
         let mut x = mix.max(f64::MIN_POSITIVE).log2();
-        for (g, w) in sums(&layout.group, self.shared.len()).iter().enumerate() {
+        for (g, w) in group_sums(&layout.group, weights)[..self.shared.len()]
+            .iter()
+            .enumerate()
+        {
             let (Some(w), s) = (*w, self.shared[g]) else {
                 continue;
             };

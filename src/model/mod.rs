@@ -210,7 +210,7 @@ pub fn train(
 ) -> Result<ModelParams> {
     let cfg = &pipeline.model;
     let k = Comparator::new(batch, &pipeline.comparisons)?.len();
-    if k > 16 || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
+    if k > household::MAX_COMPARISONS || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
         return Err(Error::Pipeline(
             "at most 16 comparisons with at most 13 thresholds each are supported".into(),
         ));

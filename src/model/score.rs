@@ -265,7 +265,7 @@ pub fn score(
                 let i = chunk * CHUNK + j;
                 let levels = compared.pair_levels(i);
                 let tf_row = &tf_all[i * t..(i + 1) * t];
-                let mut fields = [None; 16];
+                let mut fields = [None; household::MAX_COMPARISONS];
                 let mut total = tables.prior;
                 for c in 0..k {
                     let wc = tables.weight(c, levels[c]);
