@@ -11,12 +11,11 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
-use arrow::compute::cast;
+use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::run::Table;
+use crate::run::{Table, Text, text};
 use crate::schema::{GOLDEN_ID, SOURCE, SOURCE_ID};
 use crate::{Error, Result};
 
@@ -190,15 +189,9 @@ fn add_batch(
     batch: &RecordBatch,
     columns: [&str; 3],
 ) -> Result<()> {
-    let [source, id, label] = columns.map(|c| string_column(path, batch, c));
-    let (source, id, label) = (source?, id?, label?);
-    let [source, id, label] =
-        [&source, &id, &label].map(|a| a.as_any().downcast_ref::<StringArray>());
-    let (Some(source), Some(id), Some(label)) = (source, id, label) else {
-        return Err(Error::Internal(
-            "evaluate: a cast to Utf8 did not give a StringArray".into(),
-        ));
-    };
+    let [source, id, label] = columns.map(|c| text(batch, c, Text::Cast));
+    let bad = |what: String| input(path, what);
+    let (source, id, label) = (source.map_err(bad)?, id.map_err(bad)?, label.map_err(bad)?);
     for row in 0..batch.num_rows() {
         if source.is_null(row) || id.is_null(row) || label.is_null(row) {
             return Err(input(
@@ -213,14 +206,6 @@ fn add_batch(
         labels.insert(path, source.value(row), id.value(row), label.value(row))?;
     }
     Ok(())
-}
-
-/// Column `name` of `batch` as Utf8, whatever string or dictionary type it was stored as.
-fn string_column(path: &Path, batch: &RecordBatch, name: &str) -> Result<ArrayRef> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| input(path, format!("missing column `{name}`")))?;
-    cast(column, &DataType::Utf8).map_err(|e| input(path, format!("column `{name}`: {e}")))
 }
 
 /// Pairs among `n` records.
@@ -314,7 +299,7 @@ impl fmt::Display for Evaluation {
 mod tests {
     use std::path::PathBuf;
 
-    use arrow::array::{DictionaryArray, Float64Array};
+    use arrow::array::{ArrayRef, DictionaryArray, Float64Array, StringArray};
     use arrow::datatypes::Int32Type;
     use parquet::arrow::ArrowWriter;
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 
 use super::union_find::UnionFind;
 use crate::compare::{Comparator, Compared};
@@ -49,10 +49,8 @@ fn bad(path: &Path, line: usize, message: String) -> Error {
 /// Reads the decisions file and maps its records onto `batch`'s record indices.
 pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
     let col = |n: &str| {
-        batch
-            .column_by_name(n)
-            .map(|c| c.as_string::<i32>().clone())
-            .ok_or_else(|| Error::Internal(format!("manual decisions: no column {n}")))
+        crate::run::text(batch, n, crate::run::Text::Cast)
+            .map_err(|what| Error::Internal(format!("manual decisions: {what}")))
     };
     let (sources, ids) = (col(schema::SOURCE)?, col(schema::SOURCE_ID)?);
     let index: HashMap<(&str, &str), u32> = (0..batch.num_rows())

@@ -10,8 +10,7 @@ use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Int8Type, UInt64Type};
+use arrow::datatypes::{Int8Type, UInt64Type};
 
 use crate::config::ComparisonConfig;
 use crate::run::Table;
@@ -60,12 +59,12 @@ pub struct PairCache {
     k: usize,
 }
 
+/// Column `name` of the previous run's table `file` (or of this run's records) as Utf8.
 fn strings(batch: &RecordBatch, name: &str, file: &Path) -> Result<arrow::array::StringArray> {
-    let col = batch.column_by_name(name).ok_or_else(|| Error::Input {
+    crate::run::text(batch, name, crate::run::Text::Cast).map_err(|what| Error::Input {
         path: file.to_path_buf(),
-        message: format!("no column `{name}`; not a golden run table"),
-    })?;
-    Ok(cast(col, &DataType::Utf8)?.as_string::<i32>().clone())
+        message: format!("{what}; not a golden run table"),
+    })
 }
 
 impl PairCache {

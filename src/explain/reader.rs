@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int8Type, UInt64Type};
 
@@ -11,7 +11,7 @@ use super::RecordRef;
 use crate::model::Decision;
 use crate::model::params::ModelParams;
 use crate::run;
-use crate::run::read_parquet;
+use crate::run::{Text, read_parquet, text};
 use crate::schema;
 use crate::{Error, Result};
 
@@ -160,12 +160,7 @@ impl RunTables {
 
     /// Column `name` of `table`, cast to `ty`; a missing column names the file and the fix.
     fn column(&self, table: Table, name: &str, ty: &DataType) -> Result<Option<ArrayRef>> {
-        let batch = match table {
-            Table::Crosswalk => &self.crosswalk,
-            Table::Lineage => &self.lineage,
-            Table::Decisions => &self.decisions,
-        };
-        batch
+        self.batch(table)
             .column_by_name(name)
             .map(|c| cast(c, ty).map_err(|e| self.bad(table, &format!("column `{name}`: {e}"))))
             .transpose()
@@ -177,6 +172,15 @@ impl RunTables {
             .ok_or_else(|| self.bad(table, &format!("no column `{name}`")))
     }
 
+    /// The rows read of `table`.
+    fn batch(&self, table: Table) -> &RecordBatch {
+        match table {
+            Table::Crosswalk => &self.crosswalk,
+            Table::Lineage => &self.lineage,
+            Table::Decisions => &self.decisions,
+        }
+    }
+
     /// `table` is damaged: `what` is wrong with it.
     pub fn bad(&self, table: Table, what: &str) -> Error {
         damaged(&self.dir, &self.dir.join(table.file()), what)
@@ -184,7 +188,8 @@ impl RunTables {
 
     /// The string column `name` of `table`, which must exist.
     fn strings(&self, table: Table, name: &str) -> Result<Vec<Option<String>>> {
-        let col = self.required(table, name, &DataType::Utf8)?;
+        let col =
+            text(self.batch(table), name, Text::Cast).map_err(|what| self.bad(table, &what))?;
         Ok(strings_of(&col))
     }
 
@@ -211,8 +216,8 @@ impl RunTables {
         let prob = self
             .floats(cw, schema::MATCH_PROBABILITY)?
             .unwrap_or_else(|| vec![None; n]);
-        let file = match self.column(cw, schema::SOURCE_FILE, &DataType::Utf8)? {
-            Some(c) => strings_of(&c),
+        let file = match self.batch(cw).column_by_name(schema::SOURCE_FILE) {
+            Some(_) => self.strings(cw, schema::SOURCE_FILE)?,
             None => vec![None; n],
         };
         let row: Vec<Option<u64>> = match self.column(cw, schema::ROW_NUMBER, &DataType::UInt64)? {
@@ -330,11 +335,8 @@ impl RunTables {
 }
 
 /// The values of a string column.
-fn strings_of(col: &ArrayRef) -> Vec<Option<String>> {
-    col.as_string::<i32>()
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect()
+fn strings_of(col: &StringArray) -> Vec<Option<String>> {
+    col.iter().map(|v| v.map(str::to_string)).collect()
 }
 
 /// Row `row` of a float column.

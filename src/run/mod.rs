@@ -7,6 +7,7 @@
 //! ([`lock`]); [`previous`] finds the run the next one builds on. The write stage that fills a
 //! run directory is [`crate::output`].
 
+pub mod columns;
 pub mod commit;
 pub mod files;
 pub mod layout;
@@ -14,6 +15,7 @@ pub mod lock;
 pub mod parquet;
 pub mod previous;
 
+pub use columns::{Text, as_utf8, non_null_text, text, utf8_column};
 pub use commit::RunDir;
 pub use files::{guard_output_file, output_dir_above, replace_file, write_file};
 pub use layout::{Table, new_run_id};

@@ -17,14 +17,13 @@ mod text;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray, UInt32Array};
-use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use rayon::prelude::*;
 
+use crate::Result;
 use crate::config::StandardizeConfig;
 use crate::schema::match_column;
-use crate::{Error, Result};
 
 use name::{FullNames, NameKind};
 use text::{CleanedBuilder, value_at};
@@ -284,16 +283,7 @@ fn utf8_column(batch: &RecordBatch, field: &str) -> Result<Option<StringArray>> 
     let Some(column) = batch.column_by_name(field) else {
         return Ok(None);
     };
-    let column = match column.data_type() {
-        DataType::Utf8 => column.clone(),
-        _ => cast(column, &DataType::Utf8)?,
-    };
-    let strings = column.as_string_opt::<i32>().ok_or_else(|| {
-        Error::Internal(format!(
-            "column `{field}` is not Utf8 after casting to Utf8"
-        ))
-    })?;
-    Ok(Some(strings.clone()))
+    Ok(Some(crate::run::as_utf8(column)?))
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 
 use foldhash::{HashSet, HashSetExt};
 
-use arrow::array::{AsArray, RecordBatch, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use super::changes::{Changes, change_rows};
 use super::previous::PreviousRun;
 use crate::cluster::{Clusters, Members, golden_id};
+use crate::run::{Text, text};
 use crate::schema;
 use crate::{Error, Result};
 
@@ -35,12 +35,7 @@ pub fn assign(
     run_id: &str,
 ) -> Result<Changes> {
     let col = |name: &str| -> Result<StringArray> {
-        let c = batch
-            .column_by_name(name)
-            .ok_or_else(|| Error::Internal(format!("stable ids: no column {name}")))?;
-        Ok(arrow::compute::cast(c, &DataType::Utf8)?
-            .as_string::<i32>()
-            .clone())
+        text(batch, name, Text::Cast).map_err(|what| Error::Internal(format!("stable ids: {what}")))
     };
     let keys = MemberKeys {
         sources: col(schema::SOURCE)?,

@@ -2,12 +2,11 @@
 
 use std::path::Path;
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use super::index::{Index, hash_of};
-use crate::run::{Table, read_columns};
+use crate::run::{Table, Text, non_null_text, read_columns, text};
 use crate::schema;
 use crate::schema::CREATED_RUN;
 use crate::{Error, Result};
@@ -77,12 +76,12 @@ impl PreviousRun {
         let golden = read_columns(&g_path, Some(&[schema::GOLDEN_ID, CREATED_RUN]))
             .map_err(|e| unreadable(&g_path, e))?;
         let created = match golden.column_by_name(CREATED_RUN) {
-            Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path)?),
+            Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path, false)?),
             None => None,
         };
         let keys = [schema::SOURCE, schema::SOURCE_ID, schema::GOLDEN_ID];
-        let [sources, ids, gids] = keys.map(|name| non_null_utf8(cw, name, &cw_path));
-        let golden_ids = non_null_utf8(&golden, schema::GOLDEN_ID, &g_path)?;
+        let [sources, ids, gids] = keys.map(|name| utf8(cw, name, &cw_path, true));
+        let golden_ids = utf8(&golden, schema::GOLDEN_ID, &g_path, true)?;
         let prev = PreviousRun::new(run_id, [sources?, ids?, gids?], golden_ids, created);
         if prev.by_record.len() < prev.record_ids.len() {
             return Err(Error::Input {
@@ -330,42 +329,15 @@ pub fn read_crosswalk(run_dir: &Path) -> Result<RecordBatch> {
     )
 }
 
-/// Column `name` of previous run table `path` (`batch`), which must be a string column: one of
-/// another type was not written by golden, and casting it would invent ids ("0", "1", …).
-fn utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
-    let unusable = |what: String| Error::Input {
+/// Column `name` of previous run table `path` (`batch`), which must be a string column
+/// ([`Text::Strings`]) without nulls when `non_null`: every record and golden record of a run
+/// has its key and id.
+fn utf8(batch: &RecordBatch, name: &str, path: &Path, non_null: bool) -> Result<StringArray> {
+    let read = if non_null { non_null_text } else { text };
+    read(batch, name, Text::Strings).map_err(|what| Error::Input {
         path: path.to_path_buf(),
         message: format!(
             "{what}; this is not a golden run table, so this run gives new golden ids"
         ),
-    };
-    let col = batch
-        .column_by_name(name)
-        .ok_or_else(|| unusable(format!("no column `{name}`")))?;
-    match col.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {}
-        other => {
-            return Err(unusable(format!(
-                "column `{name}` is {other}, not a string"
-            )));
-        }
-    }
-    let col = arrow::compute::cast(col, &DataType::Utf8)?;
-    Ok(col.as_string::<i32>().clone())
-}
-
-/// [`utf8`], and an error when the column has a null (every record and golden record of a run
-/// has its key and id).
-fn non_null_utf8(batch: &RecordBatch, name: &str, path: &Path) -> Result<StringArray> {
-    let col = utf8(batch, name, path)?;
-    match col.null_count() {
-        0 => Ok(col),
-        n => Err(Error::Input {
-            path: path.to_path_buf(),
-            message: format!(
-                "column `{name}` has {n} null values; this is not a golden run table, so this \
-                 run gives new golden ids"
-            ),
-        }),
-    }
+    })
 }
