@@ -40,6 +40,8 @@ pub const FIRST_SEEN: &str = "first_seen";
 pub const LAST_UPDATED: &str = "last_updated";
 /// Column of `golden.parquet`: the run id in which the golden id was first created.
 pub const CREATED_RUN: &str = "created_run";
+/// Column of `crosswalk.parquet`: the hash of each record's match values (comparison reuse).
+pub const CONTENT_HASH: &str = "content_hash";
 /// Posterior match probability column.
 pub const MATCH_PROBABILITY: &str = "match_probability";
 /// Match weight (log2 Bayes factor) column.

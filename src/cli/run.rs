@@ -25,15 +25,15 @@ pub async fn run(
     };
     let summary = pipeline::run(&p, &opts).await?;
     let c = &summary.manifest.counts;
-    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    let get = |n: Option<u64>| n.unwrap_or(0);
     let line = format!(
         "run {}: {} rows read, {} rejected, {} records, {} candidate pairs, {} golden records\n{}\n",
         summary.manifest.run_id,
-        get("rows_read"),
-        get("rows_rejected"),
-        get("records"),
-        get("candidate_pairs"),
-        get("golden_records"),
+        get(c.rows_read),
+        get(c.rows_rejected),
+        get(c.records),
+        get(c.candidate_pairs),
+        get(c.golden_records),
         summary.run_dir.display()
     );
     // The run is committed: a summary that cannot be printed does not fail it.

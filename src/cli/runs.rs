@@ -46,7 +46,7 @@ fn table(runs: &[RunInfo]) -> String {
             r.run_id.clone(),
             r.state.as_str().to_string(),
             r.status(),
-            num(r.count("golden_records")),
+            num(r.golden_records()),
             num(r.rows_read()),
             num(r.rows_rejected()),
             r.duration_s().map_or("-".into(), |s| format!("{s:.1}s")),

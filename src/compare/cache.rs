@@ -13,12 +13,12 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int8Type, UInt64Type};
 
 use crate::config::ComparisonConfig;
-use crate::run::Table;
+use crate::run::{Previous, Table};
 use crate::schema::{self, match_column};
 use crate::{Error, Result};
 
 /// Name of the crosswalk column holding each record's content hash.
-pub const CONTENT_HASH: &str = "content_hash";
+pub use crate::schema::CONTENT_HASH;
 
 /// FNV-1a hash of every compared field's match value of each record (stable across runs and
 /// builds; nulls hash differently from empty strings).
@@ -68,16 +68,19 @@ fn strings(batch: &RecordBatch, name: &str, file: &Path) -> Result<arrow::array:
 }
 
 impl PairCache {
-    /// Builds the cache from the previous run directory `prev` and its crosswalk `xw`
-    /// ([`crate::cluster::stable_ids::read_crosswalk`]) for the current records.
+    /// Builds the cache from the previous run `prev` (its crosswalk and decisions) for the
+    /// current records.
     pub fn load(
-        prev: &Path,
-        xw: &RecordBatch,
+        prev: &Previous,
         batch: &RecordBatch,
         hashes: &[u64],
         comparisons: &[ComparisonConfig],
     ) -> Result<Self> {
-        let xw_path = prev.join(Table::Crosswalk.file_name());
+        let xw_path = prev.path(Table::Crosswalk);
+        let xw = prev.crosswalk().map_err(|e| Error::Input {
+            path: xw_path.clone(),
+            message: e.to_string(),
+        })?;
         let Some(prev_hash) = xw.column_by_name(CONTENT_HASH) else {
             return Ok(PairCache::default()); // a run from before content hashes: compare everything
         };
@@ -113,7 +116,7 @@ impl PairCache {
         for r in (0..hashes.len()).filter(|&r| unchanged[r]) {
             current.insert((src.value(r), ids.value(r)), r as u32);
         }
-        let dec_path = prev.join(Table::Decisions.file_name());
+        let dec_path = prev.path(Table::Decisions);
         let keys = ["left_source", "left_id", "right_source", "right_id"];
         let level_names: Vec<String> = comparisons
             .iter()
@@ -124,7 +127,7 @@ impl PairCache {
             .copied()
             .chain(level_names.iter().map(String::as_str))
             .collect();
-        let dec = crate::run::read_columns(&dec_path, Some(&wanted))?;
+        let dec = prev.decisions(&wanted)?;
         let cols = keys
             .iter()
             .map(|c| strings(&dec, c, &dec_path))

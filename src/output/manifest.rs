@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cluster::stable_ids::ChangeKind;
 use crate::{Error, Result};
 
 /// One input file with its size and checksum.
@@ -125,6 +126,83 @@ pub struct SourceCounts {
     pub records: u64,
 }
 
+/// The counts of a run, under the names `manifest.json` gives them (in that file's
+/// alphabetical order). A count the run did not reach (a failed run) or that an older golden
+/// did not record is `None` and left out of the file.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(default)]
+pub struct Counts {
+    /// Candidate pairs compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate_pairs: Option<u64>,
+    /// Previous golden ids merged into another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_merged_into: Option<u64>,
+    /// New golden ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_new: Option<u64>,
+    /// Previous golden ids with no member left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_retired: Option<u64>,
+    /// Golden ids split from a previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_split_from: Option<u64>,
+    /// Golden ids whose membership changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_updated: Option<u64>,
+    /// Golden records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub golden_records: Option<u64>,
+    /// Manual decisions that contradict each other or the must-links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual_contradictions: Option<u64>,
+    /// Pairs decided by a manual decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual_pairs: Option<u64>,
+    /// Pairs decided as matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_pairs: Option<u64>,
+    /// Comparisons reused from the previous run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairs_reused: Option<u64>,
+    /// Records kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    /// Pairs left for review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_pairs: Option<u64>,
+    /// Rows read over all sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_read: Option<u64>,
+    /// Rows rejected over all sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_rejected: Option<u64>,
+}
+
+impl Counts {
+    /// The count of changes of `kind` (`changes_<kind>`).
+    pub fn changes(&self, kind: &ChangeKind) -> Option<u64> {
+        let mut copy = *self;
+        *copy.changes_slot(kind)
+    }
+
+    /// Sets the count of changes of `kind`.
+    pub fn set_changes(&mut self, kind: &ChangeKind, n: u64) {
+        *self.changes_slot(kind) = Some(n);
+    }
+
+    /// The field counting changes of `kind`.
+    fn changes_slot(&mut self, kind: &ChangeKind) -> &mut Option<u64> {
+        match kind {
+            ChangeKind::New => &mut self.changes_new,
+            ChangeKind::Updated => &mut self.changes_updated,
+            ChangeKind::MergedInto => &mut self.changes_merged_into,
+            ChangeKind::SplitFrom => &mut self.changes_split_from,
+            ChangeKind::Retired => &mut self.changes_retired,
+        }
+    }
+}
+
 /// Everything a run records about itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Manifest {
@@ -151,7 +229,7 @@ pub struct Manifest {
     /// Per-source counts.
     pub sources: BTreeMap<String, SourceCounts>,
     /// Counts per stage (`records`, `candidate_pairs`, `golden_records`, `changes_<kind>`, …).
-    pub counts: BTreeMap<String, u64>,
+    pub counts: Counts,
     /// Seconds per stage.
     pub timings_s: BTreeMap<String, f64>,
     /// Per blocking rule counts.
@@ -184,13 +262,76 @@ impl Manifest {
 
     /// Reads a manifest.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
-            path: path.into(),
-            message: format!("cannot read the run's manifest ({e}); this is not an intact run"),
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::Input {
-            path: path.into(),
-            message: format!("not a golden manifest: {e}"),
-        })
+        crate::run::read_manifest(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pretty<T: Serialize>(v: &T) -> String {
+        serde_json::to_string_pretty(v).unwrap()
+    }
+
+    #[test]
+    fn counts_are_written_as_the_map_they_replace_without_unreached_counts() {
+        let mut counts = Counts {
+            rows_read: Some(9),
+            rows_rejected: Some(3),
+            pairs_reused: Some(0),
+            ..Counts::default()
+        };
+        counts.set_changes(&ChangeKind::MergedInto, 2);
+        let map: BTreeMap<&str, u64> = [
+            ("rows_read", 9),
+            ("rows_rejected", 3),
+            ("pairs_reused", 0),
+            ("changes_merged_into", 2),
+        ]
+        .into();
+        assert_eq!(pretty(&counts), pretty(&map));
+        assert_eq!(pretty(&Counts::default()), "{}");
+        assert_eq!(counts.changes(&ChangeKind::MergedInto), Some(2));
+        assert_eq!(counts.changes(&ChangeKind::New), None);
+    }
+
+    #[test]
+    fn every_count_is_written_in_the_order_of_its_name() {
+        let all = Counts {
+            candidate_pairs: Some(1),
+            changes_merged_into: Some(1),
+            changes_new: Some(1),
+            changes_retired: Some(1),
+            changes_split_from: Some(1),
+            changes_updated: Some(1),
+            golden_records: Some(1),
+            manual_contradictions: Some(1),
+            manual_pairs: Some(1),
+            match_pairs: Some(1),
+            pairs_reused: Some(1),
+            records: Some(1),
+            review_pairs: Some(1),
+            rows_read: Some(1),
+            rows_rejected: Some(1),
+        };
+        let text = serde_json::to_string(&all).unwrap();
+        let written: Vec<&str> = text.split('"').skip(1).step_by(2).collect();
+        let mut sorted = written.clone();
+        sorted.sort_unstable();
+        assert_eq!(written.len(), 15);
+        assert_eq!(written, sorted);
+    }
+
+    #[test]
+    fn an_older_manifest_missing_counts_reads_them_as_unknown() {
+        let counts: Counts =
+            serde_json::from_str(r#"{"golden_records": 4, "records": 7}"#).unwrap();
+        let want = Counts {
+            golden_records: Some(4),
+            records: Some(7),
+            ..Counts::default()
+        };
+        assert_eq!(counts, want);
     }
 }

@@ -41,9 +41,9 @@ impl RunInfo {
         }
     }
 
-    /// A manifest count.
-    pub fn count(&self, key: &str) -> Option<u64> {
-        self.manifest.as_ref()?.counts.get(key).copied()
+    /// The manifest's count of golden records.
+    pub fn golden_records(&self) -> Option<u64> {
+        self.manifest.as_ref()?.counts.golden_records
     }
 
     /// Rows read over all sources.

@@ -42,7 +42,7 @@ pub fn crosswalk(
         Field::new(schema::MATCH_PROBABILITY, DataType::Float64, true),
         Field::new(schema::SOURCE_FILE, DataType::Utf8, false),
         Field::new(schema::ROW_NUMBER, DataType::UInt64, false),
-        Field::new(crate::compare::cache::CONTENT_HASH, DataType::UInt64, false),
+        Field::new(schema::CONTENT_HASH, DataType::UInt64, false),
     ]);
     let cols: Vec<ArrayRef> = vec![
         column(batch, schema::SOURCE)?.clone(),

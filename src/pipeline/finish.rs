@@ -19,9 +19,8 @@ pub(super) fn finish_run(
         source_columns,
         content_hashes,
         incremental_from,
-        previous_crosswalk,
         placeholders,
-        previous_dir,
+        previous,
     } = prep;
     record_mode(manifest, incremental_from.is_some(), compared.reused);
     let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
@@ -29,17 +28,13 @@ pub(super) fn finish_run(
     let mut compared = compared;
     manual.append_missing(&records, ctx.p, &mut compared)?;
     let scored = score_stage(ctx, &mut params, &records, &compared, &manual)?;
-    let previous = PreviousIds {
-        dir: previous_dir.as_deref(),
-        crosswalk: previous_crosswalk.as_ref(),
-    };
     let scored_pairs = ScoredPairs {
         records: &records,
         compared: &compared,
         scored: &scored,
         manual: &manual,
     };
-    let (clusters, changes) = cluster_and_write_decisions(ctx, &scored_pairs, previous)?;
+    let (clusters, changes) = cluster_and_write_decisions(ctx, &scored_pairs, previous.as_ref())?;
     let pair_counts = PairCounts::of(&scored_pairs);
     let blocking_stats = blocks.stats.clone();
     drop((compared, scored, blocks));
@@ -72,7 +67,7 @@ pub(super) fn finish_run(
 /// Records in the manifest whether the run is incremental and how many comparisons it reused.
 fn record_mode(manifest: &mut Manifest, incremental: bool, pairs_reused: u64) {
     manifest.mode = if incremental { "incremental" } else { "full" }.into();
-    manifest.counts.insert("pairs_reused".into(), pairs_reused);
+    manifest.counts.pairs_reused = Some(pairs_reused);
 }
 
 /// The manual decisions of the pipeline, if it has a file of them.
@@ -174,13 +169,6 @@ pub(super) struct ScoredPairs<'a> {
     manual: &'a cluster::ManualDecisions,
 }
 
-/// The previous run whose golden ids this run keeps, and its crosswalk.
-#[derive(Clone, Copy)]
-pub(super) struct PreviousIds<'a> {
-    dir: Option<&'a std::path::Path>,
-    crosswalk: Option<&'a RecordBatch>,
-}
-
 /// Clusters and golden ids with their changes, the stages `cluster` and `stable_ids`, and the
 /// decisions table (`write_decisions`). Clustering and golden ids (mostly serial work) run on a
 /// thread of their own while the decisions are written on rayon's pool: neither needs the
@@ -188,7 +176,7 @@ pub(super) struct PreviousIds<'a> {
 pub(super) fn cluster_and_write_decisions(
     ctx: &mut RunContext,
     pairs: &ScoredPairs,
-    previous: PreviousIds,
+    previous: Option<&run::Previous>,
 ) -> Result<(Clusters, Changes)> {
     let (p, dir) = (ctx.p, ctx.dir);
     let clock = Clock::start();
@@ -220,7 +208,7 @@ pub(super) fn cluster_and_ids(
     p: &Pipeline,
     run_id: &str,
     pairs: &ScoredPairs,
-    previous: PreviousIds,
+    previous: Option<&run::Previous>,
 ) -> Result<ClusteredWithTimes> {
     let clusters = timed("cluster", || {
         let conflicts = cluster::conflict_pairs(p, pairs.compared, pairs.scored);
@@ -234,8 +222,8 @@ pub(super) fn cluster_and_ids(
     })?;
     let ids = timed("stable_ids", || {
         let mut clusters = clusters.0;
-        let previous = previous.dir.and_then(|prev| {
-            PreviousRun::load(prev, previous.crosswalk)
+        let previous = previous.and_then(|prev| {
+            PreviousRun::load(prev)
                 .map_err(|e| {
                     tracing::warn!(error = %e, "previous run unusable for golden ids; they start afresh")
                 })
@@ -336,28 +324,19 @@ pub(super) struct RunCounts {
 }
 
 impl RunCounts {
-    /// The counts under their manifest names.
-    fn entries(&self) -> [(&'static str, u64); 9] {
-        let pairs = &self.pairs;
-        [
-            ("rows_read", self.rows_read),
-            ("rows_rejected", self.rows_rejected),
-            ("records", self.records),
-            ("golden_records", self.golden_records),
-            ("candidate_pairs", pairs.candidate_pairs),
-            ("match_pairs", pairs.match_pairs),
-            ("review_pairs", pairs.review_pairs),
-            ("manual_pairs", pairs.manual_pairs),
-            ("manual_contradictions", pairs.manual_contradictions),
-        ]
-    }
-
     /// Writes these counts and those of each kind of change (`changes_<kind>`) into the
     /// manifest's counts.
-    fn write_into(&self, counts: &mut BTreeMap<String, u64>, changes: &Changes) {
-        for (k, v) in self.entries() {
-            counts.insert(k.into(), v);
-        }
+    fn write_into(&self, counts: &mut Counts, changes: &Changes) {
+        let pairs = &self.pairs;
+        counts.rows_read = Some(self.rows_read);
+        counts.rows_rejected = Some(self.rows_rejected);
+        counts.records = Some(self.records);
+        counts.golden_records = Some(self.golden_records);
+        counts.candidate_pairs = Some(pairs.candidate_pairs);
+        counts.match_pairs = Some(pairs.match_pairs);
+        counts.review_pairs = Some(pairs.review_pairs);
+        counts.manual_pairs = Some(pairs.manual_pairs);
+        counts.manual_contradictions = Some(pairs.manual_contradictions);
         for kind in [
             ChangeKind::New,
             ChangeKind::Updated,
@@ -365,8 +344,8 @@ impl RunCounts {
             ChangeKind::SplitFrom,
             ChangeKind::Retired,
         ] {
-            let key = format!("changes_{}", kind.as_str());
-            counts.insert(key, changes.count(kind));
+            let n = changes.count(kind.clone());
+            counts.set_changes(&kind, n);
         }
     }
 

@@ -19,10 +19,10 @@ use crate::config::Pipeline;
 use crate::ingest::drift::SourceColumns;
 use crate::ingest::{self, Reject, rejects::rejects_batch};
 use crate::model::{self, Decision, ModelParams, Scored};
-use crate::output::manifest::{InputFile, SourceCounts};
+use crate::output::manifest::{Counts, InputFile, SourceCounts};
 use crate::output::{self, Manifest, tables};
 use crate::run::{
-    Lock, RunDir, Table, TableWriter, layout, new_run_id, previous_run_dir, write_file,
+    self, Lock, RunDir, Table, TableWriter, layout, new_run_id, previous_run_dir, write_file,
     write_parquet,
 };
 use crate::{Error, Result, cluster, standardize, survive};
@@ -32,7 +32,7 @@ mod prepare;
 mod stages;
 
 use finish::finish_run;
-use prepare::{Prepared, Previous, prepare, previous_run};
+use prepare::{Baseline, Prepared, prepare, previous_run};
 use stages::{Clock, Stages, timed};
 
 /// Options of `golden run`.
@@ -64,7 +64,7 @@ pub struct RunSummary {
 /// Trains the model of `p` on its sources (for `golden train`).
 pub async fn train(p: &Pipeline) -> Result<ModelParams> {
     let mut stages = Stages::default();
-    let prep = prepare(p, &mut stages, &Previous::default(), |_, _| {
+    let prep = prepare(p, &mut stages, Baseline::default(), |_, _| {
         Ok(PathBuf::new())
     })
     .await?;
@@ -105,7 +105,7 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     manifest.inputs = stages.time("checksum", || input_files(p))?;
     let dir = RunDir::create(&out_dir, &run_id)?;
     let previous = previous_run(&out_dir, p, opts.full);
-    let (dir, prep) = prepare_in(p, &mut stages, &previous, dir, &manifest).await?;
+    let (dir, prep) = prepare_in(p, &mut stages, previous, dir, &manifest).await?;
     let mut ctx = RunContext {
         p,
         dir: &dir,
@@ -146,7 +146,7 @@ fn new_manifest(p: &Pipeline, opts: &RunOptions, run_id: &str) -> Manifest {
 async fn prepare_in(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: &Previous,
+    previous: Baseline,
     dir: RunDir,
     manifest: &Manifest,
 ) -> Result<(RunDir, Prepared)> {

@@ -21,51 +21,49 @@ pub struct Prepared {
     pub content_hashes: Vec<u64>,
     /// The previous run this one is incremental on, if any (its comparisons are reused).
     pub incremental_from: Option<PathBuf>,
-    /// The previous run's crosswalk (`stable_ids::read_crosswalk`), read once for the cache
-    /// and stable ids; `None` when there is no usable previous run.
-    pub previous_crosswalk: Option<RecordBatch>,
     /// Placeholder values found per field (treated as missing for matching).
     pub placeholders: standardize::placeholder::Placeholders,
-    /// The previous run whose golden ids this run keeps, if usable.
-    pub previous_dir: Option<PathBuf>,
+    /// The previous run whose golden ids this run keeps, if its crosswalk is usable.
+    pub previous: Option<run::Previous>,
 }
 
 /// What this run takes from the run `latest` points at.
 #[derive(Debug, Default)]
-pub(super) struct Previous {
+pub(super) struct Baseline {
     /// Its source columns, for the schema-drift check (empty: not checked).
     columns: SourceColumns,
-    /// Its directory, when it is a committed run of this output directory (golden ids kept).
-    dir: Option<PathBuf>,
-    /// Its directory, when this run is incremental: same pipeline file, not `--full`.
-    incremental_from: Option<PathBuf>,
+    /// The run, when it is a committed run of this output directory (golden ids kept).
+    run: Option<run::Previous>,
+    /// True when this run is incremental on it: same pipeline file, not `--full`.
+    incremental: bool,
 }
 
 /// Finds and checks the previous run (`crate::run::previous_run_dir`) and reads its manifest. An
 /// unusable one gives a full run with new golden ids, with a warning saying why.
-pub(super) fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) -> Previous {
+pub(super) fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) -> Baseline {
     let dir = match previous_run_dir(out_dir) {
         Ok(Some(dir)) => dir,
-        Ok(None) => return Previous::default(),
+        Ok(None) => return Baseline::default(),
         Err(why) => {
             tracing::warn!("previous run unusable: {why}; full run, golden ids start afresh");
-            return Previous::default();
+            return Baseline::default();
         }
     };
-    match Manifest::read(&dir.join(layout::MANIFEST)) {
+    let run = run::Previous::new(dir);
+    match run.manifest::<Manifest>() {
         Ok(m) => {
             let same = m.pipeline_hash == p.hash && m.status == "succeeded";
-            Previous {
+            Baseline {
                 columns: m.source_columns,
-                incremental_from: (same && !full).then(|| dir.clone()),
-                dir: Some(dir),
+                incremental: same && !full,
+                run: Some(run),
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, "previous manifest unreadable; schema drift not checked, full run");
-            Previous {
-                dir: Some(dir),
-                ..Previous::default()
+            Baseline {
+                run: Some(run),
+                ..Baseline::default()
             }
         }
     }
@@ -76,10 +74,10 @@ pub(super) fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) 
 pub(super) async fn prepare(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: &Previous,
+    previous: Baseline,
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
-    let mut ing = ingest_stage(p, stages, previous).await?;
+    let mut ing = ingest_stage(p, stages, &previous).await?;
     let source_columns: SourceColumns = ing
         .sources
         .iter()
@@ -116,8 +114,7 @@ pub(super) async fn prepare(
         content_hashes,
         placeholders,
         incremental_from: reuse.incremental_from,
-        previous_crosswalk: reuse.crosswalk,
-        previous_dir: reuse.dir,
+        previous: reuse.previous,
         blocks,
         compared,
     })
@@ -127,7 +124,7 @@ pub(super) async fn prepare(
 pub(super) async fn ingest_stage(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: &Previous,
+    previous: &Baseline,
 ) -> Result<ingest::Ingested> {
     stages.check()?;
     let clock = Clock::start();
@@ -236,10 +233,8 @@ pub(super) fn standardize_all(
 
 /// What this run reuses of the previous run, once its tables are read and checked.
 pub(super) struct Reuse {
-    /// The previous crosswalk (for the cache and stable ids).
-    crosswalk: Option<RecordBatch>,
-    /// The previous run whose golden ids are kept.
-    dir: Option<PathBuf>,
+    /// The previous run whose golden ids are kept (its crosswalk is readable).
+    previous: Option<run::Previous>,
     /// The previous run whose comparisons are reused (an incremental run).
     incremental_from: Option<PathBuf>,
     /// The comparisons reused.
@@ -252,26 +247,21 @@ pub(super) struct Reuse {
 pub(super) fn reuse_previous(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: &Previous,
+    previous: Baseline,
     records: &RecordBatch,
     content_hashes: &[u64],
 ) -> Result<Reuse> {
-    let previous_crosswalk = previous.dir.as_ref().and_then(|dir| {
-        stable_ids::read_crosswalk(dir)
-            .map_err(|e| {
-                tracing::warn!(error = %e, "previous crosswalk unusable; full run, golden ids start afresh")
-            })
-            .ok()
+    let usable = previous.run.filter(|run| match run.crosswalk() {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "previous crosswalk unusable; full run, golden ids start afresh");
+            false
+        }
     });
-    let cache = match (&previous.incremental_from, &previous_crosswalk) {
-        (Some(dir), Some(xw)) => stages.time("pair_cache", || {
-            let cache = compare::cache::PairCache::load(
-                dir,
-                xw,
-                records,
-                content_hashes,
-                &p.comparisons,
-            );
+    let cache = match &usable {
+        Some(run) if previous.incremental => stages.time("pair_cache", || {
+            let cache =
+                compare::cache::PairCache::load(run, records, content_hashes, &p.comparisons);
             Ok(cache
                 .map_err(|e| {
                     tracing::warn!(error = %e, "previous comparisons unusable; comparing every pair (full run)")
@@ -280,16 +270,13 @@ pub(super) fn reuse_previous(
         })?,
         _ => None,
     };
+    let incremental_from = usable
+        .as_ref()
+        .filter(|_| cache.is_some())
+        .map(|run| run.dir().to_path_buf());
     Ok(Reuse {
-        dir: previous
-            .dir
-            .clone()
-            .filter(|_| previous_crosswalk.is_some()),
-        incremental_from: previous
-            .incremental_from
-            .clone()
-            .filter(|_| cache.is_some()),
-        crosswalk: previous_crosswalk,
+        previous: usable,
+        incremental_from,
         cache,
     })
 }

@@ -26,7 +26,7 @@ mod previous;
 
 pub use assign::assign;
 pub use changes::{Change, ChangeKind, Changes};
-pub use previous::{PreviousRun, read_crosswalk};
+pub use previous::PreviousRun;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use arrow::array::{Array, RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use super::index::{Index, hash_of};
-use crate::run::{Table, Text, non_null_text, read_columns, text};
+use crate::run::{Previous, Table, Text, non_null_text, text};
 use crate::schema;
 use crate::schema::CREATED_RUN;
 use crate::{Error, Result};
@@ -45,36 +45,23 @@ pub struct PreviousRun {
 }
 
 impl PreviousRun {
-    /// Loads the previous committed run `dir` (the one `latest` points at, checked by
+    /// Loads the previous committed run `prev` (the one `latest` points at, checked by
     /// [`crate::run::previous_run_dir`]); an error when its tables are unusable.
     ///
     /// Golden files of runs older than stable ids have no `created_run` column; their ids count
     /// as created in that previous run.
-    /// `crosswalk` is the previous crosswalk when the caller already read it
-    /// ([`read_crosswalk`]); otherwise it is read here.
-    pub fn load(dir: &Path, crosswalk: Option<&RecordBatch>) -> Result<PreviousRun> {
-        let run_id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let unreadable = |path: &Path, e: Error| Error::Input {
+    pub fn load(prev: &Previous) -> Result<PreviousRun> {
+        let run_id = prev.run_id();
+        let unreadable = |path: &Path, e: &dyn std::fmt::Display| Error::Input {
             path: path.to_path_buf(),
             message: format!(
                 "the previous run's table cannot be read ({e}); this run gives new golden ids"
             ),
         };
-        let cw_path = dir.join(Table::Crosswalk.file_name());
-        let read;
-        let cw = match crosswalk {
-            Some(cw) => cw,
-            None => {
-                read = read_crosswalk(dir).map_err(|e| unreadable(&cw_path, e))?;
-                &read
-            }
-        };
-        let g_path = dir.join(Table::Golden.file_name());
-        let golden = read_columns(&g_path, Some(&[schema::GOLDEN_ID, CREATED_RUN]))
-            .map_err(|e| unreadable(&g_path, e))?;
+        let cw_path = prev.path(Table::Crosswalk);
+        let cw = prev.crosswalk().map_err(|e| unreadable(&cw_path, &e))?;
+        let g_path = prev.path(Table::Golden);
+        let golden = prev.golden_ids().map_err(|e| unreadable(&g_path, &e))?;
         let created = match golden.column_by_name(CREATED_RUN) {
             Some(_) => Some(utf8(&golden, CREATED_RUN, &g_path, false)?),
             None => None,
@@ -314,20 +301,6 @@ impl<'a> IdTable<'a> {
 
 /// No previous golden id.
 pub const NONE: u32 = u32::MAX;
-
-/// The columns of a run's `crosswalk.parquet` that the next run needs (stable ids and the
-/// comparison cache), read once; `content_hash` is absent in runs that predate it.
-pub fn read_crosswalk(run_dir: &Path) -> Result<RecordBatch> {
-    read_columns(
-        &run_dir.join(Table::Crosswalk.file_name()),
-        Some(&[
-            schema::SOURCE,
-            schema::SOURCE_ID,
-            schema::GOLDEN_ID,
-            crate::compare::cache::CONTENT_HASH,
-        ]),
-    )
-}
 
 /// Column `name` of previous run table `path` (`batch`), which must be a string column
 /// ([`Text::Strings`]) without nulls when `non_null`: every record and golden record of a run

@@ -130,7 +130,7 @@ fn assert_fresh_full_run(case: &Case, warnings: &[&str]) {
     }
     let m = latest_manifest(case);
     assert_eq!(m.mode, "full");
-    assert_eq!(m.counts["changes_new"], m.counts["golden_records"]);
+    assert_eq!(m.counts.changes_new, m.counts.golden_records);
 }
 
 /// Item 8: `latest` as a real directory made every run work, commit, then exit 1 with `latest`

@@ -46,7 +46,7 @@ fn assert_no_previous_ids(case: &Case, reason: &str) {
         .says(reason);
     let run = latest_dir(case);
     let m = Manifest::read(&run.join("manifest.json")).unwrap();
-    assert_eq!(m.counts["changes_new"], m.counts["golden_records"]);
+    assert_eq!(m.counts.changes_new, m.counts.golden_records);
     for g in strings(&table(&run, "crosswalk"), "golden_id") {
         let g = g.unwrap();
         assert!(
