@@ -4,6 +4,7 @@
 //! record it shares most members with, else one derived from its smallest member key
 //! (`source`, `source_id`), so a rerun on the same inputs gives the same ids.
 
+pub mod crosswalk;
 pub mod manual;
 pub mod stable_ids;
 pub mod union_find;

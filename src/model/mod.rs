@@ -10,6 +10,7 @@
 //! Weights are log2 Bayes factors; term-frequency adjustment ([`tf`]) refines exact agreements;
 //! [`score`] scores every pair.
 
+pub mod decisions_table;
 pub mod em;
 pub mod household;
 pub mod labels;

@@ -280,7 +280,7 @@ pub(super) fn write_stage(
         let (changed, crossed) = rayon::join(
             || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
             || {
-                let crosswalk = tables::crosswalk(records, clusters, content_hashes)?;
+                let crosswalk = cluster::crosswalk::crosswalk(records, clusters, content_hashes)?;
                 write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
             },
         );

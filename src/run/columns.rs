@@ -21,6 +21,13 @@ pub enum Text {
     Strings,
 }
 
+/// Column `name` of a batch this program built; an internal error when it is missing.
+pub fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("missing column {name}")))
+}
+
 /// `column` as a `StringArray`, cast when it is not Utf8.
 pub fn as_utf8(column: &ArrayRef) -> std::result::Result<StringArray, ArrowError> {
     let column = match column.data_type() {

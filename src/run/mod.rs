@@ -15,7 +15,7 @@ pub mod lock;
 pub mod parquet;
 pub mod previous;
 
-pub use columns::{Text, as_utf8, non_null_text, text, utf8_column};
+pub use columns::{Text, as_utf8, column, non_null_text, text, utf8_column};
 pub use commit::RunDir;
 pub use files::{guard_output_file, output_dir_above, replace_file, write_file};
 pub use layout::{Table, new_run_id};
