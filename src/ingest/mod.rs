@@ -7,6 +7,7 @@
 
 pub mod delimited;
 pub mod drift;
+pub mod limit;
 pub mod mapping;
 pub mod rejects;
 pub mod source;

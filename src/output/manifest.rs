@@ -115,16 +115,7 @@ pub fn parquet_rows(path: &Path) -> Option<u64> {
     u64::try_from(reader.metadata().file_metadata().num_rows()).ok()
 }
 
-/// Counts for one source.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-pub struct SourceCounts {
-    /// Rows read.
-    pub rows_read: u64,
-    /// Rows rejected.
-    pub rows_rejected: u64,
-    /// Records kept.
-    pub records: u64,
-}
+pub use crate::ingest::limit::SourceCounts;
 
 /// The counts of a run, under the names `manifest.json` gives them (in that file's
 /// alphabetical order). A count the run did not reach (a failed run) or that an older golden

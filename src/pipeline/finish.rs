@@ -129,7 +129,7 @@ pub(super) fn score_stage(
         .stages
         .time("score", || model::score(records, p, params, compared))?;
     if p.model.model_file.is_none() && !manual.pairs.is_empty() {
-        let report = refine_with_labels(p, params, compared, &scored, manual);
+        let report = model::labels::refine_with_labels(p, params, compared, &scored, &manual.pairs);
         if report.threshold_after != report.threshold_before {
             scored = ctx
                 .stages
@@ -139,26 +139,6 @@ pub(super) fn score_stage(
     }
     manual.mark(compared, &mut scored);
     Ok(scored)
-}
-
-/// Checks the model on the manually labelled pairs and, unless the pipeline fixes the match
-/// threshold, moves it to agree with them ([`model::labels::refine`]).
-pub(super) fn refine_with_labels(
-    p: &Pipeline,
-    params: &mut ModelParams,
-    compared: &Compared,
-    scored: &Scored,
-    manual: &cluster::ManualDecisions,
-) -> model::labels::LabelReport {
-    let labelled: Vec<(f64, bool)> = (0..compared.len())
-        .filter_map(|i| {
-            let must = manual.pairs.get(&(compared.left[i], compared.right[i]))?;
-            Some((scored.probability[i], *must))
-        })
-        .collect();
-    let (matched, review) = params.thresholds_for(&p.model);
-    let movable = p.model.match_threshold.is_none();
-    model::labels::refine(params, &labelled, (review, matched), movable)
 }
 
 /// The records and their scored pairs, as clustering and the decisions table read them.

@@ -17,9 +17,10 @@ use crate::cluster::stable_ids::{self, ChangeKind, Changes, PreviousRun};
 use crate::compare::{self, Compared};
 use crate::config::Pipeline;
 use crate::ingest::drift::SourceColumns;
+use crate::ingest::limit::SourceCounts;
 use crate::ingest::{self, Reject, rejects::rejects_batch};
 use crate::model::{self, Decision, ModelParams, Scored};
-use crate::output::manifest::{Counts, InputFile, SourceCounts};
+use crate::output::manifest::{Counts, InputFile};
 use crate::output::{self, Manifest, tables};
 use crate::run::{
     self, Lock, RunDir, Table, TableWriter, layout, new_run_id, previous_run_dir, write_file,

@@ -83,8 +83,8 @@ pub(super) async fn prepare(
         .iter()
         .map(|s| (s.name.clone(), s.columns.clone()))
         .collect();
-    let sources = source_counts(&ing);
-    if let Some(over) = over_reject_limit(p, &sources) {
+    let sources = ing.counts();
+    if let Some(over) = ingest::limit::over_reject_limit(p, &sources) {
         let rejects_path = on_rejects(&ing.rejects, &sources)?;
         return Err(over.into_error(rejects_path));
     }
@@ -140,68 +140,6 @@ pub(super) async fn ingest_stage(
         "stage completed"
     );
     Ok(ing)
-}
-
-/// Rows read, rejected and kept of every source.
-pub(super) fn source_counts(ing: &ingest::Ingested) -> BTreeMap<String, SourceCounts> {
-    ing.sources
-        .iter()
-        .map(|s| {
-            let c = SourceCounts {
-                rows_read: s.rows_read,
-                rows_rejected: s.rows_rejected,
-                records: s.batch.num_rows() as u64,
-            };
-            (s.name.clone(), c)
-        })
-        .collect()
-}
-
-/// A source that rejected more of its rows than its `max_reject_ratio` allows.
-pub(super) struct OverRejectLimit {
-    /// The source's name.
-    source_name: String,
-    /// Its counts.
-    counts: SourceCounts,
-    /// Rejected over read rows.
-    ratio: f64,
-    /// Its `max_reject_ratio`.
-    max: f64,
-}
-
-impl OverRejectLimit {
-    /// The run's error, naming the rejects file written at `rejects`.
-    fn into_error(self, rejects: PathBuf) -> Error {
-        Error::TooManyRejects {
-            source_name: self.source_name,
-            rejected: self.counts.rows_rejected,
-            total: self.counts.rows_read,
-            ratio: self.ratio * 100.0,
-            max: self.max * 100.0,
-            rejects,
-        }
-    }
-}
-
-/// The first source, in pipeline order, over its reject limit.
-pub(super) fn over_reject_limit(
-    p: &Pipeline,
-    sources: &BTreeMap<String, SourceCounts>,
-) -> Option<OverRejectLimit> {
-    p.sources.iter().find_map(|cfg| {
-        let c = sources.get(&cfg.name)?;
-        let ratio = if c.rows_read == 0 {
-            0.0
-        } else {
-            c.rows_rejected as f64 / c.rows_read as f64
-        };
-        (ratio > cfg.max_reject_ratio).then(|| OverRejectLimit {
-            source_name: cfg.name.clone(),
-            counts: c.clone(),
-            ratio,
-            max: cfg.max_reject_ratio,
-        })
-    })
 }
 
 /// Standardizes every source in parallel and concatenates them into one batch.
