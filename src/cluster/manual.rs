@@ -56,6 +56,25 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
     let index: HashMap<(&str, &str), u32> = (0..batch.num_rows())
         .map(|i| ((sources.value(i), ids.value(i)), i as u32))
         .collect();
+    let (mut out, both_ways) = decide(read_rows(path)?, &index);
+    let clashes = out.contradictions(batch.num_rows());
+    out.contradictions = clashes.len() + both_ways.len();
+    let name = |i: u32| format!("{}:{}", sources.value(i as usize), ids.value(i as usize));
+    warn_clashes(path, &both_ways, &clashes, name);
+    Ok(out)
+}
+
+/// One row of the decisions file: its two records (source, id) and whether they must link.
+struct Row {
+    left: (String, String),
+    right: (String, String),
+    must: bool,
+}
+
+/// The rows of the decisions file, checked: the header names `left`, `right` and `decision`
+/// (any order, any case), each record is `source:id`, each decision `must_link` or
+/// `cannot_link`; errors name the line.
+fn read_rows(path: &Path) -> Result<Vec<Row>> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
@@ -74,41 +93,57 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             bad(path, 1, format!("missing column `{name}`; the header must be left,right,decision,reason,author,date"))
         })
     };
-    let (l, r, d) = (pos("left")?, pos("right")?, pos("decision")?);
+    let columns = [pos("left")?, pos("right")?, pos("decision")?];
+    rdr.records()
+        .enumerate()
+        .map(|(n, rec)| {
+            let line = n + 2;
+            let rec = rec.map_err(|e| bad(path, line, e.to_string()))?;
+            parse_row(&rec, columns, |message| bad(path, line, message))
+        })
+        .collect()
+}
+
+/// Row `rec`, its left, right and decision in `columns`; `bad` makes the error of its line.
+fn parse_row(
+    rec: &csv::StringRecord,
+    [l, r, d]: [usize; 3],
+    bad: impl Fn(String) -> Error,
+) -> Result<Row> {
+    let field = |i: usize| rec.get(i).unwrap_or("").trim();
+    let key = |s: &str| -> Result<(String, String)> {
+        s.split_once(':')
+            .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+            .ok_or_else(|| bad(format!("record `{s}` is not of the form source:id")))
+    };
+    let must = match field(d) {
+        "must_link" => true,
+        "cannot_link" => false,
+        other => {
+            return Err(bad(format!(
+                "decision `{other}`; expected must_link or cannot_link"
+            )));
+        }
+    };
+    Ok(Row {
+        left: key(field(l))?,
+        right: key(field(r))?,
+        must,
+    })
+}
+
+/// The decisions of `rows` by record index (`index`), counting rows naming a record not in
+/// this run, and the pairs decided both ways (must_link on one row, cannot_link on another:
+/// the later row wins), sorted.
+fn decide(
+    rows: Vec<Row>,
+    index: &HashMap<(&str, &str), u32>,
+) -> (ManualDecisions, Vec<(u32, u32)>) {
     let mut out = ManualDecisions::default();
-    // Pairs decided must_link on one row and cannot_link on another (the later row wins).
     let mut both_ways: Vec<(u32, u32)> = Vec::new();
-    for (n, rec) in rdr.records().enumerate() {
-        let line = n + 2;
-        let rec = rec.map_err(|e| bad(path, line, e.to_string()))?;
-        let field = |i: usize| rec.get(i).unwrap_or("").trim();
-        let key = |s: &str| -> Result<(String, String)> {
-            s.split_once(':')
-                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-                .ok_or_else(|| {
-                    bad(
-                        path,
-                        line,
-                        format!("record `{s}` is not of the form source:id"),
-                    )
-                })
-        };
-        let must = match field(d) {
-            "must_link" => true,
-            "cannot_link" => false,
-            other => {
-                return Err(bad(
-                    path,
-                    line,
-                    format!("decision `{other}`; expected must_link or cannot_link"),
-                ));
-            }
-        };
-        let (a, b) = (key(field(l))?, key(field(r))?);
-        let (Some(&x), Some(&y)) = (
-            index.get(&(a.0.as_str(), a.1.as_str())),
-            index.get(&(b.0.as_str(), b.1.as_str())),
-        ) else {
+    let find = |(s, id): &(String, String)| index.get(&(s.as_str(), id.as_str())).copied();
+    for row in rows {
+        let (Some(x), Some(y)) = (find(&row.left), find(&row.right)) else {
             out.unknown_records += 1;
             continue;
         };
@@ -116,8 +151,8 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
         if x != y
             && out
                 .pairs
-                .insert(pair, must)
-                .is_some_and(|before| before != must)
+                .insert(pair, row.must)
+                .is_some_and(|before| before != row.must)
         {
             both_ways.push(pair);
         }
@@ -130,16 +165,24 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
     }
     both_ways.sort_unstable();
     both_ways.dedup();
-    let clashes = out.contradictions(batch.num_rows());
-    out.contradictions = clashes.len() + both_ways.len();
-    let name = |i: u32| format!("{}:{}", sources.value(i as usize), ids.value(i as usize));
+    (out, both_ways)
+}
+
+/// Warns of the pairs decided both ways and of the cannot-links the must-links join
+/// (`clashes`), naming their records by id (`name`).
+fn warn_clashes(
+    path: &Path,
+    both_ways: &[(u32, u32)],
+    clashes: &[(u32, u32)],
+    name: impl Fn(u32) -> String,
+) {
     if !both_ways.is_empty() {
         let (n, s, is) = counted(both_ways.len());
         tracing::warn!(
             pairs = n,
             "{n} pair{s} of the manual decisions {is} decided both ways, must_link and \
              cannot_link ({}); the later row wins. Review {}",
-            named(&both_ways, name),
+            named(both_ways, &name),
             path.display()
         );
     }
@@ -150,11 +193,10 @@ pub fn load(path: &Path, batch: &RecordBatch) -> Result<ManualDecisions> {
             "{n} cannot-link pair{s} of the manual decisions {is} joined by must-links through \
              other records ({}); the cannot-link wins: the must-link that would complete the \
              chain is not applied. Review {}",
-            named(&clashes, name),
+            named(clashes, &name),
             path.display()
         );
     }
-    Ok(out)
 }
 
 /// `n` with the plural ending and verb that go with it: (n, "s" or "", "are" or "is").
