@@ -108,7 +108,7 @@ pub enum Command {
         redact: bool,
     },
     /// Run read-only SQL over a run's tables: golden, crosswalk, lineage, decisions, review,
-    /// rejects, changes.
+    /// rejects, changes, records.
     ///
     /// Only queries run: CREATE, DROP, INSERT, COPY and SET are refused (exit 2), and no file
     /// but the run's tables can be read.
