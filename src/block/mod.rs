@@ -48,6 +48,10 @@ pub struct RuleStats {
     pub capped_records: u64,
     /// Pairs in kept blocks, before pairs found by earlier rules are removed.
     pub pairs_in_blocks: u64,
+    /// The size cap the blocks were held to (`max_block_size`); absent in runs written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_block_size: Option<u64>,
 }
 
 /// Every rule's groups and blocks.
@@ -296,6 +300,7 @@ fn rule_blocks(
     }
     let mut stats = RuleStats {
         rule: rule.text.clone(),
+        max_block_size: Some(max_block_size as u64),
         ..Default::default()
     };
     for &s in &sizes {

@@ -48,13 +48,13 @@ fn explain_pair_is_a_waterfall_from_prior_to_decision() {
     );
     assert!(
         lines.contains(
-            &"first_name   exact   0.800   0.0500    +4.00    -2.61   (not kept)      Bob"
+            &"first_name   exact   0.800   0.0500    +4.00    -2.61   Robert                Bob"
         ),
         "{text}"
     );
     assert!(
         lines.contains(
-            &"birth_date   exact   0.850   0.0100    +6.41   +33.21   (not kept)      1985-02-03"
+            &"birth_date   exact   0.850   0.0100    +6.41   +33.21   1985-02-03            1985-02-03"
         ),
         "{text}"
     );
