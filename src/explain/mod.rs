@@ -112,6 +112,7 @@ fn explain_pair(
         let sides = pair::Sides {
             records: (a, b),
             golden: (ga, gb),
+            members,
         };
         return pair::report(out, tables, rec, &sides, found.first(), redact);
     }

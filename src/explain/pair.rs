@@ -2,9 +2,10 @@
 //! score (the run's, or recomputed for a pair it never compared), each blocking rule's verdict,
 //! and what keeps the records apart or which links join them.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::reader::{Pair, RunRecords, RunTables, Scores};
+use super::reader::{Member, Pair, RunRecords, RunTables, Scores};
 use super::{RecordRef, render, why};
 use crate::Result;
 use crate::config::Pipeline;
@@ -15,6 +16,8 @@ pub struct Sides<'a> {
     pub records: (&'a RecordRef, &'a RecordRef),
     /// Their golden ids.
     pub golden: (&'a str, &'a str),
+    /// Every crosswalk row of the run.
+    pub members: &'a [Member],
 }
 
 /// Writes the whole report of pair `sides` (`stored`: the run's decisions row, if it compared
@@ -108,8 +111,8 @@ fn bond(out: &mut String, tables: &RunTables, sides: &Sides, evidence: &Evidence
     } = *evidence;
     let (a, b) = sides.records;
     if sides.golden.0 == sides.golden.1 {
-        let members = tables.crosswalk_rows()?;
-        let mine: Vec<&RecordRef> = members
+        let mine: HashSet<&RecordRef> = sides
+            .members
             .iter()
             .filter(|m| m.golden_id == sides.golden.0)
             .map(|m| &m.record)

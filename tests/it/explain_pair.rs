@@ -259,3 +259,57 @@ fn every_compared_pair_of_the_demo_scores_the_same_recomputed() {
     let out = run(&toml);
     assert!(assert_one_scoring_path(&out) > 100);
 }
+
+#[test]
+fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
+    let tmp = tempdir();
+    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
+        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), tmp.path().join(f)).unwrap();
+    }
+    let toml = tmp.path().join("tiny.toml");
+    let out = run(&toml);
+    let text = std::fs::read_to_string(&toml).unwrap() + "# edited after the run\n";
+    std::fs::write(&toml, text).unwrap();
+    let text = golden_ok(&["explain", dir(&out), "--pair", "crm:C2", "crm:C3"]);
+    let lines: Vec<&str> = text.lines().take(4).collect();
+    assert_eq!(
+        lines,
+        [
+            "pair crm:C2 ~ crm:C3: not compared: no blocking rule put them in one block",
+            &format!(
+                "not scored: the run's pipeline {} changed since the run (its SHA-256 differs)",
+                toml.display()
+            ),
+            "values: as standardised, from records.parquet",
+            "",
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("email                    jane@example.com   john.smith@example.com   no: different keys\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kept apart by:\n  no blocking rule put them in one block, so they were never compared\ncrm:C2 is in"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_manual_cannot_link_is_what_keeps_a_matching_pair_apart() {
+    let tmp = tempdir();
+    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
+        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), tmp.path().join(f)).unwrap();
+    }
+    std::fs::create_dir(tmp.path().join("decisions")).unwrap();
+    std::fs::write(
+        tmp.path().join("decisions/manual.csv"),
+        "left,right,decision,reason,author,date\ncrm:C1,support:7,cannot_link,two people,ana,2026-11-01\n",
+    )
+    .unwrap();
+    let out = run(&tmp.path().join("tiny.toml"));
+    assert_eq!(
+        reasons(&out, "crm:C1", "support:7"),
+        ["a manual decision (cannot-link)"]
+    );
+}
