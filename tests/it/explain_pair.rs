@@ -22,6 +22,14 @@ fn run(toml: &Path) -> tempfile::TempDir {
     out
 }
 
+/// Copies the tiny pipeline and its files into `dir`; returns the pipeline's path there.
+fn tiny_copy(dir: &Path) -> std::path::PathBuf {
+    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
+        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), dir.join(f)).unwrap();
+    }
+    dir.join("tiny.toml")
+}
+
 fn dir(out: &tempfile::TempDir) -> &str {
     out.path().to_str().unwrap()
 }
@@ -129,12 +137,9 @@ fn review_pair_is_kept_apart_by_the_band_the_household_term_and_the_conflict() {
     );
     // With the identity conflict on (Robert and John disagree), it is one more reason.
     let tmp = tempdir();
-    for f in ["crm.csv", "support.ndjson", "model.json"] {
-        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), tmp.path().join(f)).unwrap();
-    }
-    let text = std::fs::read_to_string(repo("tests/data/tiny/tiny.toml")).unwrap();
+    let toml = tiny_copy(tmp.path());
+    let text = std::fs::read_to_string(&toml).unwrap();
     let text = text.replace("[model]\n", "[model]\nconflict_field = \"first_name\"\n");
-    let toml = tmp.path().join("tiny.toml");
     std::fs::write(&toml, text).unwrap();
     let out = run(&toml);
     assert_eq!(
@@ -263,10 +268,7 @@ fn every_compared_pair_of_the_demo_scores_the_same_recomputed() {
 #[test]
 fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
     let tmp = tempdir();
-    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
-        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), tmp.path().join(f)).unwrap();
-    }
-    let toml = tmp.path().join("tiny.toml");
+    let toml = tiny_copy(tmp.path());
     let out = run(&toml);
     let text = std::fs::read_to_string(&toml).unwrap() + "# edited after the run\n";
     std::fs::write(&toml, text).unwrap();
@@ -298,9 +300,7 @@ fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
 #[test]
 fn a_manual_cannot_link_is_what_keeps_a_matching_pair_apart() {
     let tmp = tempdir();
-    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
-        std::fs::copy(repo(&format!("tests/data/tiny/{f}")), tmp.path().join(f)).unwrap();
-    }
+    tiny_copy(tmp.path());
     std::fs::create_dir(tmp.path().join("decisions")).unwrap();
     std::fs::write(
         tmp.path().join("decisions/manual.csv"),
