@@ -55,11 +55,14 @@ pub fn report(
             let _ = writeln!(out, "{title}");
         }
     }
-    if let Ok(p) = &pipeline {
-        render::thresholds(out, tables.model.thresholds_for(&p.model));
-    }
-    if let Err(why) = &pipeline {
-        let _ = writeln!(out, "not scored: {why}");
+    match (&pipeline, stored) {
+        (Ok(p), _) => render::thresholds(out, tables.model.thresholds_for(&p.model)),
+        (Err(why), None) => {
+            let _ = writeln!(out, "not scored: {why}");
+        }
+        (Err(why), Some(_)) => {
+            let _ = writeln!(out, "thresholds not shown: {why}");
+        }
     }
     if !redact {
         let _ = writeln!(out, "values: as standardised, from records.parquet");

@@ -295,6 +295,16 @@ fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
         text.contains("kept apart by:\n  no blocking rule put them in one block, so they were never compared\ncrm:C2 is in"),
         "{text}"
     );
+    // A compared pair keeps the run's score; only its reasons need the pipeline.
+    let text = golden_ok(&["explain", dir(&out), "--pair", "crm:C1", "crm:C3"]);
+    assert!(
+        text.contains("match weight -1.58   probability 0.2512   decision review\nthresholds not shown: the run's pipeline "),
+        "{text}"
+    );
+    assert!(
+        text.contains("kept apart by:\n  (not worked out: the run's pipeline is needed)\n"),
+        "{text}"
+    );
 }
 
 #[test]
