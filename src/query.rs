@@ -19,7 +19,7 @@ use crate::run::Table;
 use crate::{Error, Result, ingest};
 
 /// The run's tables that `golden query` registers, each from `<name>.parquet`.
-pub const TABLES: [Table; 7] = Table::ALL;
+pub const TABLES: [Table; 8] = Table::ALL;
 
 /// A DataFusion session with every table present in `run_dir` registered; also returns
 /// the names registered, in [`TABLES`] order.

@@ -17,6 +17,8 @@ use crate::schema::match_column;
 use crate::standardize::keys::key;
 use crate::{Error, Result};
 
+pub mod records;
+
 /// Group id of a record whose key is null, or whose block was skipped.
 pub const NONE: u32 = u32::MAX;
 
@@ -46,6 +48,10 @@ pub struct RuleStats {
     pub capped_records: u64,
     /// Pairs in kept blocks, before pairs found by earlier rules are removed.
     pub pairs_in_blocks: u64,
+    /// The size cap the blocks were held to (`max_block_size`); absent in runs written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_block_size: Option<u64>,
 }
 
 /// Every rule's groups and blocks.
@@ -172,18 +178,23 @@ fn part_groups(values: &StringArray) -> Vec<u32> {
         .collect()
 }
 
+/// The values of blocking key `k` of every record of `batch` (its field's match key, transformed).
+fn key_values(batch: &RecordBatch, k: &crate::config::BlockKey) -> Result<StringArray> {
+    let col_name = match_column(&k.field);
+    let col = batch.column_by_name(&col_name).ok_or_else(|| {
+        Error::Internal(format!(
+            "blocking key `{}` has no column {col_name}",
+            k.field
+        ))
+    })?;
+    Ok(key(col.as_string::<i32>(), k.transform))
+}
+
 /// Group ids of a rule: records share an id when they agree on every key.
 fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
     let mut groups: Option<Vec<u32>> = None;
     for k in &rule.keys {
-        let col_name = match_column(&k.field);
-        let col = batch.column_by_name(&col_name).ok_or_else(|| {
-            Error::Internal(format!(
-                "blocking key `{}` has no column {col_name}",
-                k.field
-            ))
-        })?;
-        let part = part_groups(&key(col.as_string::<i32>(), k.transform));
+        let part = part_groups(&key_values(batch, k)?);
         groups = Some(match groups {
             None => part,
             Some(prev) => {
@@ -202,6 +213,32 @@ fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
         });
     }
     groups.ok_or_else(|| Error::Internal(format!("blocking rule `{}` has no keys", rule.text)))
+}
+
+/// Each record's blocking key under `rule`: its keys' values joined by
+/// [`crate::schema::KEY_SEPARATOR`], null when any of them is null or empty (the record then
+/// cannot pair under the rule). Records share a key exactly when [`rule_groups`] groups them.
+pub fn rule_keys(batch: &RecordBatch, rule: &BlockingRule) -> Result<StringArray> {
+    let parts = rule
+        .keys
+        .iter()
+        .map(|k| key_values(batch, k))
+        .collect::<Result<Vec<StringArray>>>()?;
+    let mut joined = String::new();
+    Ok((0..batch.num_rows())
+        .map(|i| {
+            joined.clear();
+            for (n, part) in parts.iter().enumerate() {
+                let v = Some(part).filter(|p| p.is_valid(i)).map(|p| p.value(i));
+                let v = v.filter(|v| !v.is_empty())?;
+                if n > 0 {
+                    joined.push_str(crate::schema::KEY_SEPARATOR);
+                }
+                joined.push_str(v);
+            }
+            Some(joined.clone())
+        })
+        .collect())
 }
 
 /// Builds the blocks of every rule over `batch` (standardized, with `__match` columns).
@@ -263,6 +300,7 @@ fn rule_blocks(
     }
     let mut stats = RuleStats {
         rule: rule.text.clone(),
+        max_block_size: Some(max_block_size as u64),
         ..Default::default()
     };
     for &s in &sizes {
@@ -470,5 +508,34 @@ mod tests {
             }
         }
         assert_eq!(pairs(&blocks), want);
+        // A record's key under a rule is shared exactly by the records of its group.
+        for (r, rule) in cfg.rules.iter().enumerate() {
+            let keys = rule_keys(&b, rule).unwrap();
+            let g = &blocks.groups[r];
+            for i in 0..n {
+                assert_eq!(keys.is_null(i), g[i] == NONE, "rule {r} record {i}");
+                for j in 0..n {
+                    let same =
+                        keys.is_valid(i) && keys.is_valid(j) && keys.value(i) == keys.value(j);
+                    assert_eq!(same, g[i] != NONE && g[i] == g[j], "rule {r} ({i}, {j})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rule_keys_join_the_rule_keys_and_are_null_when_one_is_missing() {
+        let b = batch(&[
+            ("last_name", vec![Some("lee"), Some("lee"), None]),
+            (
+                "birth_date",
+                vec![Some("1990-01-01"), Some(""), Some("1991-01-01")],
+            ),
+        ]);
+        let keys = rule_keys(&b, &rule(&["last_name", "birth_date"])).unwrap();
+        assert_eq!(
+            keys.iter().collect::<Vec<_>>(),
+            [Some("lee & 1990-01-01"), None, None]
+        );
     }
 }

@@ -8,6 +8,9 @@ use crate::{Result, run};
 /// Prints the explanation of `target` in the run `run`.
 pub fn explain(run: &Path, target: &Target, redact: bool) -> Result<()> {
     let dir = run::resolve_run(run)?;
-    let tables = RunTables::load(&dir)?;
+    let mut tables = RunTables::load(&dir)?;
+    if matches!(target, Target::Pair(..)) {
+        tables.load_records()?;
+    }
     super::print::stdout(&ex::explain(&tables, target, redact)?)
 }

@@ -86,15 +86,17 @@ pub enum Command {
     },
     /// Explain a run: a pair's score field by field, a record's links, or a golden record.
     ///
-    /// Numbers are read back from the run (decisions.parquet, model.json), not recomputed.
-    /// Runs keep no standardized values, so the values shown are the surviving values in
-    /// lineage: a record shows its value for a field only where that value won, else
-    /// `(not kept)`.
+    /// A compared pair's numbers are read back from the run (decisions.parquet, model.json);
+    /// two records the run never compared are scored with the run's model, and `--pair` says
+    /// which blocking rules would have paired them and what keeps them apart. Values are the
+    /// standardised values in records.parquet (runs written before it show lineage's
+    /// surviving values, `(not kept)` elsewhere).
     #[command(group(ArgGroup::new("target").required(true).args(["pair", "record", "golden"])))]
     Explain {
         /// A run directory, or an output directory (its `latest` run).
         run: PathBuf,
-        /// Waterfall of a pair's match weight: prior, then each field's level, m, u and weight.
+        /// Waterfall of a pair's match weight with both records' values, each blocking rule's verdict
+        /// and what keeps the two apart (any two records, also never compared).
         #[arg(long, num_args = 2, value_names = ["SOURCE:ID", "SOURCE:ID"])]
         pair: Option<Vec<RecordRef>>,
         /// A record's golden id, match probability and scored pairs.
@@ -108,7 +110,7 @@ pub enum Command {
         redact: bool,
     },
     /// Run read-only SQL over a run's tables: golden, crosswalk, lineage, decisions, review,
-    /// rejects, changes.
+    /// rejects, changes, records.
     ///
     /// Only queries run: CREATE, DROP, INSERT, COPY and SET are refused (exit 2), and no file
     /// but the run's tables can be read.

@@ -1,15 +1,19 @@
-//! `golden explain`: why a pair scored as it did, where a record went, and what a golden record
-//! is made of.
+//! `golden explain`: why a pair scored as it did (or would have), where a record went, and what
+//! a golden record is made of.
 //!
-//! In: a run's tables ([`RunTables`]: `model.json`, `crosswalk`, `lineage`, `decisions`), read
-//! as typed rows by [`reader`]. Out: a plain-text report, written by [`render`].
-//! Every number is read back from the run, never recomputed, so the
-//! report shows what the run decided. Standardized values are not kept in a run; the values shown
-//! are the surviving values in `lineage`, so a record shows a value only for the fields where its
-//! value won, and `(not kept)` elsewhere. `redact` replaces every value with `***`.
+//! In: a run's tables ([`RunTables`]: `model.json`, `crosswalk`, `lineage`, `decisions`, and
+//! for `--pair` `records.parquet` with the manifest), read as typed rows by [`reader`]. Out: a
+//! plain-text report, written by [`render`]. The scores of compared pairs are read back from
+//! the run; a pair the run never compared is scored by [`why`] with the run's model through the
+//! run's own scoring code, and [`pair`] adds each blocking rule's verdict and what keeps the
+//! records apart. Values shown are the standardised values in `records.parquet`; a run without
+//! it shows the surviving values in `lineage` (`(not kept)` elsewhere). `redact` replaces every
+//! value and key with `***`.
 
+pub mod pair;
 pub mod reader;
 pub mod render;
+pub mod why;
 
 use std::fmt;
 use std::str::FromStr;
@@ -104,6 +108,14 @@ fn explain_pair(
     let ga = golden_of(tables, members, a)?;
     let gb = golden_of(tables, members, b)?;
     let found = tables.pairs(|l, r| (l == a && r == b) || (l == b && r == a))?;
+    if let Some(rec) = &tables.records {
+        let sides = pair::Sides {
+            records: (a, b),
+            golden: (ga, gb),
+            members,
+        };
+        return pair::report(out, tables, rec, &sides, found.first(), redact);
+    }
     let Some(pair) = found.first() else {
         render::not_compared(out, (a, ga), (b, gb));
         return Ok(());
@@ -113,7 +125,27 @@ fn explain_pair(
     } else {
         tables.lineage_rows()?
     };
-    render::waterfall(out, tables, pair, (a, b), &lineage, redact)?;
+    let title = format!("pair {a} ~ {b}   (blocking rule: {})", pair.blocking_rule);
+    let value = |r: &RecordRef, field: &str| render::kept_value(&lineage, r, field, redact);
+    render::waterfall(
+        out,
+        &tables.model,
+        &title,
+        &tables.scores(pair)?,
+        (a, b),
+        &value,
+    );
+    render::score_line(out, "", &tables.scores(pair)?);
+    if !redact {
+        let _ = writeln!(
+            out,
+            "values: the surviving values in lineage; (not kept) where another record's value survived"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "this run has no records.parquet (written by an older golden): the compared values were not kept by that run"
+    );
     let _ = writeln!(
         out,
         "{a} is in golden record {ga}\n{b} is in golden record {gb}"
@@ -195,6 +227,7 @@ mod tests {
                 ("rule", s(&["most_recent", "longest", "most_recent"])),
             ]),
             decisions: decisions(),
+            records: None,
         }
     }
 
@@ -306,6 +339,7 @@ first_name   jaro_winkler ≥ 0.92   0.200   0.0400    +2.32   +1.00   -3.31   A
 birth_date   day/month swapped     0.050   0.0100    +2.32           -0.99   (not kept)   1990-02-03
 match weight -0.99   probability 0.3356   decision match
 values: the surviving values in lineage; (not kept) where another record's value survived
+this run has no records.parquet (written by an older golden): the compared values were not kept by that run
 a:1 is in golden record G1
 b:2 is in golden record G1
 ";

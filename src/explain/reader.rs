@@ -28,6 +28,55 @@ pub struct RunTables {
     pub lineage: RecordBatch,
     /// `decisions.parquet`.
     pub decisions: RecordBatch,
+    /// `records.parquet` and the manifest, once [`RunTables::load_records`] read them;
+    /// `None` also for a run written before golden kept them.
+    pub records: Option<RunRecords>,
+}
+
+/// `records.parquet` (what blocking and comparison saw of every record) and what the manifest
+/// says of the run's blocking and pipeline.
+#[derive(Debug, Clone)]
+pub struct RunRecords {
+    /// `records.parquet`, row = record index.
+    pub batch: RecordBatch,
+    /// The manifest's `blocking` entries (rule labels, size caps), in rule order.
+    pub blocking: Vec<crate::block::RuleStats>,
+    /// The pipeline file the run used, and its SHA-256 then.
+    pub pipeline: (PathBuf, String),
+}
+
+impl RunRecords {
+    /// The string column `name`; an error naming the file when it is missing.
+    fn strings(&self, name: &str) -> Result<&arrow::array::StringArray> {
+        self.batch
+            .column_by_name(name)
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| Error::Internal(format!("records.parquet: no string column `{name}`")))
+    }
+
+    /// The record index (row) of `r`, if the run kept it.
+    pub fn index_of(&self, r: &RecordRef) -> Result<Option<u32>> {
+        let (src, ids) = (
+            self.strings(schema::SOURCE)?,
+            self.strings(schema::SOURCE_ID)?,
+        );
+        Ok((0..self.batch.num_rows())
+            .find(|&i| src.value(i) == r.source && ids.value(i) == r.id)
+            .map(|i| i as u32))
+    }
+
+    /// Column `name` of record `row` (a display value, match key or blocking key).
+    pub fn value(&self, name: &str, row: u32) -> Result<Option<String>> {
+        let col = self.strings(name)?;
+        let row = row as usize;
+        Ok(col.is_valid(row).then(|| col.value(row).to_string()))
+    }
+
+    /// Records whose key under blocking rule `rule` (0-based) is `key`: the size of its block.
+    pub fn block_size(&self, rule: usize, key: &str) -> Result<u64> {
+        let col = self.strings(&schema::block_column(rule))?;
+        Ok(col.iter().filter(|v| *v == Some(key)).count() as u64)
+    }
 }
 
 /// A Parquet table of [`RunTables`].
@@ -115,6 +164,7 @@ impl Pair {
 }
 
 /// One comparison's part of a pair's score.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldScore {
     /// Comparison level (-1 = null).
     pub level: i8,
@@ -122,6 +172,21 @@ pub struct FieldScore {
     pub weight: f64,
     /// Term-frequency adjustment, when the comparison has one.
     pub tf_adjustment: Option<f64>,
+}
+
+/// A pair's score, comparison by comparison: a decisions row as the run wrote it, or
+/// recomputed with the run's model for a pair it never compared.
+pub struct Scores {
+    /// Each comparison's part, in model order.
+    pub fields: Vec<FieldScore>,
+    /// The household class's term, when the model has one.
+    pub household: Option<f64>,
+    /// Match weight.
+    pub match_weight: Option<f64>,
+    /// Match probability.
+    pub probability: Option<f64>,
+    /// The decision.
+    pub decision: Decision,
 }
 
 /// A file of run `dir` that cannot be used: names it and says what to do (exit 3).
@@ -155,7 +220,27 @@ impl RunTables {
             crosswalk: table(Table::Crosswalk)?,
             lineage: table(Table::Lineage)?,
             decisions: table(Table::Decisions)?,
+            records: None,
         })
+    }
+
+    /// Reads `records.parquet` and the manifest into [`Self::records`]; leaves it `None` for
+    /// a run without `records.parquet` (written by an older golden).
+    pub fn load_records(&mut self) -> Result<()> {
+        let path = self.dir.join(run::Table::Records.file_name());
+        if !path.exists() {
+            return Ok(());
+        }
+        let batch = read_parquet(&path).map_err(|e| damaged(&self.dir, &path, &e.to_string()))?;
+        let manifest_path = self.dir.join(run::layout::MANIFEST);
+        let m = crate::output::Manifest::read(&manifest_path)
+            .map_err(|e| damaged(&self.dir, &manifest_path, &e.to_string()))?;
+        self.records = Some(RunRecords {
+            batch,
+            blocking: m.blocking,
+            pipeline: (PathBuf::from(m.pipeline_path), m.pipeline_hash),
+        });
+        Ok(())
     }
 
     /// Column `name` of `table`, cast to `ty`; a missing column names the file and the fix.
@@ -306,6 +391,17 @@ impl RunTables {
             &DataType::Float64,
         )?;
         Ok(col.and_then(|c| float_at(&c, row)))
+    }
+
+    /// The score of `pair` as its decisions row has it.
+    pub fn scores(&self, pair: &Pair) -> Result<Scores> {
+        Ok(Scores {
+            fields: self.field_scores(pair.row)?,
+            household: self.household_adjustment(pair.row)?,
+            match_weight: pair.match_weight,
+            probability: pair.probability,
+            decision: pair.decision,
+        })
     }
 
     /// Level, weight and term-frequency adjustment of each comparison for decisions row `row`.

@@ -4,44 +4,178 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::RecordRef;
-use super::reader::{FieldScore, LineageRow, Member, Pair, RunTables};
+use super::reader::{FieldScore, LineageRow, Member, Pair, RunTables, Scores};
+use super::why::{Reason, RuleCheck, Verdict};
 use crate::Result;
-use crate::model::params::ComparisonParams;
+use crate::model::params::{ComparisonParams, ModelParams};
 use Align::{Left, Right};
 
 /// The report of pair `a` ~ `b` (in golden records `ga` and `gb`) that no rule compared.
 pub fn not_compared(out: &mut String, (a, ga): (&RecordRef, &str), (b, gb): (&RecordRef, &str)) {
+    let _ = writeln!(out, "{}", not_compared_line(a, b));
+    golden_lines(out, (a, ga), (b, gb));
+}
+
+/// The first line of the report of a pair no rule compared.
+pub fn not_compared_line(a: &RecordRef, b: &RecordRef) -> String {
+    format!("pair {a} ~ {b}: not compared: no blocking rule put them in one block")
+}
+
+/// The golden record of each record of a pair, and whether they are the same.
+pub fn golden_lines(out: &mut String, (a, ga): (&RecordRef, &str), (b, gb): (&RecordRef, &str)) {
     let same = if ga == gb {
-        "the same golden record, linked through other records"
+        "the same golden record"
     } else {
         "different golden records"
     };
     let _ = writeln!(
         out,
-        "pair {a} ~ {b}: not compared: no blocking rule put them in one block\n\
-         {a} is in golden record {ga}\n{b} is in golden record {gb} ({same})"
+        "{a} is in golden record {ga}\n{b} is in golden record {gb} ({same})"
     );
 }
 
-/// The waterfall of one pair: prior, one row per comparison, the final score.
-pub fn waterfall(
-    out: &mut String,
-    tables: &RunTables,
-    pair: &Pair,
-    (a, b): (&RecordRef, &RecordRef),
-    lineage: &[LineageRow],
-    redact: bool,
-) -> Result<()> {
-    let scores = tables.field_scores(pair.row)?;
-    let has_tf = scores.iter().any(|s| s.tf_adjustment.is_some());
+/// A value of `records.parquet` as shown: `***` when redacted, `(null)` when missing.
+pub fn record_value(value: Result<Option<String>>, redact: bool) -> String {
+    match (redact, value) {
+        (true, _) => "***".into(),
+        (false, Ok(Some(v))) => v,
+        (false, Ok(None)) => "(null)".into(),
+        (false, Err(_)) => "(not kept)".into(),
+    }
+}
+
+/// The run's thresholds, under a score.
+pub fn thresholds(out: &mut String, (matched, review): (f64, f64)) {
     let _ = writeln!(
         out,
-        "pair {a} ~ {b}   (blocking rule: {})",
-        pair.blocking_rule
+        "thresholds: match {}   review {}",
+        prob(Some(matched)),
+        prob(Some(review))
     );
+}
+
+/// Each blocking rule's keys for the pair and its verdict.
+pub fn blocking_table(
+    out: &mut String,
+    checks: &[RuleCheck],
+    (a, b): (&RecordRef, &RecordRef),
+    redact: bool,
+) {
+    let _ = writeln!(out, "\nblocking rules ({})", checks.len());
+    let key = |k: &Option<String>| match (redact, k) {
+        (true, _) => "***".to_string(),
+        (false, Some(k)) => k.clone(),
+        (false, None) => "(no key)".to_string(),
+    };
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|c| {
+            let verdict = verdict_text(&c.verdict, checks, (a, b));
+            vec![c.rule.clone(), key(&c.keys[0]), key(&c.keys[1]), verdict]
+        })
+        .collect();
+    let (a, b) = (a.to_string(), b.to_string());
+    render(
+        out,
+        Some(&["rule", &a, &b, "verdict"]),
+        &[Left, Left, Left, Left],
+        &rows,
+    );
+}
+
+/// A blocking rule's verdict in words.
+fn verdict_text(v: &Verdict, checks: &[RuleCheck], (a, b): (&RecordRef, &RecordRef)) -> String {
+    match v {
+        Verdict::Missing([true, true]) => "no: neither record has a key".into(),
+        Verdict::Missing([true, false]) => format!("no: {a} has no key"),
+        Verdict::Missing(_) => format!("no: {b} has no key"),
+        Verdict::Different => "no: different keys".into(),
+        Verdict::OverCap { size, cap } => format!(
+            "no: same key, but its block of {size} records is over the cap of {cap} and was skipped"
+        ),
+        Verdict::Earlier(k) => format!(
+            "same key, but rule {} ({}) found the pair first",
+            k + 1,
+            checks.get(*k).map_or("", |c| c.rule.as_str())
+        ),
+        Verdict::Paired => "yes: paired them".into(),
+    }
+}
+
+/// The links that put both records of a pair in golden record `g`.
+pub fn together(out: &mut String, g: &str, path: &[&Pair]) {
+    let _ = writeln!(
+        out,
+        "\ntogether in golden record {g}, through {} link{}:",
+        path.len(),
+        if path.len() == 1 { "" } else { "s" }
+    );
+    for p in path {
+        let _ = writeln!(
+            out,
+            "  {} ~ {}   {} {}",
+            p.left,
+            p.right,
+            p.decision.as_str(),
+            prob(p.probability)
+        );
+    }
+}
+
+/// What keeps the records of a pair apart.
+pub fn apart(out: &mut String, reasons: &[Reason]) {
+    let _ = writeln!(out, "\nkept apart by:");
+    if reasons.is_empty() {
+        let _ = writeln!(out, "  (not worked out: the run's pipeline is needed)");
+    }
+    for r in reasons {
+        let _ = writeln!(out, "  {}", reason_text(r));
+    }
+}
+
+/// One reason in words.
+fn reason_text(r: &Reason) -> String {
+    let p = |x: f64| prob(Some(x));
+    match r {
+        Reason::NotPaired => "no blocking rule put them in one block, so they were never compared".into(),
+        Reason::CannotLink => "a manual decision (cannot-link)".into(),
+        Reason::BelowReview { probability, review } => format!(
+            "weight below the thresholds: probability {} is under the review threshold {}",
+            p(*probability),
+            p(*review)
+        ),
+        Reason::ReviewBand { probability, review, matched } => format!(
+            "the review band: probability {} is between the review threshold {} and the match threshold {}; a person decides",
+            p(*probability),
+            p(*review),
+            p(*matched)
+        ),
+        Reason::Conflict(field) => format!(
+            "the identity conflict: {field} disagrees and no override field agrees exactly (never linked automatically)"
+        ),
+        Reason::Household(h) => format!(
+            "the household term ({}): without it the pair would reach the match threshold",
+            signed(Some(*h))
+        ),
+        Reason::LinkSkipped => "clustering skipped the link: it would have joined the records of a cannot-link or identity-conflict pair".into(),
+    }
+}
+
+/// The waterfall of one pair, under the line `title`: prior, one row per comparison with both
+/// records' values (`value(record, field)`), the household term, each with the running total.
+pub fn waterfall(
+    out: &mut String,
+    model: &ModelParams,
+    title: &str,
+    scores: &Scores,
+    (a, b): (&RecordRef, &RecordRef),
+    value: &dyn Fn(&RecordRef, &str) -> String,
+) {
+    let has_tf = scores.fields.iter().any(|s| s.tf_adjustment.is_some());
+    let _ = writeln!(out, "{title}");
     let (a_col, b_col) = (a.to_string(), b.to_string());
     let (header, align) = waterfall_columns(has_tf, [&a_col, &b_col]);
-    let prior = tables.model.prior_weight();
+    let prior = model.prior_weight();
     let mut total = prior;
     let blank = String::new;
     let mut rows = vec![step_row(
@@ -50,14 +184,13 @@ pub fn waterfall(
         total,
         None,
     )];
-    let value = |r: &RecordRef, field: &str| kept_value(lineage, r, field, redact);
-    for (cp, s) in tables.model.comparisons.iter().zip(&scores) {
+    for (cp, s) in model.comparisons.iter().zip(&scores.fields) {
         total += s.weight + s.tf_adjustment.unwrap_or(0.0);
         let tf = has_tf.then(|| s.tf_adjustment.map_or(blank(), |t| signed(Some(t))));
         let values = [value(a, &cp.field), value(b, &cp.field)];
         rows.push(step_row(field_cells(cp, s), tf, total, Some(values)));
     }
-    if let Some(adj) = tables.household_adjustment(pair.row)? {
+    if let Some(adj) = scores.household {
         total += adj;
         rows.push(step_row(
             lead_cells("household", adj),
@@ -67,20 +200,17 @@ pub fn waterfall(
         ));
     }
     render(out, Some(&header), &align, &rows);
+}
+
+/// The line under a waterfall: `match weight … probability … decision …`, with `lead` before it.
+pub fn score_line(out: &mut String, lead: &str, scores: &Scores) {
     let _ = writeln!(
         out,
-        "match weight {}   probability {}   decision {}",
-        signed(pair.match_weight),
-        prob(pair.probability),
-        pair.decision.as_str()
+        "{lead}match weight {}   probability {}   decision {}",
+        signed(scores.match_weight),
+        prob(scores.probability),
+        scores.decision.as_str()
     );
-    if !redact {
-        let _ = writeln!(
-            out,
-            "values: the surviving values in lineage; (not kept) where another record's value survived"
-        );
-    }
-    Ok(())
 }
 
 /// The waterfall's column names and alignments: the tf column only when `has_tf`, then one
@@ -148,7 +278,7 @@ fn field_cells(cp: &ComparisonParams, s: &FieldScore) -> [String; 5] {
 
 /// What the waterfall shows as record `r`'s value of `field`: its surviving value in
 /// `lineage`, `(not kept)` where another record's value survived, `***` when redacted.
-fn kept_value(lineage: &[LineageRow], r: &RecordRef, field: &str, redact: bool) -> String {
+pub fn kept_value(lineage: &[LineageRow], r: &RecordRef, field: &str, redact: bool) -> String {
     if redact {
         return "***".into();
     }

@@ -255,20 +255,40 @@ pub(super) fn write_stage(
     rejects: &[Reject],
     params: &ModelParams,
 ) -> Result<()> {
-    let dir = ctx.dir;
+    let (p, dir) = (ctx.p, ctx.dir);
     ctx.stages.time("write", || {
-        let (changed, crossed) = rayon::join(
-            || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
+        let ((changed, crossed), kept) = rayon::join(
             || {
-                let crosswalk = cluster::crosswalk::crosswalk(records, clusters, content_hashes)?;
-                write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
+                rayon::join(
+                    || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
+                    || {
+                        let crosswalk =
+                            cluster::crosswalk::crosswalk(records, clusters, content_hashes)?;
+                        write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
+                    },
+                )
             },
+            || write_records(p, dir, records),
         );
         changed?;
         crossed?;
+        kept?;
         write_parquet(&dir.table(Table::Rejects), &rejects_batch(rejects)?)?;
         write_file(&dir.file(layout::MODEL), params.to_json()?.as_bytes())
     })
+}
+
+/// `records.parquet` ([`block::records::records_table`]), timed on its own (debug log).
+fn write_records(p: &Pipeline, dir: &RunDir, records: &RecordBatch) -> Result<()> {
+    let clock = Clock::start();
+    let table = block::records::records_table(records, &p.blocking)?;
+    write_parquet(&dir.table(Table::Records), &table)?;
+    tracing::debug!(
+        rows = table.num_rows(),
+        seconds = clock.seconds(),
+        "records.parquet written"
+    );
+    Ok(())
 }
 
 /// Counts of the scored pairs, for the manifest.

@@ -31,11 +31,13 @@ pub enum Table {
     Rejects,
     /// `changes.parquet`: golden ids that changed since the previous run.
     Changes,
+    /// `records.parquet`: one row per input record, what blocking and comparison saw.
+    Records,
 }
 
 impl Table {
     /// Every table, in the order `golden query` registers them.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Golden,
         Table::Crosswalk,
         Table::Lineage,
@@ -43,6 +45,7 @@ impl Table {
         Table::Review,
         Table::Rejects,
         Table::Changes,
+        Table::Records,
     ];
 
     /// The table's name (its file name without `.parquet`).
@@ -55,6 +58,7 @@ impl Table {
             Table::Review => "review",
             Table::Rejects => "rejects",
             Table::Changes => "changes",
+            Table::Records => "records",
         }
     }
 
@@ -68,6 +72,7 @@ impl Table {
             Table::Review => "review.parquet",
             Table::Rejects => "rejects.parquet",
             Table::Changes => "changes.parquet",
+            Table::Records => "records.parquet",
         }
     }
 }

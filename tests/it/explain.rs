@@ -48,13 +48,13 @@ fn explain_pair_is_a_waterfall_from_prior_to_decision() {
     );
     assert!(
         lines.contains(
-            &"first_name   exact   0.800   0.0500    +4.00    -2.61   (not kept)      Bob"
+            &"first_name   exact   0.800   0.0500    +4.00    -2.61   Robert                Bob"
         ),
         "{text}"
     );
     assert!(
         lines.contains(
-            &"birth_date   exact   0.850   0.0100    +6.41   +33.21   (not kept)      1985-02-03"
+            &"birth_date   exact   0.850   0.0100    +6.41   +33.21   1985-02-03            1985-02-03"
         ),
         "{text}"
     );
@@ -238,4 +238,34 @@ fn query_bad_sql_exits_2_naming_the_tables() {
             "{sql}: {err}"
         );
     }
+}
+
+#[test]
+fn records_table_keeps_display_values_match_keys_and_blocking_keys() {
+    let out = tiny_run();
+    let csv = golden_ok(&[
+        "query",
+        dir(&out),
+        "select * from records where source_id in ('C1', 'C4', '7') order by source, source_id",
+        "--format",
+        "csv",
+    ]);
+    let expected = "\
+source,source_id,first_name,first_name__match,last_name,last_name__match,email,email__match,phone,phone__match,postcode,postcode__match,birth_date,birth_date__match,full_name,full_name__match,block_1,block_2,block_3
+crm,C1,Robert,robert,Smith,smith,rob.smith@gmail.com,robsmith@gmail.com,+447700900123,+447700900123,SW1A 1AA,SW1A1AA,1985-02-03,1985-02-03,,,robsmith@gmail.com,+447700900123,smith & 1985-02-03
+crm,C4,,,,,,,,,,,,,,,,,
+support,7,Bob,robert,Smith,smith,rob.smith+shop@googlemail.com,robsmith@gmail.com,+447700900123,+447700900123,SW1A 1AA,SW1A1AA,1985-02-03,1985-02-03,Bob Smith,robert smith,robsmith@gmail.com,+447700900123,smith & 1985-02-03
+";
+    assert_eq!(csv, expected);
+    // One row per record kept, as the crosswalk; covered by the manifest's checksums.
+    let n = golden_ok(&[
+        "query",
+        dir(&out),
+        "select count(*) as n from records",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(n, "n\n6\n");
+    let manifest = std::fs::read_to_string(out.path().join("latest/manifest.json")).unwrap();
+    assert!(manifest.contains("\"records.parquet\": {"), "{manifest}");
 }

@@ -4,6 +4,7 @@ mod cli;
 mod config_errors;
 mod config_examples;
 mod explain;
+mod explain_pair;
 mod golden_files;
 mod hostile;
 mod household;

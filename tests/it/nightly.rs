@@ -20,6 +20,7 @@ const RUN_TABLES: &[&str] = &[
     "review",
     "rejects",
     "changes",
+    "records",
 ];
 
 /// Copies the tiny pipeline and its data into `dir`, applying `edit` to the pipeline text.
