@@ -11,6 +11,7 @@
 //! [`score`] scores every pair.
 
 pub mod em;
+pub mod histogram;
 pub mod household;
 pub mod labels;
 pub mod params;

@@ -22,6 +22,7 @@ pub(super) fn finish_run(
         previous_crosswalk,
         placeholders,
         previous_dir,
+        profile,
     } = prep;
     record_mode(manifest, incremental_from.is_some(), compared.reused);
     let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
@@ -29,6 +30,10 @@ pub(super) fn finish_run(
     let mut compared = compared;
     manual.append_missing(&records, ctx.p, &mut compared)?;
     let scored = score_stage(ctx, &mut params, &records, &compared, &manual)?;
+    manifest.weight_histogram = Some(model::histogram::WeightHistogram::of(
+        &scored.match_weight,
+        params.thresholds_for(&ctx.p.model),
+    ));
     let previous = PreviousIds {
         dir: previous_dir.as_deref(),
         crosswalk: previous_crosswalk.as_ref(),
@@ -66,6 +71,7 @@ pub(super) fn finish_run(
     manifest.source_columns = source_columns;
     manifest.blocking = blocking_stats;
     manifest.placeholders = placeholders;
+    manifest.profile = profile;
     write_manifest(ctx, manifest)
 }
 
