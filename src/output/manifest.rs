@@ -180,6 +180,10 @@ pub struct Manifest {
     /// runs written before golden kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_histogram: Option<crate::model::histogram::WeightHistogram>,
+    /// Whether `report.html` shows `***` for every value (`[report] redact`), so that
+    /// `golden report` rebuilds it the same way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub report_redact: bool,
 }
 
 impl Manifest {

@@ -72,6 +72,8 @@ pub(super) fn finish_run(
     manifest.blocking = blocking_stats;
     manifest.placeholders = placeholders;
     manifest.profile = profile;
+    manifest.report_redact = ctx.p.report.redact;
+    report_stage(ctx, manifest)?;
     write_manifest(ctx, manifest)
 }
 
@@ -87,6 +89,19 @@ pub(super) fn load_manual(p: &Pipeline, records: &RecordBatch) -> Result<cluster
         Some(path) => cluster::manual::load(&path, records),
         None => Ok(cluster::ManualDecisions::default()),
     }
+}
+
+/// The stage `report`: `report.html`, built from the files just written (the manifest as it
+/// stands, written first) through the same function as `golden report`.
+pub(super) fn report_stage(ctx: &mut RunContext, manifest: &mut Manifest) -> Result<()> {
+    let dir = ctx.dir;
+    manifest.timings_s = ctx.stages.timings.clone();
+    manifest.write(&dir.file(layout::MANIFEST))?;
+    let opts = crate::report::ReportOptions {
+        redact: manifest.report_redact,
+    };
+    ctx.stages
+        .time("report", || crate::report::write(&dir.tmp, opts))
 }
 
 /// Checksums the run's files (stage `checksum_outputs`) and writes the manifest as succeeded,
