@@ -66,15 +66,26 @@ pub struct ClusterView {
     pub edges: Vec<Edge>,
 }
 
+/// A cluster in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// Golden id.
+    pub id: String,
+    /// Records in it.
+    pub size: u64,
+    /// Lowest probability among its links.
+    pub weakest: Option<f64>,
+}
+
 /// The section "Clusters".
 #[derive(Debug, Clone, Serialize)]
 pub struct ClustersView {
     /// Golden records in the run.
     pub total: usize,
-    /// Golden ids of the largest clusters, largest first.
-    pub largest: Vec<String>,
-    /// Golden ids of the clusters with the weakest links, weakest first.
-    pub weakest: Vec<String>,
+    /// The largest clusters, largest first.
+    pub largest: Vec<Entry>,
+    /// The clusters with the weakest links, weakest first.
+    pub weakest: Vec<Entry>,
     /// Every cluster listed, by golden id order.
     pub clusters: Vec<ClusterView>,
 }
@@ -105,51 +116,73 @@ pub fn clusters_view(dir: &Path) -> Result<ClustersView> {
         .filter_map(|i| Some(((text(&xs, i), text(&xi, i)), *index.get(text(&xg, i))?)))
         .collect();
     let links = internal_links(dir, &cluster_of)?;
-    let size = |c: usize| sizes[c].unwrap_or(0.0) as u64;
-    let mut by_size: Vec<usize> = (0..golden.rows()).filter(|&c| size(c) > 1).collect();
-    by_size.sort_by(|&a, &b| {
-        size(b)
-            .cmp(&size(a))
-            .then_with(|| text(&ids, a).cmp(text(&ids, b)))
-    });
-    let mut weakest = weakest_link(&links);
-    let mut by_weak: Vec<usize> = weakest.keys().copied().collect();
-    by_weak.sort_by(|a, b| {
-        weakest[a]
-            .total_cmp(&weakest[b])
-            .then_with(|| text(&ids, *a).cmp(text(&ids, *b)))
-    });
-    by_size.truncate(CLUSTER_CAP);
-    by_weak.truncate(CLUSTER_CAP);
+    let weakest = weakest_link(&links);
+    let entry = |c: usize| Entry {
+        id: text(&ids, c).to_string(),
+        size: sizes[c].unwrap_or(0.0) as u64,
+        weakest: weakest.get(&c).copied(),
+    };
+    let entries: Vec<Entry> = (0..golden.rows()).map(entry).collect();
+    let (by_size, by_weak) = listed(&entries);
     let chosen: BTreeSet<usize> = by_size.iter().chain(&by_weak).copied().collect();
-    let mut members: HashMap<usize, Vec<RecordKey>> = HashMap::new();
-    for (&(s, id), &c) in &cluster_of {
-        if chosen.contains(&c) {
-            members
-                .entry(c)
-                .or_default()
-                .push((s.to_string(), id.to_string()));
-        }
-    }
+    let mut members = members_of(&cluster_of, &chosen);
     let clusters = chosen
         .iter()
         .map(|&c| {
             let nodes = members.remove(&c).unwrap_or_default();
             let mut view = graph(nodes, links.get(&c).map_or(&[][..], |l| &l[..]));
-            view.id = text(&ids, c).to_string();
-            view.size = size(c);
+            view.id = entries[c].id.clone();
+            view.size = entries[c].size;
             view.sources = text(&sources, c).replace(',', ", ");
-            view.weakest = weakest.remove(&c);
+            view.weakest = entries[c].weakest;
             view
         })
         .collect();
-    let name = |c: &usize| text(&ids, *c).to_string();
+    let pick = |list: Vec<usize>| list.into_iter().map(|c| entries[c].clone()).collect();
     Ok(ClustersView {
         total: golden.rows(),
-        largest: by_size.iter().map(name).collect(),
-        weakest: by_weak.iter().map(name).collect(),
+        largest: pick(by_size),
+        weakest: pick(by_weak),
         clusters,
     })
+}
+
+/// The clusters listed: the largest (more than one record) and those with the weakest links,
+/// [`CLUSTER_CAP`] of each, ties by golden id.
+fn listed(entries: &[Entry]) -> (Vec<usize>, Vec<usize>) {
+    let mut by_size: Vec<usize> = (0..entries.len())
+        .filter(|&c| entries[c].size > 1)
+        .collect();
+    by_size.sort_by(|&a, &b| {
+        let (x, y) = (&entries[a], &entries[b]);
+        y.size.cmp(&x.size).then_with(|| x.id.cmp(&y.id))
+    });
+    let mut by_weak: Vec<usize> = (0..entries.len())
+        .filter(|&c| entries[c].weakest.is_some())
+        .collect();
+    by_weak.sort_by(|&a, &b| {
+        let (x, y) = (&entries[a], &entries[b]);
+        let w = |e: &Entry| e.weakest.unwrap_or(1.0);
+        w(x).total_cmp(&w(y)).then_with(|| x.id.cmp(&y.id))
+    });
+    by_size.truncate(CLUSTER_CAP);
+    by_weak.truncate(CLUSTER_CAP);
+    (by_size, by_weak)
+}
+
+/// The records of each of the `chosen` clusters.
+fn members_of(
+    cluster_of: &HashMap<(&str, &str), usize>,
+    chosen: &BTreeSet<usize>,
+) -> HashMap<usize, Vec<RecordKey>> {
+    let mut members: HashMap<usize, Vec<RecordKey>> = HashMap::new();
+    for (&(s, id), &c) in cluster_of {
+        if chosen.contains(&c) {
+            let key = (s.to_string(), id.to_string());
+            members.entry(c).or_default().push(key);
+        }
+    }
+    members
 }
 
 /// A link between two records of one cluster.

@@ -68,3 +68,49 @@ pub fn read_values(dir: &Path, wanted: &HashSet<RecordKey>) -> Result<Option<Rec
     }
     Ok(Some(RecordValues { fields, values }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    #[test]
+    fn reads_the_wanted_records_display_values_from_a_records_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let batch = RecordBatch::try_from_iter([
+            ("source", s(vec![Some("crm"), Some("crm"), Some("billing")])),
+            ("source_id", s(vec![Some("1"), Some("2"), Some("1")])),
+            ("email", s(vec![Some("A@x.com"), None, Some("b@y.org")])),
+            ("phone", s(vec![None, Some("+441"), Some("+442")])),
+            (
+                "email__match",
+                s(vec![Some("a@x.com"), None, Some("b@y.org")]),
+            ),
+            ("phone__match", s(vec![None, Some("+441"), Some("+442")])),
+        ])
+        .unwrap();
+        let none = read_values(dir.path(), &HashSet::new()).unwrap();
+        assert_eq!(none, None, "a run without records.parquet keeps no values");
+        crate::run::write_parquet(&dir.path().join(RECORDS_FILE), &batch).unwrap();
+        let key = |s: &str, i: &str| (s.to_string(), i.to_string());
+        let wanted: HashSet<RecordKey> =
+            [key("crm", "1"), key("billing", "1"), key("x", "9")].into();
+        let got = read_values(dir.path(), &wanted).unwrap().unwrap();
+        let want = RecordValues {
+            fields: vec!["email".into(), "phone".into()],
+            values: [
+                (key("crm", "1"), vec![Some("A@x.com".into()), None]),
+                (
+                    key("billing", "1"),
+                    vec![Some("b@y.org".into()), Some("+442".into())],
+                ),
+            ]
+            .into(),
+        };
+        assert_eq!(got, want);
+        assert_eq!(got.get(&key("crm", "1"), "email"), Some("A@x.com"));
+        assert_eq!(got.get(&key("crm", "1"), "phone"), None);
+    }
+}

@@ -11,4 +11,5 @@ mod incremental;
 mod invariants;
 mod manual;
 mod nightly;
+mod report;
 mod util;

@@ -45,8 +45,8 @@ function weightsChart() {
       fill: w < 0 ? "#d9534f" : "#4c9a6a" }, s);
     el("title", {}, bar, r.f + " " + r.l.label + ": m " + r.l.m.toPrecision(4) + ", u " + r.l.u.toPrecision(4));
     el("text", { x: left - 6, y: y + rh - 6, "text-anchor": "end", "font-size": 12 }, s, r.f + " · " + r.l.label);
-    el("text", { x: w < 0 ? mid + w - 4 : mid + w + 4, y: y + rh - 6, "text-anchor": w < 0 ? "end" : "start",
-      "font-size": 11, fill: "#333" }, s, fmt(r.l.weight, 2));
+    el("text", { x: w < 0 ? mid + 4 : mid + w + 4, y: y + rh - 6, "font-size": 11, fill: "#333" }, s,
+      fmt(r.l.weight, 2));
   });
   el("text", { x: mid, y: rows.length * rh + 24, "text-anchor": "middle", "font-size": 12 }, s,
     "match weight (log2 m/u), scale ±" + max.toFixed(1));
@@ -168,7 +168,7 @@ function drawCluster(id) {
     (c.weakest === null ? "" : " · weakest link " + c.weakest.toFixed(4)) +
     (c.nodes.length < c.size ? " · first " + c.nodes.length + " records drawn" : "");
   box.appendChild(head);
-  var n = c.nodes.length, W = 720, H = 520, R = Math.min(200, 40 + n * 12);
+  var n = c.nodes.length, R = Math.min(220, 40 + n * 12), W = 2 * R + 320, H = 2 * R + 60;
   var pos = c.nodes.map(function (_, i) {
     var a = 2 * Math.PI * i / Math.max(1, n) - Math.PI / 2;
     return [W / 2 + R * Math.cos(a), H / 2 + R * Math.sin(a)];
@@ -235,12 +235,13 @@ function init() {
     if (id) { drawCluster(id); }
   });
   document.getElementById("cluster-search").addEventListener("input", function (ev) { search(ev.target.value); });
-  var first = DATA.clusters.largest[0] || DATA.clusters.weakest[0];
-  if (first) { drawCluster(first); }
+  var first = DATA.clusters.weakest[0] || DATA.clusters.largest[0];
+  if (first) { drawCluster(first.id); }
   var route = function () {
     var name = location.hash.replace("#", "");
     if (name === "selftest") { selftest(); name = "review"; }
     showTab(name);
+    window.scrollTo(0, 0);
   };
   window.addEventListener("hashchange", route);
   route();
