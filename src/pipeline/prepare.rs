@@ -221,7 +221,10 @@ pub(super) fn standardize_all(
         .into_par_iter()
         .map(|s| {
             let clean = standardize::standardize(&s.batch, fields, &p.standardize)?;
+            let started = Instant::now();
             let counts = standardize::profile::profile(&s.batch, &clean, fields);
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(source = %s.name, seconds, "source profiled");
             Ok((clean, (s.name, counts)))
         })
         .collect::<Result<Vec<_>>>()?
