@@ -57,6 +57,24 @@ pub struct Summary {
 /// report has the same bytes).
 const LATER_STAGES: [&str; 2] = ["report", "checksum_outputs"];
 
+/// Stages in the order a run goes through them (others after, by name).
+const STAGE_ORDER: [&str; 14] = [
+    "checksum",
+    "ingest",
+    "standardize",
+    "placeholders",
+    "block",
+    "pair_cache",
+    "compare",
+    "train",
+    "score",
+    "cluster",
+    "stable_ids",
+    "write_decisions",
+    "survive",
+    "write",
+];
+
 /// Counts shown in the summary, in order.
 const HEADLINE: [&str; 7] = [
     "golden_records",
@@ -100,10 +118,20 @@ pub fn summary(dir: &Path, m: &Manifest) -> Result<Summary> {
             })
         })
         .collect();
-    let timings = m
+    let mut timings: Vec<(&String, &f64)> = m
         .timings_s
         .iter()
         .filter(|(k, _)| !LATER_STAGES.contains(&k.as_str()))
+        .collect();
+    let place = |k: &str| {
+        STAGE_ORDER
+            .iter()
+            .position(|s| *s == k)
+            .unwrap_or(usize::MAX)
+    };
+    timings.sort_by_key(|(k, _)| (place(k), k.as_str()));
+    let timings = timings
+        .into_iter()
         .map(|(k, s)| (k.clone(), format!("{s:.3}")))
         .collect();
     Ok(Summary {

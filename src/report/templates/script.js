@@ -18,10 +18,8 @@ function fmt(x, d) { return (x >= 0 ? "+" : "") + x.toFixed(d); }
 
 function showTab(name) {
   var tabs = document.querySelectorAll(".tab");
-  var found = false;
-  tabs.forEach(function (t) { if (t.id === name) { found = true; } });
-  if (!found) { name = "summary"; }
-  tabs.forEach(function (t) { t.classList.toggle("active", t.id === name); });
+  if (!document.getElementById("tab-" + name)) { name = "summary"; }
+  tabs.forEach(function (t) { t.classList.toggle("active", t.id === "tab-" + name); });
   document.querySelectorAll("nav a").forEach(function (a) {
     a.classList.toggle("active", a.getAttribute("href") === "#" + name);
   });
@@ -72,6 +70,8 @@ function histogramChart() {
     el("line", { x1: tx, x2: tx, y1: pad / 2 - 10, y2: pad / 2 + H, stroke: t[2], "stroke-width": 2, "stroke-dasharray": "5 3" }, s);
     el("text", { x: tx + 4, y: pad / 2 + (t[2] === "#2e7d32" ? 0 : 14), "font-size": 12, fill: t[2] }, s, t[1]);
   });
+  var most = Math.max.apply(null, h.counts);
+  el("text", { x: pad, y: 12, "font-size": 11, fill: "#555" }, s, "tallest bar: " + most + " pairs");
   for (var w = h.min; w <= h.min + n * h.width; w += 10) {
     el("text", { x: x(w), y: pad / 2 + H + 16, "text-anchor": "middle", "font-size": 11 }, s, String(w));
   }
@@ -229,8 +229,8 @@ function init() {
   histogramChart();
   waterfalls();
   document.getElementById("export-button").addEventListener("click", download);
-  document.getElementById("review").addEventListener("change", countMarked);
-  document.getElementById("clusters").addEventListener("click", function (ev) {
+  document.getElementById("tab-review").addEventListener("change", countMarked);
+  document.getElementById("tab-clusters").addEventListener("click", function (ev) {
     var id = ev.target.getAttribute && ev.target.getAttribute("data-cluster");
     if (id) { drawCluster(id); }
   });
@@ -241,7 +241,6 @@ function init() {
     var name = location.hash.replace("#", "");
     if (name === "selftest") { selftest(); name = "review"; }
     showTab(name);
-    window.scrollTo(0, 0);
   };
   window.addEventListener("hashchange", route);
   route();
