@@ -325,3 +325,49 @@ pub fn fill_values(view: &mut ClustersView, values: Option<&RecordValues>, redac
             .collect();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(a: usize, b: usize, d: &str) -> Edge {
+        Edge {
+            a,
+            b,
+            p: 0.9,
+            d: d.into(),
+            bridge: false,
+        }
+    }
+
+    #[test]
+    fn bridges_are_the_joining_links_whose_removal_splits_the_cluster() {
+        // A triangle 0-1-2, a tail 2-3 and a review pair 3-0 that does not join.
+        let mut edges = vec![
+            edge(0, 1, "match"),
+            edge(1, 2, "match"),
+            edge(0, 2, "manual"),
+            edge(2, 3, "match"),
+            edge(0, 3, "review"),
+        ];
+        mark_bridges(4, &mut edges);
+        let bridges: Vec<bool> = edges.iter().map(|e| e.bridge).collect();
+        assert_eq!(bridges, [false, false, false, true, false]);
+    }
+
+    #[test]
+    fn lists_put_the_largest_and_the_weakest_first_ties_by_id() {
+        let e = |id: &str, size, weakest| Entry {
+            id: id.into(),
+            size,
+            weakest,
+        };
+        let entries = [
+            e("Gb", 3, Some(0.7)),
+            e("Ga", 3, Some(0.9)),
+            e("Gc", 1, None),
+            e("Gd", 2, Some(0.7)),
+        ];
+        assert_eq!(listed(&entries), (vec![1, 0, 3], vec![0, 3, 1]));
+    }
+}

@@ -288,3 +288,21 @@ fn overlap(dir: &Path) -> Result<Vec<Count>> {
         per.into_iter().map(|(k, n)| (k.replace(',', " + "), n)),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_counts_read_as_shown() {
+        assert_eq!(percent(1, 3), "33.3%");
+        assert_eq!(percent(0, 0), "-");
+        let counts = most_first([
+            ("b".to_string(), 2),
+            ("a".to_string(), 2),
+            ("c".to_string(), 5),
+        ]);
+        let names: Vec<&str> = counts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["c", "a", "b"]);
+    }
+}
