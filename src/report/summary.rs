@@ -41,8 +41,10 @@ pub struct SourceRows {
 /// The section "Run summary".
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    /// Input files with size and SHA-256.
+    /// Input files with size and SHA-256 (at most [`INPUTS_CAP`]).
     pub inputs: Vec<InputFile>,
+    /// Input files beyond the cap.
+    pub inputs_rest: usize,
     /// Rows per source.
     pub sources: Vec<SourceRows>,
     /// The run's headline counts.
@@ -56,6 +58,9 @@ pub struct Summary {
 /// Stages whose timing is recorded only after the report is built (left out, so a rebuilt
 /// report has the same bytes).
 const LATER_STAGES: [&str; 2] = ["report", "checksum_outputs"];
+
+/// Input files listed at most (a glob may match thousands).
+const INPUTS_CAP: usize = 100;
 
 /// Stages in the order a run goes through them (others after, by name).
 const STAGE_ORDER: [&str; 14] = [
@@ -135,7 +140,8 @@ pub fn summary(dir: &Path, m: &Manifest) -> Result<Summary> {
         .map(|(k, s)| (k.clone(), format!("{s:.3}")))
         .collect();
     Ok(Summary {
-        inputs: m.inputs.clone(),
+        inputs: m.inputs.iter().take(INPUTS_CAP).cloned().collect(),
+        inputs_rest: m.inputs.len().saturating_sub(INPUTS_CAP),
         sources,
         counts,
         timings,
