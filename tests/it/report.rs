@@ -374,3 +374,29 @@ fn in_a_browser_the_review_export_is_a_manual_csv_that_the_next_run_honours() {
         assert_eq!(golden_of[a], golden_of[b], "{a} {b} in one golden record");
     }
 }
+
+#[test]
+fn report_redact_in_the_pipeline_redacts_the_run_report_and_its_rebuilds() {
+    let dir = tempdir();
+    let pipeline = demo_with_review_queue(dir.path());
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    std::fs::write(&pipeline, format!("{text}\n[report]\nredact = true\n")).unwrap();
+    let run_dir = run(&pipeline);
+    let written = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(written.contains("· <b>values redacted</b>"));
+    let manifest = std::fs::read_to_string(run_dir.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"report_redact\": true"));
+    fake_records(&run_dir);
+    let out = dir.path().join("again.html");
+    golden_ok(&[
+        "report",
+        run_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let again = std::fs::read_to_string(out).unwrap();
+    assert!(
+        again.contains("<td>***</td>") && !again.contains("V-"),
+        "values shown"
+    );
+}
