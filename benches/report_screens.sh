@@ -34,7 +34,7 @@ rebuild_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 "$golden" verify "$run"
 
 for tab in summary profile model review clusters; do
-  chromium --headless --no-sandbox --disable-gpu --host-resolver-rules="MAP * ~NOTFOUND" \
+  chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --host-resolver-rules="MAP * ~NOTFOUND" \
     --user-data-dir="$work/chrome" --hide-scrollbars --window-size=1280,1600 \
     --virtual-time-budget=10000 --screenshot="$work/screens/$tab.png" "file://$run/report.html#$tab" \
     >/dev/null 2>&1

@@ -298,6 +298,7 @@ fn dump_dom(page: &Path, fragment: &str, profile: &Path) -> String {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
             "--host-resolver-rules=MAP * ~NOTFOUND",
             &format!("--user-data-dir={}", profile.display()),
             "--virtual-time-budget=5000",
