@@ -24,6 +24,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod query;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod standardize;

@@ -7,6 +7,7 @@ mod explain;
 mod generate;
 mod print;
 mod query;
+mod report;
 mod run;
 mod runs;
 mod train;
@@ -125,6 +126,17 @@ pub enum Command {
         /// Write to this file instead of stdout (required for parquet).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Rebuild a run's report.html (the same bytes as the run wrote), or write it to --out.
+    Report {
+        /// A run directory, or an output directory (its `latest` run).
+        run: PathBuf,
+        /// Write the report to this file instead of the run's report.html.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write `***` instead of customer values (with --out only).
+        #[arg(long)]
+        redact: bool,
     },
     /// Check that a run is intact: every file's SHA-256 and row count as recorded at commit.
     ///
@@ -295,6 +307,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 force,
             ),
             Command::Verify { run } => verify::verify(&run),
+            Command::Report { run, out, redact } => report::report(&run, out.as_deref(), redact),
         }
     });
     match result {

@@ -76,6 +76,15 @@ pub struct Pipeline {
     pub survivorship: SurvivorshipConfig,
     /// Manual must-link / cannot-link decisions CSV, if any.
     pub manual_decisions: Option<PathBuf>,
+    /// How `report.html` is written.
+    pub report: ReportConfig,
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportConfig {
+    /// Write `***` for every customer value.
+    pub redact: bool,
 }
 
 impl Pipeline {

@@ -64,6 +64,18 @@ pub struct RawPipeline {
     /// Path of a CSV of manual must-link / cannot-link decisions, relative to the pipeline file.
     #[serde(default)]
     pub manual_decisions: Option<Spanned<String>>,
+    /// `[report]`: how `report.html` is written.
+    #[serde(default)]
+    pub report: Option<RawReport>,
+}
+
+/// `[report]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    /// Write `***` for every customer value in `report.html`; default false.
+    #[serde(default)]
+    pub redact: Option<bool>,
 }
 
 /// `[output]`.

@@ -12,6 +12,7 @@
 
 pub mod decisions_table;
 pub mod em;
+pub mod histogram;
 pub mod household;
 pub mod labels;
 pub mod params;

@@ -241,6 +241,18 @@ pub struct Manifest {
     /// empty in runs written before golden recorded them.
     #[serde(default)]
     pub files: BTreeMap<String, RunFile>,
+    /// Per source and field: records with a value, values standardised cleanly, distinct
+    /// match keys (counts only; empty in runs written before golden profiled sources).
+    #[serde(default)]
+    pub profile: crate::standardize::profile::Profile,
+    /// The final match weight of every candidate pair, binned, with the thresholds; absent in
+    /// runs written before golden kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_histogram: Option<crate::model::histogram::WeightHistogram>,
+    /// Whether `report.html` shows `***` for every value (`[report] redact`), so that
+    /// `golden report` rebuilds it the same way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub report_redact: bool,
 }
 
 impl Manifest {

@@ -21,6 +21,7 @@ pub(super) fn finish_run(
         incremental_from,
         placeholders,
         previous,
+        profile,
     } = prep;
     record_mode(manifest, incremental_from.is_some(), compared.reused);
     let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
@@ -28,6 +29,10 @@ pub(super) fn finish_run(
     let mut compared = compared;
     manual.append_missing(&records, ctx.p, &mut compared)?;
     let scored = score_stage(ctx, &mut params, &records, &compared, &manual)?;
+    manifest.weight_histogram = Some(model::histogram::WeightHistogram::of(
+        &scored.match_weight,
+        params.thresholds_for(&ctx.p.model),
+    ));
     let scored_pairs = ScoredPairs {
         records: &records,
         compared: &compared,
@@ -61,6 +66,9 @@ pub(super) fn finish_run(
     manifest.source_columns = source_columns;
     manifest.blocking = blocking_stats;
     manifest.placeholders = placeholders;
+    manifest.profile = profile;
+    manifest.report_redact = ctx.p.report.redact;
+    report_stage(ctx, manifest)?;
     write_manifest(ctx, manifest)
 }
 
@@ -76,6 +84,19 @@ pub(super) fn load_manual(p: &Pipeline, records: &RecordBatch) -> Result<cluster
         Some(path) => cluster::manual::load(&path, records),
         None => Ok(cluster::ManualDecisions::default()),
     }
+}
+
+/// The stage `report`: `report.html`, built from the files just written (the manifest as it
+/// stands, written first) through the same function as `golden report`.
+pub(super) fn report_stage(ctx: &mut RunContext, manifest: &mut Manifest) -> Result<()> {
+    let dir = ctx.dir;
+    manifest.timings_s = ctx.stages.timings.clone();
+    manifest.write(&dir.file(layout::MANIFEST))?;
+    let opts = crate::report::ReportOptions {
+        redact: manifest.report_redact,
+    };
+    ctx.stages
+        .time("report", || crate::report::write(&dir.tmp, opts))
 }
 
 /// Checksums the run's files (stage `checksum_outputs`) and writes the manifest as succeeded,

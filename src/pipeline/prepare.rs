@@ -25,6 +25,8 @@ pub struct Prepared {
     pub placeholders: standardize::placeholder::Placeholders,
     /// The previous run whose golden ids this run keeps, if its crosswalk is usable.
     pub previous: Option<run::Previous>,
+    /// Per source and field: values present, standardised cleanly, distinct keys.
+    pub profile: standardize::profile::Profile,
 }
 
 /// What this run takes from the run `latest` points at.
@@ -91,7 +93,7 @@ pub(super) async fn prepare(
     let fields = p.fields();
     // The raw batches are dropped once standardised: their field columns are not needed again.
     let raw = std::mem::take(&mut ing.sources);
-    let records = stages.time("standardize", || standardize_all(p, raw, &fields))?;
+    let (records, profile) = stages.time("standardize", || standardize_all(p, raw, &fields))?;
     let (records, placeholders) = stages.time("placeholders", || {
         standardize::placeholder::mask(records, &fields, p.sources.len())
     })?;
@@ -115,6 +117,7 @@ pub(super) async fn prepare(
         placeholders,
         incremental_from: reuse.incremental_from,
         previous: reuse.previous,
+        profile,
         blocks,
         compared,
     })
@@ -142,16 +145,26 @@ pub(super) async fn ingest_stage(
     Ok(ing)
 }
 
-/// Standardizes every source in parallel and concatenates them into one batch.
+/// Standardizes every source in parallel and concatenates them into one batch; with each
+/// source's profile.
 pub(super) fn standardize_all(
     p: &Pipeline,
     raw: Vec<ingest::SourceRecords>,
     fields: &[String],
-) -> Result<RecordBatch> {
-    let parts = raw
+) -> Result<(RecordBatch, standardize::profile::Profile)> {
+    let (parts, profile): (Vec<RecordBatch>, standardize::profile::Profile) = raw
         .into_par_iter()
-        .map(|s| standardize::standardize(&s.batch, fields, &p.standardize))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|s| {
+            let clean = standardize::standardize(&s.batch, fields, &p.standardize)?;
+            let started = Instant::now();
+            let counts = standardize::profile::profile(&s.batch, &clean, fields);
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(source = %s.name, seconds, "source profiled");
+            Ok((clean, (s.name, counts)))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let schema = parts
         .first()
         .map(|b| b.schema())
@@ -166,7 +179,7 @@ pub(super) fn standardize_all(
             Ok(arrow::compute::concat(&parts)?)
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema, columns)?)
+    Ok((RecordBatch::try_new(schema, columns)?, profile))
 }
 
 /// What this run reuses of the previous run, once its tables are read and checked.

@@ -12,6 +12,7 @@ pub mod name;
 pub mod phone;
 pub mod placeholder;
 pub mod postcode;
+pub mod profile;
 mod text;
 
 use std::sync::Arc;

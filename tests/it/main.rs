@@ -12,4 +12,5 @@ mod incremental;
 mod invariants;
 mod manual;
 mod nightly;
+mod report;
 mod util;

@@ -28,6 +28,15 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [ChangeKind; 5] = [
+        ChangeKind::New,
+        ChangeKind::Updated,
+        ChangeKind::MergedInto,
+        ChangeKind::SplitFrom,
+        ChangeKind::Retired,
+    ];
+
     /// Short name, as counted in the manifest (`changes_<name>`).
     pub fn as_str(&self) -> &'static str {
         match self {

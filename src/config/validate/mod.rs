@@ -26,7 +26,7 @@ use toml::Spanned;
 
 use super::diagnostics::{ConfigError, Reporter};
 use super::raw::{self, RawPipeline};
-use super::{ConfigErrors, OutputConfig, Pipeline, SourceConfig, StandardizeConfig};
+use super::{ConfigErrors, OutputConfig, Pipeline, ReportConfig, SourceConfig, StandardizeConfig};
 pub use blocking::parse_block_key;
 use shape::{join_key, shape_error};
 
@@ -182,6 +182,9 @@ impl Checker<'_> {
             model,
             survivorship,
             manual_decisions,
+            report: ReportConfig {
+                redact: raw.report.and_then(|r| r.redact).unwrap_or(false),
+            },
         }
     }
 

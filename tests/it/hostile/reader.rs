@@ -177,7 +177,7 @@ fn verify_proves_a_run_intact_and_names_every_file_that_changed() {
     let (case, run) = committed();
     let ok = case.golden(&["verify", "out"]);
     ok.code(0);
-    assert!(ok.stdout.contains("intact (9 files"), "{}", ok.stdout);
+    assert!(ok.stdout.contains("intact (10 files"), "{}", ok.stdout);
     // The same through the run directory itself.
     case.golden(&["verify", run.to_str().expect("utf-8")])
         .code(0);

@@ -271,3 +271,23 @@ fn block_keys_parse() {
         Err("`year` takes one field, as in `year(first_name)`".into())
     );
 }
+
+#[test]
+fn report_section_takes_redact_and_refuses_unknown_keys() {
+    let dir = dir_with(&["crm.csv"]);
+    let base = "[blocking]\nrules = [[\"email\"]]\n[[comparisons]]\nfield = \"email\"\n\
+                method = \"exact\"\n[report]\n";
+    let ok = one_source(&format!("{base}redact = true\n"));
+    let p = load_str(&ok, &dir.path().join("p.toml")).unwrap();
+    assert!(p.report.redact);
+    let plain = load_str(&one_source(base), &dir.path().join("p.toml")).unwrap();
+    assert!(!plain.report.redact);
+    let bad = one_source(&format!("{base}redacted = true\n"));
+    let errs = errors(dir.path(), &bad);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let want = format!(
+        "{}:17:1: report.redacted: unknown key `redacted`; expected one of `redact`",
+        dir.path().join("p.toml").display()
+    );
+    assert_eq!(errs[0], want);
+}
