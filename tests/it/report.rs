@@ -231,14 +231,26 @@ fn fake_records(run_dir: &Path) {
 fn values_from_records_parquet_are_shown_side_by_side_and_redacted_on_request() {
     let dir = tempdir();
     let run_dir = run(&demo_with_review_queue(dir.path()));
+    // The run keeps records.parquet, so its own report shows values.
     let plain = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
-    assert!(plain.contains("values not kept by this run"));
+    assert!(!plain.contains("values not kept by this run"));
     let copy = dir.path().join("copy");
     std::fs::create_dir_all(&copy).unwrap();
     for entry in std::fs::read_dir(&run_dir).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
     }
+    // A run without the table (an older golden) says so instead of showing values.
+    std::fs::remove_file(copy.join("records.parquet")).unwrap();
+    let without = dir.path().join("without.html");
+    golden_ok(&[
+        "report",
+        copy.to_str().unwrap(),
+        "--out",
+        without.to_str().unwrap(),
+    ]);
+    let without = std::fs::read_to_string(without).unwrap();
+    assert!(without.contains("values not kept by this run"));
     fake_records(&copy);
     let shown = dir.path().join("shown.html");
     let redacted = dir.path().join("redacted.html");
