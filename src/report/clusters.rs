@@ -3,7 +3,10 @@
 //! within it) with their probabilities; links whose removal splits the cluster (bridges) are
 //! marked, the weakest of them most.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
+
+use arrow::array::{Array, StringArray};
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use serde::Serialize;
@@ -105,32 +108,28 @@ pub fn clusters_view(dir: &Path) -> Result<ClustersView> {
         golden.floats(RECORD_COUNT)?,
         golden.strings(SOURCES)?,
     );
-    let index: HashMap<&str, usize> = (0..golden.rows()).map(|i| (text(&ids, i), i)).collect();
     let xw = TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, SOURCE_ID, GOLDEN_ID]))?;
     let (xs, xi, xg) = (
         xw.strings(SOURCE)?,
         xw.strings(SOURCE_ID)?,
         xw.strings(GOLDEN_ID)?,
     );
-    let cluster_of: HashMap<(&str, &str), usize> = (0..xw.rows())
-        .filter_map(|i| Some(((text(&xs, i), text(&xi, i)), *index.get(text(&xg, i))?)))
-        .collect();
-    let links = internal_links(dir, &cluster_of)?;
-    let weakest = weakest_link(&links);
+    let records = Records::new(&xs, &xi, &xg, &ids);
+    let links = internal_links(dir, &records, golden.rows())?;
     let entry = |c: usize| Entry {
         id: text(&ids, c).to_string(),
         size: sizes[c].unwrap_or(0.0) as u64,
-        weakest: weakest.get(&c).copied(),
+        weakest: weakest_link(&links[c]),
     };
     let entries: Vec<Entry> = (0..golden.rows()).map(entry).collect();
     let (by_size, by_weak) = listed(&entries);
     let chosen: BTreeSet<usize> = by_size.iter().chain(&by_weak).copied().collect();
-    let mut members = members_of(&cluster_of, &chosen);
+    let mut members = records.members_of(&chosen);
     let clusters = chosen
         .iter()
         .map(|&c| {
-            let nodes = members.remove(&c).unwrap_or_default();
-            let mut view = graph(nodes, links.get(&c).map_or(&[][..], |l| &l[..]));
+            let rows = members.remove(&c).unwrap_or_default();
+            let mut view = graph(&records, rows, &links[c]);
             view.id = entries[c].id.clone();
             view.size = entries[c].size;
             view.sources = text(&sources, c).replace(',', ", ");
@@ -147,61 +146,115 @@ pub fn clusters_view(dir: &Path) -> Result<ClustersView> {
     })
 }
 
+/// The crosswalk's records by row: their keys, the row of each key and each row's cluster
+/// (its golden record's row), without a string copy per record.
+struct Records<'a> {
+    /// Source of each row.
+    sources: &'a StringArray,
+    /// Source id of each row.
+    ids: &'a StringArray,
+    /// The row of each `(source, source_id)`.
+    row_of: HashMap<(&'a str, &'a str), u32>,
+    /// The cluster of each row, `None` when its golden id is not in `golden.parquet`.
+    cluster: Vec<Option<usize>>,
+}
+
+impl<'a> Records<'a> {
+    /// Indexes the crosswalk columns against the golden ids `golden`.
+    fn new(
+        sources: &'a StringArray,
+        ids: &'a StringArray,
+        golden_of: &'a StringArray,
+        golden: &'a StringArray,
+    ) -> Self {
+        let index: HashMap<&str, usize> = (0..golden.len()).map(|i| (text(golden, i), i)).collect();
+        let row_of = (0..sources.len())
+            .map(|i| ((text(sources, i), text(ids, i)), i as u32))
+            .collect();
+        let cluster = (0..sources.len())
+            .map(|i| index.get(text(golden_of, i)).copied())
+            .collect();
+        Records {
+            sources,
+            ids,
+            row_of,
+            cluster,
+        }
+    }
+
+    /// The key of row `r`.
+    fn key(&self, r: u32) -> RecordKey {
+        let r = r as usize;
+        (
+            text(self.sources, r).to_string(),
+            text(self.ids, r).to_string(),
+        )
+    }
+
+    /// The row and cluster of record `(source, id)`.
+    fn find(&self, source: &str, id: &str) -> Option<(u32, usize)> {
+        let r = *self.row_of.get(&(source, id))?;
+        Some((r, self.cluster[r as usize]?))
+    }
+
+    /// The rows of each of the `chosen` clusters.
+    fn members_of(&self, chosen: &BTreeSet<usize>) -> HashMap<usize, Vec<u32>> {
+        let mut members: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (r, c) in self.cluster.iter().enumerate() {
+            if let Some(c) = c.filter(|c| chosen.contains(c)) {
+                members.entry(c).or_default().push(r as u32);
+            }
+        }
+        members
+    }
+}
+
 /// The clusters listed: the largest (more than one record) and those with the weakest links,
 /// [`CLUSTER_CAP`] of each, ties by golden id.
 fn listed(entries: &[Entry]) -> (Vec<usize>, Vec<usize>) {
-    let mut by_size: Vec<usize> = (0..entries.len())
-        .filter(|&c| entries[c].size > 1)
-        .collect();
-    by_size.sort_by(|&a, &b| {
+    let by_size = |&a: &usize, &b: &usize| {
         let (x, y) = (&entries[a], &entries[b]);
         y.size.cmp(&x.size).then_with(|| x.id.cmp(&y.id))
-    });
-    let mut by_weak: Vec<usize> = (0..entries.len())
-        .filter(|&c| entries[c].weakest.is_some())
-        .collect();
-    by_weak.sort_by(|&a, &b| {
+    };
+    let by_weak = |&a: &usize, &b: &usize| {
         let (x, y) = (&entries[a], &entries[b]);
         let w = |e: &Entry| e.weakest.unwrap_or(1.0);
         w(x).total_cmp(&w(y)).then_with(|| x.id.cmp(&y.id))
-    });
-    by_size.truncate(CLUSTER_CAP);
-    by_weak.truncate(CLUSTER_CAP);
-    (by_size, by_weak)
+    };
+    let sized = (0..entries.len())
+        .filter(|&c| entries[c].size > 1)
+        .collect();
+    let linked = (0..entries.len())
+        .filter(|&c| entries[c].weakest.is_some())
+        .collect();
+    (first(sized, by_size), first(linked, by_weak))
 }
 
-/// The records of each of the `chosen` clusters.
-fn members_of(
-    cluster_of: &HashMap<(&str, &str), usize>,
-    chosen: &BTreeSet<usize>,
-) -> HashMap<usize, Vec<RecordKey>> {
-    let mut members: HashMap<usize, Vec<RecordKey>> = HashMap::new();
-    for (&(s, id), &c) in cluster_of {
-        if chosen.contains(&c) {
-            let key = (s.to_string(), id.to_string());
-            members.entry(c).or_default().push(key);
-        }
+/// The first [`CLUSTER_CAP`] of `items` in the order `cmp`, sorted (without sorting the rest).
+fn first(mut items: Vec<usize>, cmp: impl Fn(&usize, &usize) -> std::cmp::Ordering) -> Vec<usize> {
+    if items.len() > CLUSTER_CAP {
+        items.select_nth_unstable_by(CLUSTER_CAP, &cmp);
+        items.truncate(CLUSTER_CAP);
     }
-    members
+    items.sort_by(cmp);
+    items
 }
 
 /// A link between two records of one cluster.
+#[derive(Debug, Clone, Copy)]
 struct Link {
-    /// One record.
-    a: RecordKey,
+    /// One record (its crosswalk row).
+    a: u32,
     /// The other.
-    b: RecordKey,
+    b: u32,
     /// Match probability.
     p: f64,
-    /// Decision.
-    d: String,
+    /// Decision (one of [`LINKS`]).
+    d: &'static str,
 }
 
 /// Per cluster index, the linked, manual and review pairs of `decisions.parquet` within it.
-fn internal_links(
-    dir: &Path,
-    cluster_of: &HashMap<(&str, &str), usize>,
-) -> Result<HashMap<usize, Vec<Link>>> {
+fn internal_links(dir: &Path, records: &Records, clusters: usize) -> Result<Vec<Vec<Link>>> {
     let cols = [
         "left_source",
         "left_id",
@@ -218,39 +271,44 @@ fn internal_links(
         t.strings(cols[3])?,
     );
     let (p, d) = (t.floats(MATCH_PROBABILITY)?, t.strings("decision")?);
-    let mut out: HashMap<usize, Vec<Link>> = HashMap::new();
-    for i in (0..t.rows()).filter(|&i| LINKS.contains(&text(&d, i))) {
-        let (a, b) = ((text(&ls, i), text(&li, i)), (text(&rs, i), text(&ri, i)));
-        match (cluster_of.get(&a), cluster_of.get(&b)) {
-            (Some(x), Some(y)) if x == y => out.entry(*x).or_default().push(Link {
-                a: (a.0.to_string(), a.1.to_string()),
-                b: (b.0.to_string(), b.1.to_string()),
-                p: p[i].unwrap_or(0.0),
-                d: text(&d, i).to_string(),
-            }),
-            _ => {}
+    let mut out: Vec<Vec<Link>> = vec![Vec::new(); clusters];
+    for i in 0..t.rows() {
+        let Some(&kind) = LINKS.iter().find(|k| **k == text(&d, i)) else {
+            continue;
+        };
+        let a = records.find(text(&ls, i), text(&li, i));
+        let b = records.find(text(&rs, i), text(&ri, i));
+        if let (Some((a, x)), Some((b, y))) = (a, b)
+            && x == y
+        {
+            let p = p[i].unwrap_or(0.0);
+            out[x].push(Link { a, b, p, d: kind });
         }
     }
     Ok(out)
 }
 
-/// Per cluster, the lowest probability among the links that join it (match and manual).
-fn weakest_link(links: &HashMap<usize, Vec<Link>>) -> HashMap<usize, f64> {
+/// The lowest probability among `links` that join (match and manual), `None` without any.
+fn weakest_link(links: &[Link]) -> Option<f64> {
     links
         .iter()
-        .filter_map(|(&c, l)| {
-            let joining = l.iter().filter(|l| l.d != "review").map(|l| l.p);
-            Some((c, joining.min_by(f64::total_cmp)?))
-        })
-        .collect()
+        .filter(|l| l.d != "review")
+        .map(|l| l.p)
+        .min_by(f64::total_cmp)
 }
 
 /// The drawn graph of a cluster with `members` and `links`: at most [`NODE_CAP`] records (by
 /// key order) and [`EDGE_CAP`] links among them, bridges marked.
-fn graph(mut members: Vec<RecordKey>, links: &[Link]) -> ClusterView {
+fn graph(records: &Records, rows: Vec<u32>, links: &[Link]) -> ClusterView {
+    let mut members: Vec<(RecordKey, u32)> =
+        rows.into_iter().map(|r| (records.key(r), r)).collect();
     members.sort();
     members.truncate(NODE_CAP);
-    let at: HashMap<&RecordKey, usize> = members.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let at: HashMap<u32, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(i, (_, r))| (*r, i))
+        .collect();
     let mut edges: Vec<Edge> = links
         .iter()
         .filter_map(|l| {
@@ -259,7 +317,7 @@ fn graph(mut members: Vec<RecordKey>, links: &[Link]) -> ClusterView {
                 a: a.min(b),
                 b: a.max(b),
                 p: l.p,
-                d: l.d.clone(),
+                d: l.d.to_string(),
                 bridge: false,
             })
         })
@@ -269,7 +327,7 @@ fn graph(mut members: Vec<RecordKey>, links: &[Link]) -> ClusterView {
     mark_bridges(members.len(), &mut edges);
     let nodes = members
         .into_iter()
-        .map(|key| Node {
+        .map(|(key, _)| Node {
             id: format!("{}:{}", key.0, key.1),
             values: Vec::new(),
             key,
@@ -369,5 +427,27 @@ mod tests {
             e("Gd", 2, Some(0.7)),
         ];
         assert_eq!(listed(&entries), (vec![1, 0, 3], vec![0, 3, 1]));
+    }
+
+    #[test]
+    fn lists_past_the_cap_are_the_head_of_the_full_order() {
+        let entries: Vec<Entry> = (0..200u64)
+            .map(|i| Entry {
+                id: format!("G{:03}", (i * 37) % 200),
+                size: 1 + (i * 13) % 7,
+                weakest: (i % 3 != 0).then(|| ((i * 29) % 11) as f64 / 10.0),
+            })
+            .collect();
+        let mut by_size: Vec<usize> = (0..200).filter(|&c| entries[c].size > 1).collect();
+        by_size.sort_by_key(|&c| (std::cmp::Reverse(entries[c].size), entries[c].id.clone()));
+        let mut by_weak: Vec<usize> = (0..200).filter(|&c| entries[c].weakest.is_some()).collect();
+        by_weak.sort_by(|&a, &b| {
+            let w = |c: usize| entries[c].weakest.unwrap_or(1.0);
+            w(a).total_cmp(&w(b))
+                .then_with(|| entries[a].id.cmp(&entries[b].id))
+        });
+        by_size.truncate(CLUSTER_CAP);
+        by_weak.truncate(CLUSTER_CAP);
+        assert_eq!(listed(&entries), (by_size, by_weak));
     }
 }

@@ -51,15 +51,27 @@ struct ChartData<'a> {
 
 /// The report of the run in `dir`, as HTML.
 pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
+    let clock = std::time::Instant::now();
+    let lap = |part: &str| {
+        tracing::debug!(
+            part,
+            seconds = clock.elapsed().as_secs_f64(),
+            "report part read"
+        )
+    };
     let m = read::manifest(dir)?;
     let params = read::model(dir)?;
     let redact = opts.redact || m.report_redact;
     let (match_threshold, _) = model::thresholds(&m, params.as_ref());
     let summary = summary::summary(dir, &m)?;
+    lap("summary");
     let profile = summary::profile(dir, &m)?;
+    lap("profile");
     let model = model::model_view(&m, params.as_ref());
     let mut review = review::review_view(dir, params.as_ref(), match_threshold)?;
+    lap("review");
     let mut clusters = clusters::clusters_view(dir)?;
+    lap("clusters");
     let mut wanted = clusters::wanted(&clusters);
     wanted.extend(
         review
@@ -68,6 +80,7 @@ pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
             .flat_map(|p| [p.keys.0.clone(), p.keys.1.clone()]),
     );
     let values = records::read_values(dir, &wanted)?;
+    lap("records");
     review::fill_values(&mut review, values.as_ref(), redact);
     clusters::fill_values(&mut clusters, values.as_ref(), redact);
     let data = ChartData {

@@ -38,14 +38,19 @@ pub fn read_values(dir: &Path, wanted: &HashSet<RecordKey>) -> Result<Option<Rec
     if !path.is_file() {
         return Ok(None);
     }
-    let table = TableRead::file(&path, None)?;
-    let schema = table.batch.schema();
-    let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+    let names = crate::run::column_names(&path)?;
     let fields: Vec<String> = names
         .iter()
         .filter(|n| !n.ends_with(MATCH_SUFFIX))
         .filter(|n| names.iter().any(|m| **m == format!("{n}{MATCH_SUFFIX}")))
-        .map(|n| n.to_string())
+        .cloned()
+        .collect();
+    let mut columns: Vec<&str> = vec![SOURCE, SOURCE_ID];
+    columns.extend(fields.iter().map(String::as_str));
+    let table = TableRead::file(&path, Some(&columns))?;
+    let wanted: HashSet<(&str, &str)> = wanted
+        .iter()
+        .map(|(s, i)| (s.as_str(), i.as_str()))
         .collect();
     let (sources, ids) = (table.strings(SOURCE)?, table.strings(SOURCE_ID)?);
     let columns = fields
@@ -54,13 +59,13 @@ pub fn read_values(dir: &Path, wanted: &HashSet<RecordKey>) -> Result<Option<Rec
         .collect::<Result<Vec<_>>>()?;
     let mut values = HashMap::new();
     for i in 0..table.rows() {
-        let key = (text(&sources, i).to_string(), text(&ids, i).to_string());
+        let key = (text(&sources, i), text(&ids, i));
         if wanted.contains(&key) {
             let row = columns
                 .iter()
                 .map(|c| (!c.is_null(i)).then(|| c.value(i).to_string()))
                 .collect();
-            values.insert(key, row);
+            values.insert((key.0.to_string(), key.1.to_string()), row);
         }
     }
     Ok(Some(RecordValues { fields, values }))

@@ -2,7 +2,9 @@
 //! timings, golden records, changes; per source and field completeness, distinct values, share
 //! standardised cleanly, duplicates within a source and overlap between sources.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use serde::Serialize;

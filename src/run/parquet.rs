@@ -192,6 +192,18 @@ pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
     read_columns(path, None)
 }
 
+/// The top-level column names of a Parquet file, read from its footer only.
+pub fn column_names(path: &Path) -> Result<Vec<String>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
+    Ok(builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
 /// Reads every row of a Parquet file into one batch, only the top-level `columns` when given
 /// (columns the file lacks are left out; the caller reports them), so a run that needs two
 /// columns of a wide table does not decompress the rest.
