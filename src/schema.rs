@@ -52,12 +52,6 @@ pub fn match_column(field: &str) -> String {
     format!("{field}{MATCH_SUFFIX}")
 }
 
-/// Name of the column of `records.parquet` with each record's key under blocking rule
-/// `rule` (0-based): `block_1` for the first rule.
-pub fn block_column(rule: usize) -> String {
-    format!("block_{}", rule + 1)
-}
-
 /// Separator of the parts of a blocking key of a rule with several keys
 /// (`smith & 1985-02-03`), as the rule itself is written.
 pub const KEY_SEPARATOR: &str = " & ";

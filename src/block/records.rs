@@ -1,15 +1,13 @@
 //! `records.parquet`: one row per input record with what blocking and comparison saw — each
-//! field's standardised display value and match key, and the record's key under each blocking
-//! rule (DESIGN §3). Built here, where the blocking keys are made.
+//! field's standardised display value and match key (DESIGN §3); a record's key under a
+//! blocking rule is [`super::rule_keys`] of its match keys. Built here, where those keys are
+//! read.
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use rayon::prelude::*;
 
-use super::rule_keys;
-use crate::config::BlockingConfig;
 use crate::schema::{self, MATCH_SUFFIX};
 use crate::{Error, Result};
 
@@ -24,14 +22,14 @@ pub fn fields_of(records: &RecordBatch) -> Vec<String> {
 }
 
 /// The `records.parquet` table of standardised `records`: `source`, `source_id`, per field
-/// `<field>` and `<field>__match`, then `block_1`, `block_2`, … (one per rule of `blocking`).
-pub fn records_table(records: &RecordBatch, blocking: &BlockingConfig) -> Result<RecordBatch> {
+/// `<field>` and `<field>__match`.
+pub fn records_table(records: &RecordBatch) -> Result<RecordBatch> {
     let mut names = vec![schema::SOURCE.to_string(), schema::SOURCE_ID.to_string()];
     for f in fields_of(records) {
         let key = schema::match_column(&f);
         names.extend([f, key]);
     }
-    let mut fields = Vec::with_capacity(names.len() + blocking.rules.len());
+    let mut fields = Vec::with_capacity(names.len());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.capacity());
     for (i, name) in names.iter().enumerate() {
         let col = records
@@ -41,15 +39,6 @@ pub fn records_table(records: &RecordBatch, blocking: &BlockingConfig) -> Result
         // `source` and `source_id` are never null.
         fields.push(Field::new(name, DataType::Utf8, i >= 2));
         columns.push(col);
-    }
-    let keys = blocking
-        .rules
-        .par_iter()
-        .map(|rule| rule_keys(records, rule))
-        .collect::<Result<Vec<_>>>()?;
-    for (k, key) in keys.into_iter().enumerate() {
-        fields.push(Field::new(schema::block_column(k), DataType::Utf8, true));
-        columns.push(Arc::new(key));
     }
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),

@@ -29,7 +29,12 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
     }
     let dir = run::resolve_run(run)?;
     let out = match out {
-        Some(path) => Some(run::guard_output_file(&path, &run_inputs(&dir))?),
+        Some(path) => {
+            let (paths, contents) = run_inputs(&dir);
+            let full = run::guard_output_file(&path, &paths)?;
+            refuse_recorded_content(&path, &contents)?;
+            Some(full)
+        }
         None => None,
     };
     let batches = q::query(&dir, sql).await?;
@@ -62,14 +67,43 @@ pub async fn query(run: &Path, sql: &str, format: Format, out: Option<PathBuf>) 
 }
 
 /// The pipeline file and input files recorded in the manifest of run `dir` (none if it cannot
-/// be read), which `--out` must not overwrite.
-fn run_inputs(dir: &Path) -> Vec<PathBuf> {
+/// be read), which `--out` must not overwrite: their paths (as given to the run, so relative
+/// ones only hold from the folder it was started in), and their sizes and SHA-256 (which
+/// hold from anywhere).
+fn run_inputs(dir: &Path) -> (Vec<PathBuf>, Vec<(u64, String)>) {
     let Ok(m) = crate::output::Manifest::read(&dir.join(run::layout::MANIFEST)) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut paths: Vec<PathBuf> = m.inputs.iter().map(|i| PathBuf::from(&i.path)).collect();
     paths.push(PathBuf::from(&m.pipeline_path));
-    paths
+    let mut contents: Vec<(u64, String)> = m
+        .inputs
+        .iter()
+        .map(|i| (i.bytes, i.sha256.clone()))
+        .collect();
+    if let Some(copy) = m.files.get(run::layout::PIPELINE) {
+        contents.push((copy.bytes, copy.sha256.clone()));
+    }
+    (paths, contents)
+}
+
+/// Refuses `path` when it is a file with the bytes of the run's pipeline file or of one of its
+/// inputs (`recorded`: size and SHA-256), wherever they were read from.
+fn refuse_recorded_content(path: &Path, recorded: &[(u64, String)]) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !recorded.iter().any(|(bytes, _)| *bytes == meta.len()) {
+        return Ok(());
+    }
+    if recorded.contains(&crate::output::manifest::sha256_file(path)?) {
+        return Err(Error::Usage(format!(
+            "--out {}: that file has the bytes of the run's pipeline file or of one of its \
+             inputs (its SHA-256 is in the run's manifest); write the result somewhere else",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `batches` as CSV with one header line to `w` (`name` in errors), batch by batch.

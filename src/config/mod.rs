@@ -60,6 +60,8 @@ pub struct Pipeline {
     pub base_dir: PathBuf,
     /// Hex SHA-256 of the pipeline file's bytes.
     pub hash: String,
+    /// The pipeline file's text as read (its SHA-256 is `hash`), copied into every run.
+    pub text: String,
     /// Where run directories are written.
     pub output: OutputConfig,
     /// The exports to consolidate, in file order.
@@ -330,4 +332,11 @@ pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
 /// relative paths); every problem found is returned together.
 pub fn load_str(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
     validate::load_str(text, path)
+}
+
+/// Validates the text of a finished run's pipeline (its `pipeline.toml`) as if read from
+/// `path`, the pipeline file the run was given, without looking for the files it names: its
+/// sources, model and manual decisions may be gone since (a source then has no files).
+pub fn load_recorded(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
+    validate::load_recorded(text, path)
 }

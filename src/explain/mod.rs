@@ -2,11 +2,12 @@
 //! a golden record is made of.
 //!
 //! In: a run's tables ([`RunTables`]: `model.json`, `crosswalk`, `lineage`, `decisions`, and
-//! for `--pair` `records.parquet` with the manifest), read as typed rows by [`reader`]. Out: a
-//! plain-text report, written by [`render`]. The scores of compared pairs are read back from
-//! the run; a pair the run never compared is scored by [`why`] with the run's model through the
-//! run's own scoring code, and [`pair`] adds each blocking rule's verdict and what keeps the
-//! records apart. Values shown are the standardised values in `records.parquet`; a run without
+//! for `--pair` `records.parquet` with the manifest and the run's copy of its pipeline,
+//! `pipeline.toml`), read as typed rows by [`reader`]. Out: a plain-text report, written by
+//! [`render`]. The scores of compared pairs are read back from the run; a pair the run never
+//! compared is scored by [`why`] with the run's model and pipeline through the run's own
+//! scoring code, and [`pair`] adds each blocking rule's verdict (keys computed from the match
+//! keys in `records.parquet`) and what keeps the records apart. Values shown are the standardised values in `records.parquet`; a run without
 //! it shows the surviving values in `lineage` (`(not kept)` elsewhere). `redact` replaces every
 //! value and key with `***`.
 

@@ -8,6 +8,8 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int8Type, UInt64Type};
 
 use super::RecordRef;
+use crate::config::BlockingRule;
+use crate::config::validate::parse_rule;
 use crate::model::Decision;
 use crate::model::params::ModelParams;
 use crate::run;
@@ -41,8 +43,21 @@ pub struct RunRecords {
     pub batch: RecordBatch,
     /// The manifest's `blocking` entries (rule labels, size caps), in rule order.
     pub blocking: Vec<crate::block::RuleStats>,
-    /// The pipeline file the run used, and its SHA-256 then.
-    pub pipeline: (PathBuf, String),
+    /// The blocking rules, read from the manifest's labels, in rule order.
+    pub rules: Vec<BlockingRule>,
+    /// The pipeline the run used.
+    pub pipeline: RunPipeline,
+}
+
+/// The pipeline a run used, as its manifest and run directory have it.
+#[derive(Debug, Clone, Default)]
+pub struct RunPipeline {
+    /// The pipeline file the run was given (the manifest's `pipeline_path`, as given).
+    pub path: PathBuf,
+    /// Its SHA-256 then (the manifest's `pipeline_hash`).
+    pub hash: String,
+    /// The run's copy of it (`pipeline.toml`); `None` in a run of an older golden.
+    pub copy: Option<String>,
 }
 
 impl RunRecords {
@@ -65,17 +80,25 @@ impl RunRecords {
             .map(|i| i as u32))
     }
 
-    /// Column `name` of record `row` (a display value, match key or blocking key).
+    /// Column `name` of record `row` (a display value or match key).
     pub fn value(&self, name: &str, row: u32) -> Result<Option<String>> {
         let col = self.strings(name)?;
         let row = row as usize;
         Ok(col.is_valid(row).then(|| col.value(row).to_string()))
     }
 
-    /// Records whose key under blocking rule `rule` (0-based) is `key`: the size of its block.
-    pub fn block_size(&self, rule: usize, key: &str) -> Result<u64> {
-        let col = self.strings(&schema::block_column(rule))?;
-        Ok(col.iter().filter(|v| *v == Some(key)).count() as u64)
+    /// The key of record `row` under blocking rule `rule`, from its match keys as the run
+    /// made it; `None` when it has none.
+    pub fn rule_key(&self, rule: &BlockingRule, row: u32) -> Result<Option<String>> {
+        let one = self.batch.slice(row as usize, 1);
+        let key = crate::block::rule_keys(&one, rule)?;
+        Ok(key.is_valid(0).then(|| key.value(0).to_string()))
+    }
+
+    /// Records whose key under blocking rule `rule` is `key`: the size of its block.
+    pub fn block_size(&self, rule: &BlockingRule, key: &str) -> Result<u64> {
+        let keys = crate::block::rule_keys(&self.batch, rule)?;
+        Ok(keys.iter().filter(|v| *v == Some(key)).count() as u64)
     }
 }
 
@@ -235,12 +258,36 @@ impl RunTables {
         let manifest_path = self.dir.join(run::layout::MANIFEST);
         let m = crate::output::Manifest::read(&manifest_path)
             .map_err(|e| damaged(&self.dir, &manifest_path, &e.to_string()))?;
+        let rules = (m.blocking.iter().enumerate())
+            .map(|(k, stats)| {
+                parse_rule(&stats.rule).map_err(|e| {
+                    let what = format!("blocking[{k}].rule is not a blocking rule: {e}");
+                    damaged(&self.dir, &manifest_path, &what)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pipeline = RunPipeline {
+            path: PathBuf::from(m.pipeline_path),
+            hash: m.pipeline_hash,
+            copy: self.pipeline_copy()?,
+        };
         self.records = Some(RunRecords {
             batch,
             blocking: m.blocking,
-            pipeline: (PathBuf::from(m.pipeline_path), m.pipeline_hash),
+            rules,
+            pipeline,
         });
         Ok(())
+    }
+
+    /// The text of the run's `pipeline.toml`; `None` when the run has none (an older golden).
+    fn pipeline_copy(&self) -> Result<Option<String>> {
+        let path = self.dir.join(run::layout::PIPELINE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(damaged(&self.dir, &path, &e.to_string())),
+        }
     }
 
     /// Column `name` of `table`, cast to `ty`; a missing column names the file and the fix.

@@ -8,27 +8,32 @@ use std::path::Path;
 use arrow::array::RecordBatch;
 
 use super::RecordRef;
-use super::reader::{FieldScore, Pair, RunRecords, Scores};
+use super::reader::{FieldScore, Pair, RunPipeline, RunRecords, Scores};
 use crate::Result;
 use crate::compare::{Comparator, Compared};
 use crate::config::Pipeline;
 use crate::model::{self, Conflict, Decision, ModelParams};
-use crate::schema;
 
-/// The pipeline the run used, loaded from the path in its manifest; refused (with why) when
-/// the file is gone or changed since the run, as its comparisons and thresholds may differ.
+/// The pipeline the run used: the run's copy (`pipeline.toml`), read as if from the pipeline
+/// file the run was given without looking for the files it names; for a run without a copy
+/// (an older golden), that file itself. Refused (with why) when it cannot be loaded or its
+/// SHA-256 is not the run's, as its comparisons and thresholds may differ.
 pub fn run_pipeline(rec: &RunRecords) -> std::result::Result<Pipeline, String> {
-    let (path, hash) = &rec.pipeline;
-    let p = crate::config::load(path).map_err(|e| {
-        format!(
-            "the run's pipeline {} cannot be loaded: {e}",
-            path.display()
-        )
-    })?;
+    let RunPipeline { path, hash, copy } = &rec.pipeline;
+    let (loaded, name) = match copy {
+        Some(text) => (
+            crate::config::load_recorded(text, path),
+            crate::run::layout::PIPELINE.to_string(),
+        ),
+        None => (
+            crate::config::load(path),
+            format!("pipeline {}", path.display()),
+        ),
+    };
+    let p = loaded.map_err(|e| format!("the run's {name} cannot be loaded: {e}"))?;
     if &p.hash != hash {
         return Err(format!(
-            "the run's pipeline {} changed since the run (its SHA-256 differs)",
-            path.display()
+            "the run's {name} changed since the run (its SHA-256 differs)"
         ));
     }
     Ok(p)
@@ -107,22 +112,21 @@ pub struct RuleCheck {
     pub verdict: Verdict,
 }
 
-/// Each blocking rule's verdict on records `a` and `b`, from their `block_k` keys, the size of
-/// their block (records sharing the key) and the cap in the manifest.
+/// Each blocking rule's verdict on records `a` and `b`, from their keys under the rule (of
+/// their match keys), the size of their block (records sharing the key) and the cap in the
+/// manifest.
 pub fn blocking(rec: &RunRecords, (a, b): (u32, u32)) -> Result<Vec<RuleCheck>> {
-    let rules = (0..)
-        .take_while(|&k| rec.batch.column_by_name(&schema::block_column(k)).is_some())
-        .count();
-    let mut out: Vec<RuleCheck> = Vec::with_capacity(rules);
-    for k in 0..rules {
-        let col = schema::block_column(k);
-        let keys = [rec.value(&col, a)?, rec.value(&col, b)?];
-        let stats = rec.blocking.get(k);
+    let mut out: Vec<RuleCheck> = Vec::with_capacity(rec.rules.len());
+    for (rule, stats) in rec.rules.iter().zip(&rec.blocking) {
+        let keys = [rec.rule_key(rule, a)?, rec.rule_key(rule, b)?];
         let verdict = match &keys {
             [Some(x), Some(y)] if x == y => {
-                let size = rec.block_size(k, x)?;
-                match stats.and_then(|s| s.max_block_size) {
-                    Some(cap) if size > cap => Verdict::OverCap { size, cap },
+                let size = match stats.max_block_size {
+                    Some(cap) => Some((rec.block_size(rule, x)?, cap)),
+                    None => None,
+                };
+                match size {
+                    Some((size, cap)) if size > cap => Verdict::OverCap { size, cap },
                     _ => out
                         .iter()
                         .position(|r| r.verdict == Verdict::Paired)
@@ -132,9 +136,8 @@ pub fn blocking(rec: &RunRecords, (a, b): (u32, u32)) -> Result<Vec<RuleCheck>> 
             [Some(_), Some(_)] => Verdict::Different,
             [x, y] => Verdict::Missing([x.is_none(), y.is_none()]),
         };
-        let rule = stats.map_or(col, |s| s.rule.clone());
         out.push(RuleCheck {
-            rule,
+            rule: rule.text.clone(),
             keys,
             verdict,
         });
@@ -263,7 +266,6 @@ pub fn index_of(rec: &RunRecords, r: &RecordRef, dir: &Path) -> Result<u32> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::sync::Arc;
 
     use arrow::array::{ArrayRef, StringArray};
@@ -272,15 +274,16 @@ mod tests {
     use super::*;
     use crate::block::RuleStats;
 
-    /// Four records under two rules: 0 and 1 share both keys, 2 has no key under rule 2,
-    /// and 1, 2 and 3 share rule 1's key, a block of three.
+    /// Four records under two rules (`email`, `phone`, of their match keys): 0 and 1 share
+    /// both keys, 2 has no key under rule 2, 0, 1 and 2 share rule 1's key and 0, 1 and 3 rule
+    /// 2's, blocks of three.
     fn records(cap: Option<u64>) -> RunRecords {
         let col = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
         let schema = Schema::new(vec![
             Field::new("source", DataType::Utf8, false),
             Field::new("source_id", DataType::Utf8, false),
-            Field::new("block_1", DataType::Utf8, true),
-            Field::new("block_2", DataType::Utf8, true),
+            Field::new("email__match", DataType::Utf8, true),
+            Field::new("phone__match", DataType::Utf8, true),
         ]);
         let batch = RecordBatch::try_new(
             Arc::new(schema),
@@ -297,10 +300,12 @@ mod tests {
             max_block_size: cap,
             ..Default::default()
         };
+        let rules = ["email", "phone"].map(|r| crate::config::validate::parse_rule(r).unwrap());
         RunRecords {
             batch,
             blocking: vec![stats("email"), stats("phone")],
-            pipeline: (PathBuf::new(), String::new()),
+            rules: rules.to_vec(),
+            pipeline: RunPipeline::default(),
         }
     }
 

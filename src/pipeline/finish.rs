@@ -266,7 +266,8 @@ pub(super) fn survive_stage(
     })
 }
 
-/// The stage `write`: changes, crosswalk, rejects and the model.
+/// The stage `write`: changes, crosswalk, records, rejects, a copy of the pipeline file and
+/// the model.
 pub(super) fn write_stage(
     ctx: &mut RunContext,
     records: &RecordBatch,
@@ -289,20 +290,21 @@ pub(super) fn write_stage(
                     },
                 )
             },
-            || write_records(p, dir, records),
+            || write_records(dir, records),
         );
         changed?;
         crossed?;
         kept?;
         write_parquet(&dir.table(Table::Rejects), &rejects_batch(rejects)?)?;
+        write_file(&dir.file(layout::PIPELINE), p.text.as_bytes())?;
         write_file(&dir.file(layout::MODEL), params.to_json()?.as_bytes())
     })
 }
 
 /// `records.parquet` ([`block::records::records_table`]), timed on its own (debug log).
-fn write_records(p: &Pipeline, dir: &RunDir, records: &RecordBatch) -> Result<()> {
+fn write_records(dir: &RunDir, records: &RecordBatch) -> Result<()> {
     let clock = Clock::start();
-    let table = block::records::records_table(records, &p.blocking)?;
+    let table = block::records::records_table(records)?;
     write_parquet(&dir.table(Table::Records), &table)?;
     tracing::debug!(
         rows = table.num_rows(),

@@ -134,11 +134,7 @@ fn new_manifest(p: &Pipeline, opts: &RunOptions, run_id: &str) -> Manifest {
         status: "running".into(),
         golden_version: env!("CARGO_PKG_VERSION").into(),
         pipeline: p.name.clone(),
-        // Absolute, so that `explain --pair` finds the run's pipeline from any directory.
-        pipeline_path: std::path::absolute(&p.path)
-            .unwrap_or_else(|_| p.path.clone())
-            .display()
-            .to_string(),
+        pipeline_path: p.path.display().to_string(),
         pipeline_hash: p.hash.clone(),
         started_at: chrono::Utc::now().to_rfc3339(),
         threads: opts.threads,

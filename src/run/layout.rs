@@ -1,5 +1,5 @@
 //! The layout of an output directory (DESIGN §3): `runs/<run_id>/` holds one run's tables
-//! ([`Table`]), `manifest.json` and `model.json`; `runs/.tmp-<run_id>` is a run still writing
+//! ([`Table`]), `manifest.json`, `model.json` and a copy of its pipeline file; `runs/.tmp-<run_id>` is a run still writing
 //! (or one that died), `runs/<run_id>.failed` a run stopped by bad input; `latest` links to the
 //! newest committed run and `.lock` keeps two runs apart.
 
@@ -13,6 +13,9 @@ pub const LOCK: &str = ".lock";
 pub const MANIFEST: &str = "manifest.json";
 /// A run's model parameters, in its run directory.
 pub const MODEL: &str = "model.json";
+/// A verbatim copy of the pipeline file a run was given, in its run directory (its SHA-256 is
+/// the manifest's `pipeline_hash`), so that the run can be explained without the original.
+pub const PIPELINE: &str = "pipeline.toml";
 
 /// A Parquet table of a run directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -241,7 +241,7 @@ fn query_bad_sql_exits_2_naming_the_tables() {
 }
 
 #[test]
-fn records_table_keeps_display_values_match_keys_and_blocking_keys() {
+fn records_table_keeps_exactly_the_ids_display_values_and_match_keys() {
     let out = tiny_run();
     let csv = golden_ok(&[
         "query",
@@ -251,10 +251,10 @@ fn records_table_keeps_display_values_match_keys_and_blocking_keys() {
         "csv",
     ]);
     let expected = "\
-source,source_id,first_name,first_name__match,last_name,last_name__match,email,email__match,phone,phone__match,postcode,postcode__match,birth_date,birth_date__match,full_name,full_name__match,block_1,block_2,block_3
-crm,C1,Robert,robert,Smith,smith,rob.smith@gmail.com,robsmith@gmail.com,+447700900123,+447700900123,SW1A 1AA,SW1A1AA,1985-02-03,1985-02-03,,,robsmith@gmail.com,+447700900123,smith & 1985-02-03
-crm,C4,,,,,,,,,,,,,,,,,
-support,7,Bob,robert,Smith,smith,rob.smith+shop@googlemail.com,robsmith@gmail.com,+447700900123,+447700900123,SW1A 1AA,SW1A1AA,1985-02-03,1985-02-03,Bob Smith,robert smith,robsmith@gmail.com,+447700900123,smith & 1985-02-03
+source,source_id,first_name,first_name__match,last_name,last_name__match,email,email__match,phone,phone__match,postcode,postcode__match,birth_date,birth_date__match,full_name,full_name__match
+crm,C1,Robert,robert,Smith,smith,rob.smith@gmail.com,robsmith@gmail.com,+447700900123,+447700900123,SW1A 1AA,SW1A1AA,1985-02-03,1985-02-03,,
+crm,C4,,,,,,,,,,,,,,
+support,7,Bob,robert,Smith,smith,rob.smith+shop@googlemail.com,robsmith@gmail.com,+447700900123,+447700900123,SW1A 1AA,SW1A1AA,1985-02-03,1985-02-03,Bob Smith,robert smith
 ";
     assert_eq!(csv, expected);
     // One row per record kept, as the crosswalk; covered by the manifest's checksums.

@@ -265,14 +265,62 @@ fn every_compared_pair_of_the_demo_scores_the_same_recomputed() {
     assert!(assert_one_scoring_path(&out) > 100);
 }
 
+/// The latest run's directory in output directory `out`.
+fn latest(out: &tempfile::TempDir) -> std::path::PathBuf {
+    golden::run::resolve_run(out.path()).unwrap()
+}
+
 #[test]
-fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
+fn the_runs_copy_of_its_pipeline_explains_after_the_file_and_its_inputs_are_gone() {
     let tmp = tempdir();
     let toml = tiny_copy(tmp.path());
     let out = run(&toml);
+    let copy = latest(&out).join("pipeline.toml");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&toml).unwrap());
+    let explain = |a: &str, b: &str| golden_ok(&["explain", dir(&out), "--pair", a, b]);
+    let (never, compared) = (explain("crm:C2", "crm:C3"), explain("crm:C1", "crm:C3"));
+    assert!(
+        never.contains("would-be match weight -25.57   probability 0.0000   decision non_match\nthresholds: match 0.9000   review 0.2000\n"),
+        "{never}"
+    );
+    assert!(
+        compared.contains("kept apart by:\n  the review band: probability 0.2512"),
+        "{compared}"
+    );
+    // Edited, then deleted with every file it names: the run's copy explains as before.
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let edited = text.replace("[model]\n", "[model]\nconflict_field = \"first_name\"\n");
+    std::fs::write(&toml, edited).unwrap();
+    assert_eq!(explain("crm:C2", "crm:C3"), never);
+    assert_eq!(explain("crm:C1", "crm:C3"), compared);
+    for f in ["crm.csv", "support.ndjson", "model.json", "tiny.toml"] {
+        std::fs::remove_file(tmp.path().join(f)).unwrap();
+    }
+    assert_eq!(explain("crm:C2", "crm:C3"), never);
+    assert_eq!(explain("crm:C1", "crm:C3"), compared);
+    // A copy changed since the run is refused, as `golden verify` would.
+    std::fs::write(&copy, text + "# edited in the run\n").unwrap();
+    let text = explain("crm:C2", "crm:C3");
+    assert!(
+        text.contains(
+            "\nnot scored: the run's pipeline.toml changed since the run (its SHA-256 differs)\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_run_without_a_copy_of_its_pipeline_reads_the_pipeline_file_as_before() {
+    let tmp = tempdir();
+    let toml = tiny_copy(tmp.path());
+    let out = run(&toml);
+    let explain = |a: &str, b: &str| golden_ok(&["explain", dir(&out), "--pair", a, b]);
+    let with_copy = explain("crm:C2", "crm:C3");
+    std::fs::remove_file(latest(&out).join("pipeline.toml")).unwrap();
+    assert_eq!(explain("crm:C2", "crm:C3"), with_copy);
     let text = std::fs::read_to_string(&toml).unwrap() + "# edited after the run\n";
     std::fs::write(&toml, text).unwrap();
-    let text = golden_ok(&["explain", dir(&out), "--pair", "crm:C2", "crm:C3"]);
+    let text = explain("crm:C2", "crm:C3");
     let lines: Vec<&str> = text.lines().take(4).collect();
     assert_eq!(
         lines,
@@ -287,6 +335,7 @@ fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
         ],
         "{text}"
     );
+    // The blocking rules need no pipeline: their keys come from the records' match keys.
     assert!(
         text.contains("email                    jane@example.com   john.smith@example.com   no: different keys\n"),
         "{text}"
@@ -296,13 +345,22 @@ fn a_pipeline_changed_since_the_run_leaves_the_pair_unscored_but_explained() {
         "{text}"
     );
     // A compared pair keeps the run's score; only its reasons need the pipeline.
-    let text = golden_ok(&["explain", dir(&out), "--pair", "crm:C1", "crm:C3"]);
+    let text = explain("crm:C1", "crm:C3");
     assert!(
         text.contains("match weight -1.58   probability 0.2512   decision review\nthresholds not shown: the run's pipeline "),
         "{text}"
     );
     assert!(
         text.contains("kept apart by:\n  (not worked out: the run's pipeline is needed)\n"),
+        "{text}"
+    );
+    std::fs::remove_file(&toml).unwrap();
+    let text = explain("crm:C2", "crm:C3");
+    assert!(
+        text.contains(&format!(
+            "\nnot scored: the run's pipeline {} cannot be loaded: ",
+            toml.display()
+        )),
         "{text}"
     );
 }

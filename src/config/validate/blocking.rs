@@ -5,6 +5,7 @@ use toml::Spanned;
 use super::super::raw;
 use super::super::{BlockKey, BlockingConfig, BlockingRule, KeyTransform};
 use super::{Checker, is_identifier, unmapped};
+use crate::schema::KEY_SEPARATOR;
 
 /// The functions of one field accepted in blocking keys, by their name in pipeline files;
 /// `left(field, N)` is the other one.
@@ -80,9 +81,22 @@ impl Checker<'_> {
         }
         BlockingRule {
             keys,
-            text: text.join(" & "),
+            text: text.join(KEY_SEPARATOR),
         }
     }
+}
+
+/// The rule whose text (as [`BlockingRule::text`], and the manifest's `blocking[k].rule`) is
+/// `text`: its keys, joined by [`KEY_SEPARATOR`].
+pub fn parse_rule(text: &str) -> Result<BlockingRule, String> {
+    let keys = text
+        .split(KEY_SEPARATOR)
+        .map(parse_block_key)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BlockingRule {
+        keys,
+        text: text.to_string(),
+    })
 }
 
 /// Parses a blocking key: `field`, `metaphone(field)`, `soundex(field)`, `nysiis(field)`,

@@ -27,7 +27,7 @@ use toml::Spanned;
 use super::diagnostics::{ConfigError, Reporter};
 use super::raw::{self, RawPipeline};
 use super::{ConfigErrors, OutputConfig, Pipeline, ReportConfig, SourceConfig, StandardizeConfig};
-pub use blocking::parse_block_key;
+pub use blocking::{parse_block_key, parse_rule};
 use shape::{join_key, shape_error};
 
 /// Largest pipeline file read: a pipeline is a few kilobytes of TOML.
@@ -102,6 +102,17 @@ fn read_pipeline(path: &Path) -> Result<Vec<u8>, String> {
 /// Parses and validates pipeline `text`; `path` names the file in messages and its parent
 /// directory is the base for relative paths.
 pub fn load_str(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
+    check_text(text, path, true)
+}
+
+/// [`load_str`] for a finished run's pipeline: the files it names are not looked for.
+pub fn load_recorded(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
+    check_text(text, path, false)
+}
+
+/// Validates pipeline `text` read from `path`; `files` says whether the files it names must
+/// exist (sources' globs are expanded only then).
+fn check_text(text: &str, path: &Path, files: bool) -> Result<Pipeline, ConfigErrors> {
     let raw: RawPipeline = toml::from_str(text).map_err(|e| shape_error(text, path, &e))?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -110,8 +121,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Pipeline, ConfigErrors> {
     let mut c = Checker {
         r: Reporter::new(path, text),
         base_dir,
+        files,
     };
-    let pipeline = c.pipeline(raw, path, hex::encode(Sha256::digest(text.as_bytes())));
+    let pipeline = c.pipeline(raw, path, text);
     if c.r.is_empty() {
         Ok(pipeline)
     } else {
@@ -131,11 +143,13 @@ fn one_error(path: &Path, position: Option<(usize, usize)>, message: String) -> 
 struct Checker<'a> {
     r: Reporter<'a>,
     base_dir: PathBuf,
+    /// Whether the files the pipeline names are looked for (not for a finished run's copy).
+    files: bool,
 }
 
 impl Checker<'_> {
     /// The whole pipeline, part by part in file order.
-    fn pipeline(&mut self, raw: RawPipeline, path: &Path, hash: String) -> Pipeline {
+    fn pipeline(&mut self, raw: RawPipeline, path: &Path, text: &str) -> Pipeline {
         if raw.name.get_ref().trim().is_empty() {
             self.r.at(
                 Some(raw.name.span()),
@@ -173,7 +187,8 @@ impl Checker<'_> {
             name: raw.name.into_inner(),
             path: path.to_path_buf(),
             base_dir: self.base_dir.clone(),
-            hash,
+            hash: hex::encode(Sha256::digest(text.as_bytes())),
+            text: text.to_string(),
             output,
             sources,
             standardize,
@@ -213,10 +228,10 @@ impl Checker<'_> {
         self.base_dir.join(path)
     }
 
-    /// Resolves `p`, reporting it when no such file exists.
+    /// Resolves `p`, reporting it when no such file exists (when files are looked for).
     fn existing_file(&mut self, p: &Spanned<String>, key: &str) -> PathBuf {
         let resolved = self.resolve(p.get_ref());
-        if !resolved.is_file() {
+        if self.files && !resolved.is_file() {
             let abs = std::path::absolute(&resolved).unwrap_or_else(|_| resolved.clone());
             self.err(
                 p.span(),

@@ -89,6 +89,9 @@ impl Checker<'_> {
     /// The files `path` matches, reporting a pattern that matches none or cannot be expanded.
     fn source_files(&mut self, s: &RawSource, key: &str) -> Vec<PathBuf> {
         let pattern = s.path.get_ref();
+        if !self.files {
+            return Vec::new();
+        }
         match self.expand(pattern) {
             Ok(files) if files.is_empty() => {
                 let full = self.resolve(pattern);

@@ -124,10 +124,15 @@ impl Case {
     /// Runs `golden ARGS` in the case's directory at trace level; asserts that no file outside
     /// `out/` was created, changed or removed.
     pub fn golden(&self, args: &[&str]) -> Outcome {
+        self.golden_in(".", args)
+    }
+
+    /// [`Case::golden`] run from folder `rel` of the case (which must exist).
+    pub fn golden_in(&self, rel: &str, args: &[&str]) -> Outcome {
         let before = snapshot(self.dir.path());
         let out = Command::new(env!("CARGO_BIN_EXE_golden"))
             .args(args)
-            .current_dir(self.dir.path())
+            .current_dir(self.path(rel))
             .env("RUST_LOG", "golden=trace")
             .output()
             .expect("the golden binary runs");

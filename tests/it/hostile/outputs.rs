@@ -57,6 +57,34 @@ fn query_out_never_writes_through_a_link_into_a_run_or_over_an_input() {
 }
 
 #[test]
+fn query_out_never_overwrites_the_pipeline_or_an_input_from_another_folder() {
+    let case = committed();
+    case.write("elsewhere/keep.txt", "x\n");
+    for out in ["../pipeline.toml", "../crm.csv"] {
+        case.golden_in(
+            "elsewhere",
+            &[
+                "query",
+                "../out",
+                "select 1 as x",
+                "--format",
+                "csv",
+                "--out",
+                out,
+            ],
+        )
+        .code(2)
+        .says(&format!(
+            "--out {out}: that file has the bytes of the run's pipeline file or of one of its \
+             inputs (its SHA-256 is in the run's manifest); write the result somewhere else"
+        ))
+        .no_values(VALUES);
+    }
+    intact(&case);
+    case.run(&[]).code(0);
+}
+
+#[test]
 fn train_out_never_replaces_an_input_the_pipeline_a_run_or_the_lock() {
     let case = committed();
     for out in [

@@ -177,7 +177,8 @@ fn verify_proves_a_run_intact_and_names_every_file_that_changed() {
     let (case, run) = committed();
     let ok = case.golden(&["verify", "out"]);
     ok.code(0);
-    assert!(ok.stdout.contains("intact (10 files"), "{}", ok.stdout);
+    // Eight tables, model.json, report.html and the copy of the pipeline file.
+    assert!(ok.stdout.contains("intact (11 files"), "{}", ok.stdout);
     // The same through the run directory itself.
     case.golden(&["verify", run.to_str().expect("utf-8")])
         .code(0);
@@ -194,10 +195,14 @@ fn verify_proves_a_run_intact_and_names_every_file_that_changed() {
 
     std::fs::remove_file(run.join("rejects.parquet")).expect("deleted");
     std::fs::write(run.join("extra.csv"), "x\n").expect("added");
+    let copy = run.join("pipeline.toml");
+    let edited = std::fs::read_to_string(&copy).expect("the run's pipeline.toml") + "# edited\n";
+    std::fs::write(&copy, edited).expect("edited");
     case.golden(&["verify", "out"])
         .code(3)
-        .says("is NOT intact: 3 of its files")
+        .says("is NOT intact: 4 of its files")
         .says("crosswalk.parquet: changed")
+        .says("pipeline.toml: changed (SHA-256 differs; 827 bytes, recorded 818)")
         .says("rejects.parquet: missing")
         .says("extra.csv: added");
 }

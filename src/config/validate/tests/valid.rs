@@ -355,3 +355,37 @@ fn unreadable_file_names_the_path() {
         )]
     );
 }
+
+#[test]
+fn a_finished_runs_pipeline_loads_without_the_files_it_names() {
+    let dir = dir_with(&[]);
+    let path = dir.path().join("p.toml");
+    let text = format!(
+        "manual_decisions = \"gone.csv\"\n{}",
+        VALID.replace("seed = 7\n", "seed = 7\nmodel_file = \"model.json\"\n")
+    );
+    let missing = load_str(&text, &path).unwrap_err().lines();
+    assert_eq!(
+        missing.len(),
+        5,
+        "three sources, the model and the decisions: {missing:?}"
+    );
+    let p = load_recorded(&text, &path).unwrap();
+    assert_eq!(p.text, text);
+    assert_eq!(p.hash, hex::encode(Sha256::digest(text.as_bytes())));
+    assert!(p.sources.iter().all(|s| s.files.is_empty()));
+    assert_eq!(p.model.model_file, Some(dir.path().join("model.json")));
+    assert_eq!(p.manual_decisions, Some(dir.path().join("gone.csv")));
+    // Each rule's text, as the manifest records it, reads back as the same keys.
+    for rule in &p.blocking.rules {
+        let again = parse_rule(&rule.text).unwrap();
+        assert_eq!(
+            (again.text, again.keys),
+            (rule.text.clone(), rule.keys.clone())
+        );
+    }
+    assert_eq!(
+        parse_rule("email & nope(x)").unwrap_err(),
+        "unknown function `nope`; expected one of metaphone, soundex, nysiis, year, left"
+    );
+}
