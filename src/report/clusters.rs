@@ -93,29 +93,50 @@ pub struct ClustersView {
     pub clusters: Vec<ClusterView>,
 }
 
+/// The columns of `decisions.parquet` the links are read from.
+const LINK_COLUMNS: [&str; 6] = [
+    "left_source",
+    "left_id",
+    "right_source",
+    "right_id",
+    MATCH_PROBABILITY,
+    "decision",
+];
+
 /// Decisions that hold a cluster together (or sit inside one).
 const LINKS: [&str; 3] = ["match", "manual", "review"];
 
 /// The clusters section of the run in `dir`.
 pub fn clusters_view(dir: &Path) -> Result<ClustersView> {
-    let golden = TableRead::of(
-        dir,
-        Table::Golden,
-        Some(&[GOLDEN_ID, RECORD_COUNT, SOURCES]),
-    )?;
+    // The three tables are decoded in parallel: reading them is most of the section's time.
+    let (golden, (xw, decisions)) = rayon::join(
+        || {
+            TableRead::of(
+                dir,
+                Table::Golden,
+                Some(&[GOLDEN_ID, RECORD_COUNT, SOURCES]),
+            )
+        },
+        || {
+            rayon::join(
+                || TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, SOURCE_ID, GOLDEN_ID])),
+                || TableRead::of(dir, Table::Decisions, Some(&LINK_COLUMNS)),
+            )
+        },
+    );
+    let (golden, xw, decisions) = (golden?, xw?, decisions?);
     let (ids, sizes, sources) = (
         golden.strings(GOLDEN_ID)?,
         golden.floats(RECORD_COUNT)?,
         golden.strings(SOURCES)?,
     );
-    let xw = TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, SOURCE_ID, GOLDEN_ID]))?;
     let (xs, xi, xg) = (
         xw.strings(SOURCE)?,
         xw.strings(SOURCE_ID)?,
         xw.strings(GOLDEN_ID)?,
     );
     let records = Records::new(&xs, &xi, &xg, &ids);
-    let links = internal_links(dir, &records, golden.rows())?;
+    let links = internal_links(&decisions, &records, golden.rows())?;
     let entry = |c: usize| Entry {
         id: text(&ids, c).to_string(),
         size: sizes[c].unwrap_or(0.0) as u64,
@@ -254,16 +275,8 @@ struct Link {
 }
 
 /// Per cluster index, the linked, manual and review pairs of `decisions.parquet` within it.
-fn internal_links(dir: &Path, records: &Records, clusters: usize) -> Result<Vec<Vec<Link>>> {
-    let cols = [
-        "left_source",
-        "left_id",
-        "right_source",
-        "right_id",
-        MATCH_PROBABILITY,
-        "decision",
-    ];
-    let t = TableRead::of(dir, Table::Decisions, Some(&cols))?;
+fn internal_links(t: &TableRead, records: &Records, clusters: usize) -> Result<Vec<Vec<Link>>> {
+    let cols = LINK_COLUMNS;
     let (ls, li, rs, ri) = (
         t.strings(cols[0])?,
         t.strings(cols[1])?,

@@ -65,13 +65,17 @@ pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
     let (match_threshold, _) = model::thresholds(&m, params.as_ref());
     let summary = summary::summary(dir, &m)?;
     lap("summary");
-    let profile = summary::profile(dir, &m)?;
-    lap("profile");
+    // The profile and the clusters each read the crosswalk: side by side.
+    let (profile, views) = rayon::join(
+        || summary::profile(dir, &m),
+        || -> Result<_> {
+            let review = review::review_view(dir, params.as_ref(), match_threshold)?;
+            Ok((review, clusters::clusters_view(dir)?))
+        },
+    );
+    let (profile, (mut review, mut clusters)) = (profile?, views?);
     let model = model::model_view(&m, params.as_ref());
-    let mut review = review::review_view(dir, params.as_ref(), match_threshold)?;
-    lap("review");
-    let mut clusters = clusters::clusters_view(dir)?;
-    lap("clusters");
+    lap("profile, review and clusters");
     let mut wanted = clusters::wanted(&clusters);
     wanted.extend(
         review
