@@ -17,8 +17,6 @@ use crate::schema::match_column;
 use crate::standardize::keys::key;
 use crate::{Error, Result};
 
-pub mod records;
-
 /// Group id of a record whose key is null, or whose block was skipped.
 pub const NONE: u32 = u32::MAX;
 

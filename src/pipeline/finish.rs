@@ -304,10 +304,10 @@ pub(super) fn write_stage(
     })
 }
 
-/// `records.parquet` ([`block::records::records_table`]), timed on its own (debug log).
+/// `records.parquet` ([`standardize::records::records_table`]), timed on its own (debug log).
 fn write_records(dir: &RunDir, records: &RecordBatch) -> Result<()> {
     let clock = Clock::start();
-    let table = block::records::records_table(records)?;
+    let table = standardize::records::records_table(records)?;
     write_parquet(&dir.table(Table::Records), &table)?;
     tracing::debug!(
         rows = table.num_rows(),

@@ -13,6 +13,7 @@ pub mod phone;
 pub mod placeholder;
 pub mod postcode;
 pub mod profile;
+pub mod records;
 mod text;
 
 use std::sync::Arc;

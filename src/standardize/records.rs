@@ -1,7 +1,6 @@
 //! `records.parquet`: one row per input record with what blocking and comparison saw — each
-//! field's standardised display value and match key (DESIGN §3); a record's key under a
-//! blocking rule is [`super::rule_keys`] of its match keys. Built here, where those keys are
-//! read.
+//! field's standardised display value and match key (DESIGN §3), built here where both are
+//! made. A record's key under a blocking rule is `block::rule_keys` of its match keys.
 
 use std::sync::Arc;
 
