@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::read::{TableRead, text};
+use super::read::{Clustering, TableRead, text};
 use super::records::{RecordKey, RecordValues};
 use super::review::shown;
 use crate::Result;
@@ -106,25 +106,15 @@ const LINK_COLUMNS: [&str; 6] = [
 /// Decisions that hold a cluster together (or sit inside one).
 const LINKS: [&str; 3] = ["match", "manual", "review"];
 
-/// The clusters section of the run in `dir`.
-pub fn clusters_view(dir: &Path) -> Result<ClustersView> {
-    // The three tables are decoded in parallel: reading them is most of the section's time.
-    let (golden, (xw, decisions)) = rayon::join(
-        || {
-            TableRead::of(
-                dir,
-                Table::Golden,
-                Some(&[GOLDEN_ID, RECORD_COUNT, SOURCES]),
-            )
-        },
-        || {
-            rayon::join(
-                || TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, SOURCE_ID, GOLDEN_ID])),
-                || TableRead::of(dir, Table::Decisions, Some(&LINK_COLUMNS)),
-            )
-        },
-    );
-    let (golden, xw, decisions) = (golden?, xw?, decisions?);
+/// The columns of `decisions.parquet` the clusters' links come from, of the run in `dir`.
+pub fn read_links(dir: &Path) -> Result<TableRead> {
+    TableRead::of(dir, Table::Decisions, Some(&LINK_COLUMNS))
+}
+
+/// The clusters section, from the run's golden records and crosswalk (`tables`) and the
+/// decisions read by [`read_links`].
+pub fn clusters_view(tables: &Clustering, decisions: &TableRead) -> Result<ClustersView> {
+    let (golden, xw) = (&tables.golden, &tables.crosswalk);
     let (ids, sizes, sources) = (
         golden.strings(GOLDEN_ID)?,
         golden.floats(RECORD_COUNT)?,
@@ -136,7 +126,7 @@ pub fn clusters_view(dir: &Path) -> Result<ClustersView> {
         xw.strings(GOLDEN_ID)?,
     );
     let records = Records::new(&xs, &xi, &xg, &ids);
-    let links = internal_links(&decisions, &records, golden.rows())?;
+    let links = internal_links(decisions, &records, golden.rows())?;
     let entry = |c: usize| Entry {
         id: text(&ids, c).to_string(),
         size: sizes[c].unwrap_or(0.0) as u64,

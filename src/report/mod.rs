@@ -20,9 +20,6 @@ use serde::Serialize;
 use crate::output::Manifest;
 use crate::{Error, Result};
 
-/// File name of the report in a run directory.
-pub const REPORT_FILE: &str = "report.html";
-
 /// How a report is built.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReportOptions {
@@ -65,15 +62,19 @@ pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
     let (match_threshold, _) = model::thresholds(&m, params.as_ref());
     let summary = summary::summary(dir, &m)?;
     lap("summary");
-    // The profile and the clusters each read the crosswalk: side by side.
+    // Decoding the tables is most of the report's time: golden, crosswalk and decisions side
+    // by side, then the profile beside the review queue and the clusters.
+    let (tables, links) = rayon::join(|| read::Clustering::read(dir), || clusters::read_links(dir));
+    let (tables, links) = (tables?, links?);
     let (profile, views) = rayon::join(
-        || summary::profile(dir, &m),
+        || summary::profile(&m, &tables),
         || -> Result<_> {
             let review = review::review_view(dir, params.as_ref(), match_threshold)?;
-            Ok((review, clusters::clusters_view(dir)?))
+            Ok((review, clusters::clusters_view(&tables, &links)?))
         },
     );
     let (profile, (mut review, mut clusters)) = (profile?, views?);
+    drop((tables, links));
     let model = model::model_view(&m, params.as_ref());
     lap("profile, review and clusters");
     let mut wanted = clusters::wanted(&clusters);
@@ -151,7 +152,7 @@ fn render(context: Value) -> Result<String> {
 /// Builds the report of run directory `dir` and writes it there as `report.html`.
 pub fn write(dir: &Path, opts: ReportOptions) -> Result<()> {
     let html = build(dir, opts)?;
-    crate::run::write_file(&dir.join(REPORT_FILE), html.as_bytes())
+    crate::run::write_file(&dir.join(crate::run::layout::REPORT), html.as_bytes())
 }
 
 /// `golden report`: rebuilds `run/report.html` (atomically; the same bytes as the run wrote,
@@ -167,7 +168,7 @@ pub fn rebuild(run: &Path, out: Option<&Path>, redact: bool) -> Result<PathBuf> 
                 "--redact needs --out FILE: the run's own report.html is checksummed in its manifest; write the redacted report elsewhere".into(),
             ));
         }
-        None => dir.join(REPORT_FILE),
+        None => dir.join(crate::run::layout::REPORT),
     };
     let html = build(&dir, ReportOptions { redact })?;
     crate::run::replace_file(&target, |tmp| crate::run::write_file(tmp, html.as_bytes()))?;

@@ -9,7 +9,8 @@ use arrow::datatypes::{DataType, Float64Type};
 
 use crate::model::ModelParams;
 use crate::output::Manifest;
-use crate::run::{Table, layout, read_columns};
+use crate::run::{Table, Text, layout, read_columns};
+use crate::schema::{GOLDEN_ID, RECORD_COUNT, SOURCE, SOURCE_ID, SOURCES};
 use crate::{Error, Result};
 
 /// One table of a run, read whole or in part, with its file for error messages.
@@ -40,24 +41,19 @@ impl TableRead {
         self.batch.num_rows()
     }
 
-    /// The error for a column that is missing or of the wrong type.
-    fn bad_column(&self, name: &str, why: &str) -> Error {
+    /// The error for a column that is missing or of the wrong type (`why` names it).
+    fn damaged(&self, why: &str) -> Error {
         Error::Input {
             path: self.path.clone(),
             message: format!(
-                "column `{name}` {why}; the run is damaged or was written by another golden version (rerun the pipeline)"
+                "{why}; the run is damaged or was written by another golden version (rerun the pipeline)"
             ),
         }
     }
 
-    /// Column `name` as text (dictionary or other types cast).
+    /// Column `name` as text (dictionary or other types cast), through the run store's helper.
     pub fn strings(&self, name: &str) -> Result<StringArray> {
-        let col = self
-            .batch
-            .column_by_name(name)
-            .ok_or_else(|| self.bad_column(name, "is missing"))?;
-        let col = cast(col, &DataType::Utf8).map_err(|_| self.bad_column(name, "is not text"))?;
-        Ok(col.as_string::<i32>().clone())
+        crate::run::text(&self.batch, name, Text::Cast).map_err(|why| self.damaged(&why))
     }
 
     /// Column `name` as `f64` (other numeric types cast); `None` where null.
@@ -65,15 +61,44 @@ impl TableRead {
         let col = self
             .batch
             .column_by_name(name)
-            .ok_or_else(|| self.bad_column(name, "is missing"))?;
-        let col =
-            cast(col, &DataType::Float64).map_err(|_| self.bad_column(name, "is not numeric"))?;
+            .ok_or_else(|| self.damaged(&format!("no column `{name}`")))?;
+        let col = cast(col, &DataType::Float64)
+            .map_err(|_| self.damaged(&format!("column `{name}` is not numeric")))?;
         Ok(col.as_primitive::<Float64Type>().iter().collect())
     }
 
     /// Whether the table has a column `name`.
     pub fn has(&self, name: &str) -> bool {
         self.batch.column_by_name(name).is_some()
+    }
+}
+
+/// The golden and crosswalk columns that both the profile and the clusters section use,
+/// decoded once, side by side.
+pub struct Clustering {
+    /// `golden.parquet`: golden id, record count, sources.
+    pub golden: TableRead,
+    /// `crosswalk.parquet`: source, source id, golden id.
+    pub crosswalk: TableRead,
+}
+
+impl Clustering {
+    /// Reads both tables of run directory `dir`.
+    pub fn read(dir: &Path) -> Result<Clustering> {
+        let (golden, crosswalk) = rayon::join(
+            || {
+                TableRead::of(
+                    dir,
+                    Table::Golden,
+                    Some(&[GOLDEN_ID, RECORD_COUNT, SOURCES]),
+                )
+            },
+            || TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, SOURCE_ID, GOLDEN_ID])),
+        );
+        Ok(Clustering {
+            golden: golden?,
+            crosswalk: crosswalk?,
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::read::{TableRead, text};
+use super::read::{Clustering, TableRead, text};
 use crate::Result;
 use crate::cluster::stable_ids::ChangeKind;
 use crate::output::Manifest;
@@ -231,8 +231,8 @@ pub fn percent(n: u64, of: u64) -> String {
 }
 
 /// The profile of the run in `dir` described by `m`.
-pub fn profile(dir: &Path, m: &Manifest) -> Result<ProfileView> {
-    let dups = duplicates_within_sources(dir)?;
+pub fn profile(m: &Manifest, tables: &Clustering) -> Result<ProfileView> {
+    let dups = duplicates_within_sources(&tables.crosswalk)?;
     let sources = m
         .profile
         .iter()
@@ -258,7 +258,7 @@ pub fn profile(dir: &Path, m: &Manifest) -> Result<ProfileView> {
             }
         })
         .collect();
-    let mut overlap = overlap(dir)?;
+    let mut overlap = overlap(&tables.golden)?;
     let overlap_rest = overlap.len().saturating_sub(OVERLAP_CAP);
     overlap.truncate(OVERLAP_CAP);
     Ok(ProfileView {
@@ -269,8 +269,7 @@ pub fn profile(dir: &Path, m: &Manifest) -> Result<ProfileView> {
 }
 
 /// Per source, the golden records holding two or more of its records, and those records.
-fn duplicates_within_sources(dir: &Path) -> Result<HashMap<String, (u64, u64)>> {
-    let t = TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, GOLDEN_ID]))?;
+fn duplicates_within_sources(t: &TableRead) -> Result<HashMap<String, (u64, u64)>> {
     let (sources, golden) = (t.strings(SOURCE)?, t.strings(GOLDEN_ID)?);
     let mut per: HashMap<(&str, &str), u64> = HashMap::new();
     for i in 0..t.rows() {
@@ -287,8 +286,7 @@ fn duplicates_within_sources(dir: &Path) -> Result<HashMap<String, (u64, u64)>> 
 }
 
 /// Golden records per combination of sources (`golden.parquet` → `sources`), most first.
-fn overlap(dir: &Path) -> Result<Vec<Count>> {
-    let t = TableRead::of(dir, Table::Golden, Some(&[SOURCES]))?;
+fn overlap(t: &TableRead) -> Result<Vec<Count>> {
     let sources = t.strings(SOURCES)?;
     let mut per: HashMap<&str, u64> = HashMap::new();
     for i in 0..t.rows() {

@@ -16,6 +16,8 @@ pub const MODEL: &str = "model.json";
 /// A verbatim copy of the pipeline file a run was given, in its run directory (its SHA-256 is
 /// the manifest's `pipeline_hash`), so that the run can be explained without the original.
 pub const PIPELINE: &str = "pipeline.toml";
+/// A run's self-contained audit report, in its run directory.
+pub const REPORT: &str = "report.html";
 
 /// A Parquet table of a run directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
