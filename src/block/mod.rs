@@ -46,6 +46,12 @@ pub struct RuleStats {
     pub capped_records: u64,
     /// Pairs in kept blocks, before pairs found by earlier rules are removed.
     pub pairs_in_blocks: u64,
+    /// Candidate pairs this rule found first (compared once, under this rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_pairs: Option<u64>,
+    /// Of those, pairs below the decisions floor (counted, not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_floor: Option<u64>,
     /// The size cap the blocks were held to (`max_block_size`); absent in runs written
     /// before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -104,20 +104,14 @@ pub fn golden_id(source: &str, source_id: &str) -> String {
     format!("G{}", hex::encode(&d[..8]))
 }
 
-/// The candidate pairs (not decided manually) whose levels are an identity conflict of `p`'s
-/// model: [`cluster`] never puts the two records of one into the same cluster.
-pub fn conflict_pairs(
-    p: &crate::config::Pipeline,
-    compared: &Compared,
-    scored: &Scored,
-) -> Vec<(u32, u32)> {
-    let conflict = crate::model::Conflict::new(p);
-    (0..compared.len())
-        .into_par_iter()
-        .filter(|&i| {
-            scored.decision[i] != Decision::Manual && conflict.is_conflict(compared.pair_levels(i))
-        })
-        .map(|i| (compared.left[i], compared.right[i]))
+/// The identity-conflict pairs among the candidates (`candidates`, from scoring) that no
+/// manual decision covers: [`cluster`] never puts the two records of one into the same
+/// cluster.
+pub fn conflict_pairs(candidates: &[(u32, u32)], manual: &ManualDecisions) -> Vec<(u32, u32)> {
+    candidates
+        .iter()
+        .copied()
+        .filter(|pair| !manual.pairs.contains_key(pair))
         .collect()
 }
 

@@ -1,5 +1,6 @@
 //! One similarity function per comparison method, over match values.
 
+use super::kernels;
 use crate::config::Method;
 
 /// Characters of a value that string methods compare: the kernels are quadratic, so a hostile
@@ -8,6 +9,9 @@ pub const MAX_COMPARED_CHARS: usize = 256;
 
 /// The first [`MAX_COMPARED_CHARS`] characters of `s`.
 fn capped(s: &str) -> &str {
+    if s.len() <= MAX_COMPARED_CHARS {
+        return s;
+    }
     match s.char_indices().nth(MAX_COMPARED_CHARS) {
         Some((end, _)) => &s[..end],
         None => s,
@@ -33,6 +37,28 @@ pub fn similarity(method: Method, a: &str, b: &str) -> f64 {
     }
 }
 
+/// True when the lengths of two non-null, unequal ASCII values alone keep their similarity
+/// under `method` below `lowest` (so no kernel need run): the bound assumes every character
+/// of the shorter value matches. False for non-ASCII values (their lengths are not counted).
+#[inline]
+pub fn out_of_reach(method: Method, a: &str, b: &str, lowest: f64) -> bool {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return false;
+    }
+    let (la, lb) = (
+        a.len().min(MAX_COMPARED_CHARS),
+        b.len().min(MAX_COMPARED_CHARS),
+    );
+    let (short, long) = (la.min(lb) as f64, la.max(lb) as f64);
+    let bound = match method {
+        Method::JaroWinkler => kernels::jaro_winkler_bound(la, lb),
+        Method::Jaro => (2.0 + short / long) / 3.0,
+        Method::Levenshtein | Method::DamerauLevenshtein => short / long,
+        Method::Exact | Method::Date => return false,
+    };
+    bound < lowest
+}
+
 /// [`similarity`] over ASCII bytes: the same values as strsim's `&str` functions (one byte is
 /// one char) without decoding UTF-8 and counting chars on every call.
 fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
@@ -45,10 +71,16 @@ fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
             1.0 - distance as f64 / longest as f64
         }
     };
+    let word = longest <= kernels::WORD;
     match method {
         Method::Exact | Method::Date => 0.0,
+        Method::JaroWinkler if word => kernels::jaro_winkler(wa.0, wb.0),
         Method::JaroWinkler => strsim::generic_jaro_winkler(&wa, &wb),
+        Method::Jaro if word => kernels::jaro(wa.0, wb.0),
         Method::Jaro => strsim::generic_jaro(&wa, &wb),
+        Method::Levenshtein if a.len().min(b.len()) <= kernels::WORD => {
+            normalise(kernels::levenshtein(wa.0, wb.0))
+        }
         Method::Levenshtein => normalise(strsim::generic_levenshtein(&wa, &wb)),
         // strsim's own `&str` version beats its generic one (a SipHash map) even on bytes.
         Method::DamerauLevenshtein => strsim::normalized_damerau_levenshtein(a, b),
@@ -56,7 +88,7 @@ fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
 }
 
 /// A byte slice that strsim's generic functions can iterate by reference.
-struct Bytes<'a>(&'a [u8]);
+pub(super) struct Bytes<'a>(pub(super) &'a [u8]);
 
 impl<'a> IntoIterator for &Bytes<'a> {
     type Item = u8;

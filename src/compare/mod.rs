@@ -5,9 +5,11 @@
 //! comparison of all blocks runs in parallel with rayon; each task owns its output buffers.
 
 pub mod cache;
+pub mod chunks;
+mod kernels;
 pub mod method;
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use crate::block::Blocks;
@@ -18,32 +20,62 @@ use crate::{Error, Result};
 /// Level of a pair where either value is null.
 pub const NULL_LEVEL: i8 = -1;
 
-/// Compares one field of two records.
+/// Compares one field of two records, through its values interned to dense ids: equal values
+/// share an id, so agreement and exact methods compare integers, and a similarity kernel runs
+/// only on distinct values.
 struct FieldComparator<'a> {
-    values: &'a StringArray,
+    /// The value of each id.
+    distinct: Vec<&'a str>,
     method: Method,
     thresholds: Vec<f64>,
+    /// The lowest threshold: below it the level is "else" whatever the exact similarity.
+    lowest: f64,
     exact_level: i8,
 }
 
-impl FieldComparator<'_> {
+/// Id of a missing value.
+const NO_VALUE: u32 = u32::MAX;
+
+impl<'a> FieldComparator<'a> {
+    /// Interns `values` (`None` and empty strings are missing): the comparator, and each
+    /// record's id ([`NO_VALUE`] when missing).
+    fn new(values: &'a StringArray, c: &ComparisonConfig) -> (Self, Vec<u32>) {
+        let mut index: foldhash::HashMap<&str, u32> = Default::default();
+        let mut distinct = Vec::new();
+        let ids = values
+            .iter()
+            .map(|v| match v {
+                Some(s) if !s.is_empty() => *index.entry(s).or_insert_with(|| {
+                    distinct.push(s);
+                    (distinct.len() - 1) as u32
+                }),
+                _ => NO_VALUE,
+            })
+            .collect();
+        let field = FieldComparator {
+            distinct,
+            method: c.method,
+            thresholds: c.levels.clone(),
+            lowest: c.levels.iter().copied().fold(f64::INFINITY, f64::min),
+            exact_level: (c.level_count() - 1) as i8,
+        };
+        (field, ids)
+    }
+
+    /// The level of two records whose values have ids `a` and `b`.
     #[inline]
     fn level(&self, a: u32, b: u32) -> i8 {
-        let (a, b) = (a as usize, b as usize);
-        if self.values.is_null(a) || self.values.is_null(b) {
+        if a == NO_VALUE || b == NO_VALUE {
             return NULL_LEVEL;
         }
-        let (x, y) = (self.values.value(a), self.values.value(b));
-        if x.is_empty() || y.is_empty() {
-            return NULL_LEVEL;
-        }
-        if x == y {
+        if a == b {
             return self.exact_level;
         }
+        let (x, y) = (self.distinct[a as usize], self.distinct[b as usize]);
         if self.method == Method::Date {
             return method::date_level(x, y);
         }
-        if self.thresholds.is_empty() {
+        if self.thresholds.is_empty() || method::out_of_reach(self.method, x, y, self.lowest) {
             return 0;
         }
         let s = method::similarity(self.method, x, y);
@@ -58,6 +90,9 @@ impl FieldComparator<'_> {
 /// Compares records field by field, per the pipeline's comparisons.
 pub struct Comparator<'a> {
     fields: Vec<FieldComparator<'a>>,
+    /// Value ids, record-major (`ids[record * fields + field]`): one record's ids share a
+    /// cache line, so a pair costs two memory reads, not two per field.
+    ids: Vec<u32>,
 }
 
 impl<'a> Comparator<'a> {
@@ -70,15 +105,21 @@ impl<'a> Comparator<'a> {
                 let col = batch.column_by_name(&name).ok_or_else(|| {
                     Error::Internal(format!("comparison of `{}` has no column {name}", c.field))
                 })?;
-                Ok(FieldComparator {
-                    values: col.as_string::<i32>(),
-                    method: c.method,
-                    thresholds: c.levels.clone(),
-                    exact_level: (c.level_count() - 1) as i8,
-                })
+                Ok((col.as_string::<i32>(), c))
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Comparator { fields })
+            .collect::<Result<Vec<_>>>()?
+            .into_par_iter()
+            .map(|(values, c)| FieldComparator::new(values, c))
+            .collect::<Vec<_>>();
+        let (fields, columns): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
+        let k = columns.len();
+        let mut ids = vec![NO_VALUE; batch.num_rows() * k];
+        for (c, column) in columns.iter().enumerate() {
+            for (row, &id) in column.iter().enumerate() {
+                ids[row * k + c] = id;
+            }
+        }
+        Ok(Comparator { fields, ids })
     }
 
     /// Number of comparisons.
@@ -94,8 +135,11 @@ impl<'a> Comparator<'a> {
     /// Writes the level of each comparison for records `a` and `b` into `out`.
     #[inline]
     pub fn levels(&self, a: u32, b: u32, out: &mut [i8]) {
-        for (f, o) in self.fields.iter().zip(out.iter_mut()) {
-            *o = f.level(a, b);
+        let k = self.fields.len();
+        let (a, b) = (a as usize * k, b as usize * k);
+        let (ra, rb) = (&self.ids[a..a + k], &self.ids[b..b + k]);
+        for (c, (f, o)) in self.fields.iter().zip(out.iter_mut()).enumerate() {
+            *o = f.level(ra[c], rb[c]);
         }
     }
 }
@@ -133,7 +177,25 @@ impl Compared {
         &self.levels[i * self.n_comparisons..(i + 1) * self.n_comparisons]
     }
 
-    fn append(&mut self, mut other: Compared) {
+    /// No pairs yet, `k` comparisons each.
+    pub fn with_comparisons(k: usize) -> Compared {
+        Compared {
+            n_comparisons: k,
+            ..Default::default()
+        }
+    }
+
+    /// Adds pair (`a`, `b`) found first by `rule`, with its levels.
+    #[inline]
+    pub fn push(&mut self, a: u32, b: u32, rule: u8, levels: &[i8]) {
+        self.left.push(a);
+        self.right.push(b);
+        self.rule.push(rule);
+        self.levels.extend_from_slice(levels);
+    }
+
+    /// Appends the pairs of `other`.
+    pub fn append(&mut self, mut other: Compared) {
         self.left.append(&mut other.left);
         self.right.append(&mut other.right);
         self.rule.append(&mut other.rule);
@@ -142,8 +204,9 @@ impl Compared {
     }
 }
 
-/// Compares every candidate pair of `blocks`, in parallel; pairs found in `cache` (an
-/// incremental run) take the previous run's levels.
+/// Compares every candidate pair of `blocks`, in parallel, and keeps every comparison vector
+/// in memory; pairs found in `cache` (an incremental run) take the previous run's levels.
+/// A run keeps them packed instead ([`chunks::compare_packed`]).
 pub fn compare(
     batch: &RecordBatch,
     comparisons: &[ComparisonConfig],
@@ -151,39 +214,12 @@ pub fn compare(
     cache: Option<&cache::PairCache>,
 ) -> Result<Compared> {
     let comparator = Comparator::new(batch, comparisons)?;
-    let k = comparator.len();
-    let work = blocks.work(1 << 16);
-    let parts: Vec<Compared> = work
-        .par_iter()
-        .fold(
-            || Compared {
-                n_comparisons: k,
-                ..Default::default()
-            },
-            |mut acc, &item| {
-                let mut buf = vec![0i8; k];
-                blocks.for_each_pair(item, |a, b, rule| {
-                    if cache.is_some_and(|c| c.get(a, b, &mut buf)) {
-                        acc.reused += 1;
-                    } else {
-                        comparator.levels(a, b, &mut buf);
-                    }
-                    acc.left.push(a);
-                    acc.right.push(b);
-                    acc.rule.push(rule);
-                    acc.levels.extend_from_slice(&buf);
-                });
-                acc
-            },
-        )
-        .collect();
-    let mut out = Compared {
-        n_comparisons: k,
-        ..Default::default()
-    };
-    for p in parts {
-        out.append(p);
+    let (packed, _) = chunks::compare_packed(&comparator, blocks, cache, |_| ());
+    let mut out = Compared::with_comparisons(comparator.len());
+    for part in packed.map_chunks(blocks, |c| c) {
+        out.append(part);
     }
+    out.reused = packed.reused;
     Ok(out)
 }
 

@@ -129,6 +129,48 @@ pub struct OutputConfig {
     pub dir: PathBuf,
     /// How many completed runs to keep (older ones are deleted); `None` keeps all.
     pub keep_runs: Option<usize>,
+    /// Which scored pairs `decisions.parquet` holds.
+    pub decisions: Decisions,
+}
+
+named_enum! {
+    /// `[output] decisions`: which scored pairs a run writes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Decisions {
+        /// Matches, the review band, near misses and manual pairs: every pair whose posterior
+        /// is at or above the decisions floor (the default).
+        #[default]
+        AboveFloor => "above_floor",
+        /// Every candidate pair, clear non-matches included.
+        All => "all",
+    }
+}
+
+impl Decisions {
+    /// The posterior below which pairs are not written: `floor`, or 0 for every pair.
+    pub fn floor(self, floor: f64) -> f64 {
+        match self {
+            Decisions::AboveFloor => floor,
+            Decisions::All => 0.0,
+        }
+    }
+
+    /// What a run's manifest records of this setting.
+    pub fn describe(self, floor: f64) -> DecisionsKept {
+        DecisionsKept {
+            kept: self.as_str().to_string(),
+            floor: self.floor(floor),
+        }
+    }
+}
+
+/// Which decisions a run wrote (the manifest's `decisions`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DecisionsKept {
+    /// `above_floor` or `all` ([`Decisions`]).
+    pub kept: String,
+    /// Posterior below which candidate pairs were counted but not written (0: none).
+    pub floor: f64,
 }
 
 named_enum! {

@@ -87,6 +87,9 @@ pub struct RawOutput {
     /// How many completed runs to keep (at least 1); absent keeps all.
     #[serde(default)]
     pub keep_runs: Option<Spanned<i64>>,
+    /// Which scored pairs to write: `above_floor` (default) or `all`.
+    #[serde(default)]
+    pub decisions: Option<Spanned<String>>,
 }
 
 /// One `[[sources]]` entry.

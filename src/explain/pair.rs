@@ -9,6 +9,7 @@ use super::reader::{Member, Pair, RunRecords, RunTables, Scores};
 use super::{RecordRef, render, why};
 use crate::Result;
 use crate::config::Pipeline;
+use crate::model::Decision;
 
 /// The two records of a pair, with their golden ids.
 pub struct Sides<'a> {
@@ -37,18 +38,28 @@ pub fn report(
     );
     let pipeline = why::run_pipeline(rec);
     let scored = score(tables, rec, pipeline.as_ref().ok(), stored, idx)?;
+    let rules = why::blocking(rec, idx)?;
+    let paired = rules.iter().find(|r| r.verdict == why::Verdict::Paired);
+    // A pair a rule paired but the run did not write was compared: a clear non-match below
+    // the decisions floor, its score recomputed here.
+    let below_floor = match (stored, paired, rec.decisions_floor) {
+        (None, Some(rule), Some(floor)) => Some((rule.rule.as_str(), floor)),
+        _ => None,
+    };
     let value = |r: &RecordRef, field: &str| {
         let row = if r == a { idx.0 } else { idx.1 };
         render::record_value(rec.value(field, row), redact)
     };
-    let title = match stored {
-        Some(p) => format!("pair {a} ~ {b}   (blocking rule: {})", p.blocking_rule),
-        None => render::not_compared_line(a, b),
+    let title = match (stored, below_floor) {
+        (Some(p), _) => format!("pair {a} ~ {b}   (blocking rule: {})", p.blocking_rule),
+        (None, Some((rule, floor))) => render::below_floor_line(a, b, rule, floor),
+        (None, None) => render::not_compared_line(a, b),
     };
     match &scored {
         Some((_, scores)) => {
             render::waterfall(out, &tables.model, &title, scores, (a, b), &value);
-            let lead = if stored.is_some() { "" } else { "would-be " };
+            let compared = stored.is_some() || below_floor.is_some();
+            let lead = if compared { "" } else { "would-be " };
             render::score_line(out, lead, scores);
         }
         None => {
@@ -67,9 +78,10 @@ pub fn report(
     if !redact {
         let _ = writeln!(out, "values: as standardised, from records.parquet");
     }
-    render::blocking_table(out, &why::blocking(rec, idx)?, (a, b), redact);
+    render::blocking_table(out, &rules, (a, b), redact);
     let evidence = Evidence {
         stored,
+        below_floor: below_floor.is_some(),
         pipeline: pipeline.as_ref().ok(),
         scored: scored.as_ref(),
     };
@@ -101,6 +113,8 @@ fn score(
 /// What is known of a pair: the run's decisions row, the run's pipeline, the levels and score.
 struct Evidence<'a> {
     stored: Option<&'a Pair>,
+    /// Compared, but below the decisions floor (not written).
+    below_floor: bool,
     pipeline: Option<&'a Pipeline>,
     scored: Option<&'a (Vec<i8>, Scores)>,
 }
@@ -109,6 +123,7 @@ struct Evidence<'a> {
 fn bond(out: &mut String, tables: &RunTables, sides: &Sides, evidence: &Evidence) -> Result<()> {
     let Evidence {
         stored,
+        below_floor,
         pipeline,
         scored,
     } = *evidence;
@@ -129,9 +144,11 @@ fn bond(out: &mut String, tables: &RunTables, sides: &Sides, evidence: &Evidence
             &tables.model,
             p,
             (levels, scores),
-            stored.map(|s| s.decision),
+            stored
+                .map(|s| s.decision)
+                .or(below_floor.then_some(Decision::NonMatch)),
         ),
-        _ if stored.is_none() => vec![why::Reason::NotPaired],
+        _ if stored.is_none() && !below_floor => vec![why::Reason::NotPaired],
         _ => Vec::new(),
     };
     render::apart(out, &reasons);

@@ -47,6 +47,9 @@ pub struct RunRecords {
     pub rules: Vec<BlockingRule>,
     /// The pipeline the run used.
     pub pipeline: RunPipeline,
+    /// The posterior below which the run did not write a compared pair (the manifest's
+    /// `decisions.floor`); `None` when it wrote every pair it compared.
+    pub decisions_floor: Option<f64>,
 }
 
 /// The pipeline a run used, as its manifest and run directory have it.
@@ -276,6 +279,7 @@ impl RunTables {
             blocking: m.blocking,
             rules,
             pipeline,
+            decisions_floor: m.decisions.map(|d| d.floor).filter(|&f| f > 0.0),
         });
         Ok(())
     }

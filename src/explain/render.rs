@@ -21,6 +21,15 @@ pub fn not_compared_line(a: &RecordRef, b: &RecordRef) -> String {
     format!("pair {a} ~ {b}: not compared: no blocking rule put them in one block")
 }
 
+/// The first line of the report of a pair the run compared but did not write: a clear
+/// non-match below the decisions floor.
+pub fn below_floor_line(a: &RecordRef, b: &RecordRef, rule: &str, floor: f64) -> String {
+    format!(
+        "pair {a} ~ {b}   (blocking rule: {rule}; below the decisions floor {floor}, not written \
+         to decisions.parquet: recomputed)"
+    )
+}
+
 /// The golden record of each record of a pair, and whether they are the same.
 pub fn golden_lines(out: &mut String, (a, ga): (&RecordRef, &str), (b, gb): (&RecordRef, &str)) {
     let same = if ga == gb {

@@ -306,6 +306,7 @@ mod tests {
             blocking: vec![stats("email"), stats("phone")],
             rules: rules.to_vec(),
             pipeline: RunPipeline::default(),
+            decisions_floor: None,
         }
     }
 

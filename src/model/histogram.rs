@@ -43,6 +43,24 @@ impl WeightHistogram {
     }
 }
 
+impl WeightHistogram {
+    /// Adds the counts of `other` (same bins).
+    pub fn add(&mut self, other: &WeightHistogram) {
+        for (x, y) in self.counts.iter_mut().zip(&other.counts) {
+            *x += y;
+        }
+    }
+
+    /// The same counts with the run's thresholds `(match, review)`.
+    pub fn with_thresholds(self, (match_threshold, review_threshold): (f64, f64)) -> Self {
+        WeightHistogram {
+            match_threshold,
+            review_threshold,
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ pub mod household;
 pub mod labels;
 pub mod params;
 pub mod score;
+pub mod select;
+pub mod tally;
 pub mod tf;
 pub mod threshold;
 pub mod u_sampling;
@@ -24,10 +26,7 @@ pub mod u_sampling;
 use std::collections::HashSet;
 
 use arrow::array::RecordBatch;
-use rayon::prelude::*;
 
-use crate::block::{self, Blocks};
-use crate::compare::{Comparator, Compared};
 use crate::config::{ModelConfig, Pipeline};
 use crate::{Error, Result};
 use household::HouseholdFit;
@@ -70,9 +69,6 @@ impl Conflict {
         levels[p] == 0 && !self.overrides.iter().any(|&(i, top)| levels[i] == top)
     }
 }
-
-/// Pairs of one rule used for EM, at most (sampled evenly beyond that).
-const EM_PAIRS_PER_RULE: u64 = 2_000_000;
 
 /// Starting share of household pairs among a rule's pairs.
 const HOUSEHOLD_LAMBDA_INIT: f64 = 0.1;
@@ -207,11 +203,10 @@ fn add_weighted(sum: &mut [f64], v: &[f64], w: f64) {
 pub fn train(
     batch: &RecordBatch,
     pipeline: &Pipeline,
-    blocks: &Blocks,
-    compared: &Compared,
+    tally: &tally::Tally,
 ) -> Result<ModelParams> {
     let cfg = &pipeline.model;
-    let k = Comparator::new(batch, &pipeline.comparisons)?.len();
+    let k = pipeline.comparisons.len();
     if k > household::MAX_COMPARISONS || pipeline.comparisons.iter().any(|c| c.level_count() > 15) {
         return Err(Error::Pipeline(
             "at most 16 comparisons with at most 13 thresholds each are supported".into(),
@@ -223,7 +218,6 @@ pub fn train(
         .map(|c| c.level_count())
         .collect();
     let n = batch.num_rows();
-    let conflict = Conflict::new(pipeline);
     let layout = household::Layout::new(&pipeline.comparisons);
     let (u, u_pairs) = u_sampling::estimate_u(
         batch,
@@ -233,13 +227,13 @@ pub fn train(
         cfg.seed,
     )?;
     let init: Vec<Vec<f64>> = level_counts.iter().map(|&l| em::initial_m(l)).collect();
-    let (avg, runs) = em_per_rule(pipeline, compared, blocks, (&u, &init), &layout, &conflict);
+    let (avg, runs) = em_per_rule(pipeline, tally, (&u, &init), &layout);
     let (m, moved) = (avg.m(&init), avg.moved());
     let fit = avg.household(&layout);
-    let all = candidate_patterns(compared, &conflict);
+    let all = em::Patterns::from_counts(k, &tally.candidates);
     let priors = estimate_priors(
         &all,
-        compared.len(),
+        tally.pairs as usize,
         (&m, &u, &moved),
         (&layout, fit.as_ref()),
         n,
@@ -278,7 +272,7 @@ pub fn train(
             u_sample_pairs: u_pairs,
             seed: cfg.seed,
             em_runs: runs,
-            prior_pairs: compared.len() as u64,
+            prior_pairs: tally.pairs,
             records: n as u64,
             trained_at: chrono::Utc::now().to_rfc3339(),
         },
@@ -293,11 +287,9 @@ pub fn train(
 /// class where the rule leaves both person and household fields to compare).
 fn em_per_rule(
     pipeline: &Pipeline,
-    compared: &Compared,
-    blocks: &Blocks,
+    tally: &tally::Tally,
     (u, init): (&[Vec<f64>], &[Vec<f64>]),
     layout: &household::Layout,
-    conflict: &Conflict,
 ) -> (Averages, Vec<EmRun>) {
     let cfg = &pipeline.model;
     let settings = em::EmSettings {
@@ -308,7 +300,16 @@ fn em_per_rule(
     let level_counts: Vec<usize> = init.iter().map(Vec::len).collect();
     let mut avg = Averages::new(&level_counts, layout);
     let mut runs = Vec::new();
-    let patterns = rule_patterns(compared, blocks, cfg.seed, conflict);
+    let k = pipeline.comparisons.len();
+    let patterns: Vec<em::Patterns> = (0..pipeline.blocking.rules.len())
+        .map(|r| {
+            tally
+                .rules
+                .get(r)
+                .map(|c| em::Patterns::from_counts(k, c))
+                .unwrap_or_default()
+        })
+        .collect();
     for (r, rule) in pipeline.blocking.rules.iter().enumerate() {
         let fixed: HashSet<&str> = rule.keys.iter().map(|key| key.field.as_str()).collect();
         let active: Vec<bool> = pipeline
@@ -428,77 +429,6 @@ fn em_run(
     }
 }
 
-/// Distinct comparison vectors of every pair in each rule's blocks (including pairs earlier
-/// rules also find), each rule sampled down to [`EM_PAIRS_PER_RULE`].
-///
-/// Every pair of every kept block is in `compared` once (tagged with its first rule), so a
-/// rule's pairs are the compared pairs whose records share that rule's group: one pass over the
-/// levels already computed, no second comparison.
-fn rule_patterns(
-    compared: &Compared,
-    blocks: &Blocks,
-    seed: u64,
-    conflict: &Conflict,
-) -> Vec<em::Patterns> {
-    let k = compared.n_comparisons;
-    let rules = blocks.groups.len();
-    let mut totals = vec![0u64; rules];
-    for b in &blocks.blocks {
-        totals[b.rule as usize] += b.len as u64 * (b.len as u64 - 1) / 2;
-    }
-    let keep_below: Vec<u64> = totals
-        .iter()
-        .map(|&total| {
-            if total <= EM_PAIRS_PER_RULE {
-                u64::MAX
-            } else {
-                (u64::MAX / total) * EM_PAIRS_PER_RULE
-            }
-        })
-        .collect();
-    let zero = || vec![em::PatternCounts::new(); rules];
-    let counts = (0..compared.len())
-        .into_par_iter()
-        .with_min_len(1 << 14)
-        .fold(zero, |mut acc, i| {
-            let levels = compared.pair_levels(i);
-            if conflict.is_conflict(levels) {
-                return acc;
-            }
-            let (a, b) = (compared.left[i], compared.right[i]);
-            let mut packed = None;
-            for (r, groups) in blocks.groups.iter().enumerate() {
-                let g = groups[a as usize];
-                if g == block::NONE || g != groups[b as usize] {
-                    continue;
-                }
-                if keep_below[r] != u64::MAX && mix(seed, a, b) > keep_below[r] {
-                    continue;
-                }
-                let key = *packed.get_or_insert_with(|| em::pack(levels));
-                *acc[r].entry(key).or_default() += 1;
-            }
-            acc
-        })
-        .reduce(zero, |mut x, y| {
-            for (a, b) in x.iter_mut().zip(y) {
-                for (key, v) in b {
-                    *a.entry(key).or_default() += v;
-                }
-            }
-            x
-        });
-    counts
-        .iter()
-        .map(|c| em::Patterns::from_counts(k, c))
-        .collect()
-}
-
-/// A deterministic hash of a pair, for even sampling.
-fn mix(seed: u64, a: u32, b: u32) -> u64 {
-    u_sampling::SplitMix64(seed ^ ((a as u64) << 32 | b as u64)).next_u64()
-}
-
 /// Priors of the classes over all record pairs.
 struct Priors {
     /// Probability that two random records match.
@@ -552,19 +482,6 @@ fn estimate_priors(
         prior: share(res.lambda),
         household: class.map(|_| (share(res.lambda_h), res.lambda_h * candidates as f64)),
     }
-}
-
-/// Distinct comparison vectors of every candidate pair (identity conflicts left out when
-/// that rule is on).
-fn candidate_patterns(compared: &Compared, conflict: &Conflict) -> em::Patterns {
-    let mut counts = em::PatternCounts::new();
-    for i in 0..compared.len() {
-        let levels = compared.pair_levels(i);
-        if !conflict.is_conflict(levels) {
-            *counts.entry(em::pack(levels)).or_default() += 1;
-        }
-    }
-    em::Patterns::from_counts(compared.n_comparisons, &counts)
 }
 
 #[cfg(test)]

@@ -172,129 +172,166 @@ pub fn probability(match_weight: f64) -> f64 {
     1.0 / (1.0 + (-match_weight).exp2())
 }
 
-/// Term-frequency adjustments of every pair (row-major, one per listed field), for exact
-/// agreements on the `tf_fields` only.
-fn tf_adjustments(
-    batch: &RecordBatch,
-    pipeline: &Pipeline,
-    params: &ModelParams,
-    compared: &Compared,
-    tf_fields: &[usize],
-) -> Result<Vec<f32>> {
-    let shares: Vec<Vec<f64>> = tf_fields
-        .iter()
-        .map(|&c| tf::value_shares(batch, &pipeline.comparisons[c].field))
-        .collect::<Result<_>>()?;
-    let t = tf_fields.len();
-    let mut out = vec![0.0f32; compared.len() * t];
-    if t > 0 {
-        out.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
-            let levels = compared.pair_levels(i);
-            for (x, &c) in tf_fields.iter().enumerate() {
-                let p = &params.comparisons[c];
-                if levels[c] as usize == p.m.len() - 1 {
-                    let share = shares[x][compared.left[i] as usize];
-                    row[x] = tf::adjustment(p.u[p.u.len() - 1], share) as f32;
-                }
-            }
-        });
-    }
-    Ok(out)
+/// What scoring needs besides the pairs: the weight tables, the term-frequency shares of each
+/// record's value, the conflict rule and the thresholds. Built once per run, it scores any
+/// chunk of pairs.
+pub struct Scorer<'a> {
+    params: &'a ModelParams,
+    tables: WeightTables,
+    conflict: Conflict,
+    /// Comparison indices that have a term-frequency adjustment.
+    tf_fields: Vec<usize>,
+    /// Per term-frequency field, each record's value share.
+    shares: Vec<Vec<f64>>,
+    /// Match and review thresholds.
+    thresholds: (f64, f64),
 }
 
-/// Scores every pair of `compared` with `params`; thresholds from the pipeline where it sets
-/// them, else those the model chose ([`ModelParams::thresholds`]).
+impl<'a> Scorer<'a> {
+    /// The scorer of `pipeline`'s pairs over `batch` with `params`; thresholds from the
+    /// pipeline where it sets them, else those the model chose
+    /// ([`ModelParams::thresholds`]).
+    pub fn new(batch: &RecordBatch, pipeline: &Pipeline, params: &'a ModelParams) -> Result<Self> {
+        let k = pipeline.comparisons.len();
+        if params.comparisons.len() != k {
+            return Err(Error::Pipeline(format!(
+                "the model has {} comparisons but the pipeline has {k}; retrain with `golden train`",
+                params.comparisons.len()
+            )));
+        }
+        if k == 0 {
+            return Err(Error::Pipeline(
+                "the pipeline has no comparisons; add at least one [[comparisons]]".into(),
+            ));
+        }
+        let tf_fields: Vec<usize> = pipeline
+            .comparisons
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| pipeline.model.term_frequency.contains(&c.field))
+            .map(|(i, _)| i)
+            .collect();
+        let shares = tf_fields
+            .iter()
+            .map(|&c| tf::value_shares(batch, &pipeline.comparisons[c].field))
+            .collect::<Result<_>>()?;
+        Ok(Scorer {
+            params,
+            tables: WeightTables::new(params),
+            conflict: Conflict::new(pipeline),
+            tf_fields,
+            shares,
+            thresholds: params.thresholds_for(&pipeline.model),
+        })
+    }
+
+    /// True when `levels` show an identity conflict (never an automatic link).
+    pub fn is_conflict(&self, levels: &[i8]) -> bool {
+        self.conflict.is_conflict(levels)
+    }
+
+    /// Term-frequency adjustments of every pair (row-major, one per listed field), for exact
+    /// agreements on the `tf_fields` only.
+    fn tf_adjustments(&self, compared: &Compared) -> Vec<f32> {
+        let t = self.tf_fields.len();
+        let mut out = vec![0.0f32; compared.len() * t];
+        if t > 0 {
+            out.par_chunks_mut(t).enumerate().for_each(|(i, row)| {
+                let levels = compared.pair_levels(i);
+                for (x, &c) in self.tf_fields.iter().enumerate() {
+                    let p = &self.params.comparisons[c];
+                    if levels[c] as usize == p.m.len() - 1 {
+                        let share = self.shares[x][compared.left[i] as usize];
+                        row[x] = tf::adjustment(p.u[p.u.len() - 1], share) as f32;
+                    }
+                }
+            });
+        }
+        out
+    }
+}
+
+/// Scores every pair of `compared` with `params` ([`Scorer::score`] with a scorer of its own).
 pub fn score(
     batch: &RecordBatch,
     pipeline: &Pipeline,
     params: &ModelParams,
     compared: &Compared,
 ) -> Result<Scored> {
-    let k = compared.n_comparisons;
-    if params.comparisons.len() != k {
-        return Err(Error::Pipeline(format!(
-            "the model has {} comparisons but the pipeline has {k}; retrain with `golden train`",
-            params.comparisons.len()
-        )));
-    }
-    if k == 0 {
-        return Err(Error::Pipeline(
-            "the pipeline has no comparisons; add at least one [[comparisons]]".into(),
-        ));
-    }
-    let tf_fields: Vec<usize> = pipeline
-        .comparisons
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| pipeline.model.term_frequency.contains(&c.field))
-        .map(|(i, _)| i)
-        .collect();
-    let tf_adjustments = tf_adjustments(batch, pipeline, params, compared, &tf_fields)?;
-    let tables = WeightTables::new(params);
-    let conflict = Conflict::new(pipeline);
-    let (mt, rt) = params.thresholds_for(&pipeline.model);
-    let (t, n) = (tf_fields.len(), compared.len());
-    let has_household = tables.adjusts();
-    let mut out = Scored {
-        weights: vec![0.0; n * k],
-        tf_adjustments,
-        tf_fields,
-        household_adjustment: vec![0.0; if has_household { n } else { 0 }],
-        match_weight: vec![0.0; n],
-        probability: vec![0.0; n],
-        decision: vec![Decision::NonMatch; n],
-    };
-    const CHUNK: usize = 1 << 14;
-    let tf_all = &out.tf_adjustments;
-    let tf_of = &out.tf_fields;
-    let mut ha = std::mem::take(&mut out.household_adjustment);
-    let ha_chunks: Vec<&mut [f32]> = if has_household {
-        ha.chunks_mut(CHUNK).collect()
-    } else {
-        (0..n.div_ceil(CHUNK)).map(|_| &mut [][..]).collect()
-    };
-    out.weights
-        .par_chunks_mut(CHUNK * k)
-        .zip(out.match_weight.par_chunks_mut(CHUNK))
-        .zip(out.probability.par_chunks_mut(CHUNK))
-        .zip(out.decision.par_chunks_mut(CHUNK))
-        .zip(ha_chunks.into_par_iter())
-        .enumerate()
-        .for_each(|(chunk, ((((w, mw), pr), dec), ha))| {
-            for j in 0..mw.len() {
-                let i = chunk * CHUNK + j;
-                let levels = compared.pair_levels(i);
-                let tf_row = &tf_all[i * t..(i + 1) * t];
-                let mut fields = [None; household::MAX_COMPARISONS];
-                let mut total = tables.prior;
-                for c in 0..k {
-                    let wc = tables.weight(c, levels[c]);
-                    w[j * k + c] = wc as f32;
-                    total += wc;
-                    if levels[c] >= 0 {
-                        fields[c] = Some(wc);
+    Ok(Scorer::new(batch, pipeline, params)?.score(compared))
+}
+
+impl Scorer<'_> {
+    /// Scores every pair of `compared`.
+    pub fn score(&self, compared: &Compared) -> Scored {
+        let k = compared.n_comparisons;
+        let tf_adjustments = self.tf_adjustments(compared);
+        let tables = &self.tables;
+        let conflict = &self.conflict;
+        let (mt, rt) = self.thresholds;
+        let (t, n) = (self.tf_fields.len(), compared.len());
+        let has_household = tables.adjusts();
+        let mut out = Scored {
+            weights: vec![0.0; n * k],
+            tf_adjustments,
+            tf_fields: self.tf_fields.clone(),
+            household_adjustment: vec![0.0; if has_household { n } else { 0 }],
+            match_weight: vec![0.0; n],
+            probability: vec![0.0; n],
+            decision: vec![Decision::NonMatch; n],
+        };
+        const CHUNK: usize = 1 << 14;
+        let tf_all = &out.tf_adjustments;
+        let tf_of = &out.tf_fields;
+        let mut ha = std::mem::take(&mut out.household_adjustment);
+        let ha_chunks: Vec<&mut [f32]> = if has_household {
+            ha.chunks_mut(CHUNK).collect()
+        } else {
+            (0..n.div_ceil(CHUNK)).map(|_| &mut [][..]).collect()
+        };
+        out.weights
+            .par_chunks_mut(CHUNK * k)
+            .zip(out.match_weight.par_chunks_mut(CHUNK))
+            .zip(out.probability.par_chunks_mut(CHUNK))
+            .zip(out.decision.par_chunks_mut(CHUNK))
+            .zip(ha_chunks.into_par_iter())
+            .enumerate()
+            .for_each(|(chunk, ((((w, mw), pr), dec), ha))| {
+                for j in 0..mw.len() {
+                    let i = chunk * CHUNK + j;
+                    let levels = compared.pair_levels(i);
+                    let tf_row = &tf_all[i * t..(i + 1) * t];
+                    let mut fields = [None; household::MAX_COMPARISONS];
+                    let mut total = tables.prior;
+                    for c in 0..k {
+                        let wc = tables.weight(c, levels[c]);
+                        w[j * k + c] = wc as f32;
+                        total += wc;
+                        if levels[c] >= 0 {
+                            fields[c] = Some(wc);
+                        }
                     }
+                    for (x, &c) in tf_of.iter().enumerate() {
+                        total += tf_row[x] as f64;
+                        fields[c] = fields[c].map(|w| w + tf_row[x] as f64);
+                    }
+                    if has_household {
+                        let adj = tables.household_adjustment(&fields[..k]);
+                        ha[j] = adj as f32;
+                        total += adj;
+                    }
+                    mw[j] = total;
+                    pr[j] = probability(total);
+                    dec[j] = if pr[j] >= mt && !conflict.is_conflict(levels) {
+                        Decision::Match
+                    } else if pr[j] >= rt {
+                        Decision::Review
+                    } else {
+                        Decision::NonMatch
+                    };
                 }
-                for (x, &c) in tf_of.iter().enumerate() {
-                    total += tf_row[x] as f64;
-                    fields[c] = fields[c].map(|w| w + tf_row[x] as f64);
-                }
-                if has_household {
-                    let adj = tables.household_adjustment(&fields[..k]);
-                    ha[j] = adj as f32;
-                    total += adj;
-                }
-                mw[j] = total;
-                pr[j] = probability(total);
-                dec[j] = if pr[j] >= mt && !conflict.is_conflict(levels) {
-                    Decision::Match
-                } else if pr[j] >= rt {
-                    Decision::Review
-                } else {
-                    Decision::NonMatch
-                };
-            }
-        });
-    out.household_adjustment = ha;
-    Ok(out)
+            });
+        out.household_adjustment = ha;
+        out
+    }
 }

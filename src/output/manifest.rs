@@ -141,6 +141,10 @@ pub struct Counts {
     /// Golden ids whose membership changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_updated: Option<u64>,
+    /// Pairs written to `decisions.parquet` (those at or above the decisions floor, and the
+    /// manual pairs; every candidate with `[output] decisions = "all"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisions_written: Option<u64>,
     /// Golden records.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub golden_records: Option<u64>,
@@ -153,6 +157,9 @@ pub struct Counts {
     /// Pairs decided as matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub match_pairs: Option<u64>,
+    /// Candidate pairs below the decisions floor: counted, not written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairs_below_floor: Option<u64>,
     /// Comparisons reused from the previous run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pairs_reused: Option<u64>,
@@ -245,6 +252,10 @@ pub struct Manifest {
     /// match keys (counts only; empty in runs written before golden profiled sources).
     #[serde(default)]
     pub profile: crate::standardize::profile::Profile,
+    /// Which decisions `decisions.parquet` holds: every candidate pair, or those at or above
+    /// the recorded posterior floor; absent in runs written before golden had a floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<crate::config::DecisionsKept>,
     /// The final match weight of every candidate pair, binned, with the thresholds; absent in
     /// runs written before golden kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,10 +319,12 @@ mod tests {
             changes_retired: Some(1),
             changes_split_from: Some(1),
             changes_updated: Some(1),
+            decisions_written: Some(1),
             golden_records: Some(1),
             manual_contradictions: Some(1),
             manual_pairs: Some(1),
             match_pairs: Some(1),
+            pairs_below_floor: Some(1),
             pairs_reused: Some(1),
             records: Some(1),
             review_pairs: Some(1),
@@ -322,7 +335,7 @@ mod tests {
         let written: Vec<&str> = text.split('"').skip(1).step_by(2).collect();
         let mut sorted = written.clone();
         sorted.sort_unstable();
-        assert_eq!(written.len(), 15);
+        assert_eq!(written.len(), 17);
         assert_eq!(written, sorted);
     }
 

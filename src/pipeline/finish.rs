@@ -2,6 +2,9 @@
 //! cluster and stable ids, survive, write, and the manifest's counts.
 
 use super::*;
+use crate::compare::chunks::Packed;
+use crate::model::select::{DECISIONS_FLOOR, Selected};
+use crate::model::tally::Tally;
 
 /// Scores, clusters, survives and writes every file of the run into its directory, in the
 /// order of DESIGN.md's stage table.
@@ -15,7 +18,8 @@ pub(super) fn finish_run(
         rejects,
         sources,
         blocks,
-        compared,
+        packed,
+        tally,
         source_columns,
         content_hashes,
         incremental_from,
@@ -23,26 +27,34 @@ pub(super) fn finish_run(
         previous,
         profile,
     } = prep;
-    record_mode(manifest, incremental_from.is_some(), compared.reused);
-    let mut params = train_stage(ctx, manifest, &records, &blocks, &compared)?;
+    record_mode(manifest, incremental_from.is_some(), packed.reused);
+    let mut params = train_stage(ctx, manifest, &records, &tally)?;
+    drop(tally);
     let manual = load_manual(ctx.p, &records)?;
-    let mut compared = compared;
-    manual.append_missing(&records, ctx.p, &mut compared)?;
-    let scored = score_stage(ctx, &mut params, &records, &compared, &manual)?;
-    manifest.weight_histogram = Some(model::histogram::WeightHistogram::of(
-        &scored.match_weight,
-        params.thresholds_for(&ctx.p.model),
-    ));
+    let (compared, scored, mut selected) =
+        score_stage(ctx, &mut params, &records, (&packed, &blocks), &manual)?;
+    drop(packed);
+    let thresholds = params.thresholds_for(&ctx.p.model);
+    manifest.weight_histogram = selected
+        .histogram
+        .take()
+        .map(|h| h.with_thresholds(thresholds));
     let scored_pairs = ScoredPairs {
         records: &records,
         compared: &compared,
         scored: &scored,
         manual: &manual,
+        conflicts: &selected.conflicts,
     };
     let (clusters, changes) = cluster_and_write_decisions(ctx, &scored_pairs, previous.as_ref())?;
-    let pair_counts = PairCounts::of(&scored_pairs);
-    let blocking_stats = blocks.stats.clone();
-    drop((compared, scored, blocks));
+    let pair_counts = PairCounts::of(&scored_pairs, &selected);
+    let mut blocking_stats = blocks.stats.clone();
+    for (r, stats) in blocking_stats.iter_mut().enumerate() {
+        stats.candidate_pairs = selected.per_rule.get(r).copied();
+        stats.below_floor = selected.below_floor.get(r).copied();
+    }
+    manifest.decisions = Some(ctx.p.output.decisions.describe(DECISIONS_FLOOR));
+    drop((compared, scored, blocks, selected));
     survive_stage(ctx, &records, &clusters, &changes)?;
     write_stage(
         ctx,
@@ -122,8 +134,7 @@ pub(super) fn train_stage(
     ctx: &mut RunContext,
     manifest: &mut Manifest,
     records: &RecordBatch,
-    blocks: &Blocks,
-    compared: &Compared,
+    tally: &Tally,
 ) -> Result<ModelParams> {
     let p = ctx.p;
     match &p.model.model_file {
@@ -133,36 +144,43 @@ pub(super) fn train_stage(
         }
         None => {
             manifest.model_source = "trained in this run".into();
-            ctx.stages
-                .time("train", || model::train(records, p, blocks, compared))
+            ctx.stages.time("train", || model::train(records, p, tally))
         }
     }
 }
 
-/// Scores every pair; with manual labels and a trained model, moves the match threshold to
-/// agree with the labels (and scores again if it moved); then marks the manual pairs.
+/// Scores every candidate pair and keeps those above the decisions floor (with the manual
+/// pairs, compared here when no rule found them); with manual labels and a trained model,
+/// moves the match threshold to agree with the labels (and scores again if it moved); then
+/// marks the manual pairs.
 pub(super) fn score_stage(
     ctx: &mut RunContext,
     params: &mut ModelParams,
     records: &RecordBatch,
-    compared: &Compared,
+    (packed, blocks): (&Packed, &Blocks),
     manual: &cluster::ManualDecisions,
-) -> Result<Scored> {
+) -> Result<(Compared, Scored, Selected)> {
     let p = ctx.p;
-    let mut scored = ctx
-        .stages
-        .time("score", || model::score(records, p, params, compared))?;
+    let floor = p.output.decisions.floor(DECISIONS_FLOOR);
+    let model: &ModelParams = params;
+    let (selected, compared, mut scored) = ctx.stages.time("score", || {
+        let scorer = model::score::Scorer::new(records, p, model)?;
+        let mut selected = model::select::select(&scorer, packed, blocks, floor);
+        let mut compared = std::mem::take(&mut selected.kept);
+        manual.append_missing(records, p, &mut compared)?;
+        let scored = scorer.score(&compared);
+        Ok((selected, compared, scored))
+    })?;
     if p.model.model_file.is_none() && !manual.pairs.is_empty() {
-        let report = model::labels::refine_with_labels(p, params, compared, &scored, &manual.pairs);
+        let report =
+            model::labels::refine_with_labels(p, params, &compared, &scored, &manual.pairs);
         if report.threshold_after != report.threshold_before {
-            scored = ctx
-                .stages
-                .time("score", || model::score(records, p, params, compared))?;
+            scored = model::score(records, p, params, &compared)?;
         }
         params.labels = Some(report);
     }
-    manual.mark(compared, &mut scored);
-    Ok(scored)
+    manual.mark(&compared, &mut scored);
+    Ok((compared, scored, selected))
 }
 
 /// The records and their scored pairs, as clustering and the decisions table read them.
@@ -171,6 +189,8 @@ pub(super) struct ScoredPairs<'a> {
     compared: &'a Compared,
     scored: &'a Scored,
     manual: &'a cluster::ManualDecisions,
+    /// Identity-conflict pairs among every candidate (also those not kept).
+    conflicts: &'a [(u32, u32)],
 }
 
 /// Clusters and golden ids with their changes, the stages `cluster` and `stable_ids`, and the
@@ -185,7 +205,7 @@ pub(super) fn cluster_and_write_decisions(
     let (p, dir) = (ctx.p, ctx.dir);
     let clock = Clock::start();
     let (decided, clustered) = std::thread::scope(|scope| {
-        let clustered = scope.spawn(|| cluster_and_ids(p, &dir.run_id, pairs, previous));
+        let clustered = scope.spawn(|| cluster_and_ids(&dir.run_id, pairs, previous));
         let decided = timed("write_decisions", || {
             tables::write_decisions(dir, pairs.records, p, pairs.compared, pairs.scored)
         });
@@ -209,13 +229,12 @@ pub(super) type ClusteredWithTimes = ((Clusters, Changes), [(&'static str, f64);
 
 /// The stages `cluster` and `stable_ids`, each timed.
 pub(super) fn cluster_and_ids(
-    p: &Pipeline,
     run_id: &str,
     pairs: &ScoredPairs,
     previous: Option<&run::Previous>,
 ) -> Result<ClusteredWithTimes> {
     let clusters = timed("cluster", || {
-        let conflicts = cluster::conflict_pairs(p, pairs.compared, pairs.scored);
+        let conflicts = cluster::conflict_pairs(pairs.conflicts, pairs.manual);
         cluster::cluster(
             pairs.records,
             pairs.compared,
@@ -320,6 +339,8 @@ fn write_records(dir: &RunDir, records: &RecordBatch) -> Result<()> {
 /// Counts of the scored pairs, for the manifest.
 pub(super) struct PairCounts {
     candidate_pairs: u64,
+    decisions_written: u64,
+    below_floor: u64,
     match_pairs: u64,
     review_pairs: u64,
     manual_pairs: u64,
@@ -328,10 +349,12 @@ pub(super) struct PairCounts {
 
 impl PairCounts {
     /// Counts the pairs of each decision.
-    fn of(pairs: &ScoredPairs) -> PairCounts {
+    fn of(pairs: &ScoredPairs, selected: &Selected) -> PairCounts {
         let count = |d: Decision| pairs.scored.decision.iter().filter(|&&x| x == d).count() as u64;
         PairCounts {
-            candidate_pairs: pairs.compared.len() as u64,
+            candidate_pairs: selected.per_rule.iter().sum(),
+            decisions_written: pairs.compared.len() as u64,
+            below_floor: selected.below_floor.iter().sum(),
             match_pairs: count(Decision::Match),
             review_pairs: count(Decision::Review),
             manual_pairs: count(Decision::Manual),
@@ -359,6 +382,8 @@ impl RunCounts {
         counts.records = Some(self.records);
         counts.golden_records = Some(self.golden_records);
         counts.candidate_pairs = Some(pairs.candidate_pairs);
+        counts.decisions_written = Some(pairs.decisions_written);
+        counts.pairs_below_floor = Some(pairs.below_floor);
         counts.match_pairs = Some(pairs.match_pairs);
         counts.review_pairs = Some(pairs.review_pairs);
         counts.manual_pairs = Some(pairs.manual_pairs);

@@ -69,9 +69,7 @@ pub async fn train(p: &Pipeline) -> Result<ModelParams> {
         Ok(PathBuf::new())
     })
     .await?;
-    stages.time("train", || {
-        model::train(&prep.records, p, &prep.blocks, &prep.compared)
-    })
+    stages.time("train", || model::train(&prep.records, p, &prep.tally))
 }
 
 /// Size and SHA-256 of every input file, in pipeline order; the files are hashed in parallel.

@@ -2,6 +2,8 @@
 //! block and compare.
 
 use super::*;
+use crate::compare::chunks::{Packed, compare_packed};
+use crate::model::tally::{Tally, TallyPlan};
 
 /// Records standardized, blocked and compared: everything before scoring.
 pub struct Prepared {
@@ -13,8 +15,10 @@ pub struct Prepared {
     pub sources: BTreeMap<String, SourceCounts>,
     /// Blocks of every rule.
     pub blocks: Blocks,
-    /// Comparison vectors of every candidate pair.
-    pub compared: Compared,
+    /// Comparison vectors of every candidate pair, packed.
+    pub packed: Packed,
+    /// The counts of comparison vectors that training needs.
+    pub tally: Tally,
     /// Columns of each source as read.
     pub source_columns: SourceColumns,
     /// Content hash of each record's match values (unchanged hash: comparisons reusable).
@@ -100,12 +104,16 @@ pub(super) async fn prepare(
     let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
     let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
-    let compared = stages.time("compare", || {
-        compare::compare(&records, &p.comparisons, &blocks, reuse.cache.as_ref())
+    let (packed, tally) = stages.time("compare", || {
+        let comparator = compare::Comparator::new(&records, &p.comparisons)?;
+        let plan = TallyPlan::new(p, &blocks);
+        let (packed, parts) =
+            compare_packed(&comparator, &blocks, reuse.cache.as_ref(), |c| plan.of(c));
+        Ok((packed, Tally::merge(parts)))
     })?;
     tracing::info!(
         records = records.num_rows(),
-        candidate_pairs = compared.len(),
+        candidate_pairs = packed.pairs,
         "pairs compared"
     );
     Ok(Prepared {
@@ -119,7 +127,8 @@ pub(super) async fn prepare(
         previous: reuse.previous,
         profile,
         blocks,
-        compared,
+        packed,
+        tally,
     })
 }
 

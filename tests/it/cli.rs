@@ -71,7 +71,7 @@ fn unknown_keys_and_methods_exit_2_with_every_problem() {
     assert_eq!(
         err.trim_end(),
         format!(
-            "error: 1 problem in the pipeline file:\n{}:3:1: output.dirr: unknown key `dirr`; expected one of `dir`, `keep_runs`",
+            "error: 1 problem in the pipeline file:\n{}:3:1: output.dirr: unknown key `dirr`; expected one of `dir`, `keep_runs`, `decisions`",
             p.display()
         )
     );

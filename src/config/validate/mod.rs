@@ -26,7 +26,9 @@ use toml::Spanned;
 
 use super::diagnostics::{ConfigError, Reporter};
 use super::raw::{self, RawPipeline};
-use super::{ConfigErrors, OutputConfig, Pipeline, ReportConfig, SourceConfig, StandardizeConfig};
+use super::{
+    ConfigErrors, Decisions, OutputConfig, Pipeline, ReportConfig, SourceConfig, StandardizeConfig,
+};
 pub use blocking::{parse_block_key, parse_rule};
 use shape::{join_key, shape_error};
 
@@ -266,9 +268,21 @@ impl Checker<'_> {
             }
             usize::try_from(n).ok()
         });
+        let decisions = raw.decisions.as_ref().map_or(Decisions::default(), |d| {
+            Decisions::parse(d.get_ref()).unwrap_or_else(|| {
+                let names = Decisions::NAMES.join(", ");
+                self.err(
+                    d.span(),
+                    "output.decisions",
+                    format!("unknown value `{}`; expected one of {names}", d.get_ref()),
+                );
+                Decisions::default()
+            })
+        });
         OutputConfig {
             dir: self.resolve(raw.dir.get_ref()),
             keep_runs,
+            decisions,
         }
     }
 

@@ -10,6 +10,7 @@ const VALID: &str = r#"name = "nightly-customers"
 [output]
 dir = "out/nightly"
 keep_runs = 3
+decisions = "all"
 
 [[sources]]
 name = "crm"
@@ -95,6 +96,7 @@ fn valid_pipeline_loads_with_defaults_filled_and_files_resolved() {
     assert_eq!(p.hash.len(), 64);
     assert_eq!(p.output.dir, d.join("out/nightly"));
     assert_eq!(p.output.keep_runs, Some(3));
+    assert_eq!(p.output.decisions, crate::config::Decisions::All);
 
     let names: Vec<&str> = p.sources.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["crm", "billing", "support"]);
@@ -231,10 +233,22 @@ fn unknown_key_names_the_valid_keys_at_its_level() {
     assert_eq!(
         errors(dir.path(), text),
         [format!(
-            "{}:4:1: output.dirr: unknown key `dirr`; expected one of `dir`, `keep_runs`",
+            "{}:4:1: output.dirr: unknown key `dirr`; expected one of `dir`, `keep_runs`, `decisions`",
             dir.path().join("p.toml").display()
         )]
     );
+}
+
+#[test]
+fn an_unknown_decisions_setting_names_the_choices() {
+    let rest = "[blocking]\nrules = [[\"email\"]]\n[[comparisons]]\nfield = \"email\"\n\
+                method = \"exact\"\n";
+    let text =
+        super::one_source(rest).replace("dir = \"o\"\n", "dir = \"o\"\ndecisions = \"some\"\n");
+    let errs = errors(Path::new("/pipes"), &text);
+    let want = "/pipes/p.toml:4:13: output.decisions: unknown value `some`; expected one of \
+                above_floor, all";
+    assert!(errs.iter().any(|e| e == want), "{errs:?}");
 }
 
 #[test]

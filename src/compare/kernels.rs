@@ -1,0 +1,166 @@
+//! Bit-parallel kernels over ASCII values of up to 64 bytes: the same results as strsim's
+//! `generic_jaro`, `generic_jaro_winkler` and `generic_levenshtein` (asserted on random strings
+//! below), without their allocations and per-character iterators. Every match value of a
+//! customer field fits one 64-bit word; longer values go to strsim.
+
+/// Longest value the word-sized kernels take.
+pub const WORD: usize = 64;
+
+/// For each ASCII byte, the bit set of its positions in `s` (`s.len()` ≤ [`WORD`]).
+#[inline]
+fn positions(s: &[u8]) -> [u64; 128] {
+    let mut pm = [0u64; 128];
+    for (j, &c) in s.iter().enumerate() {
+        pm[(c & 0x7f) as usize] |= 1 << j;
+    }
+    pm
+}
+
+/// Bits `lo..hi` set (`hi` ≤ 64).
+#[inline]
+fn span(lo: usize, hi: usize) -> u64 {
+    let upto = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    upto(hi) & !upto(lo)
+}
+
+/// Jaro similarity of two ASCII strings of at most [`WORD`] bytes: strsim's algorithm (each
+/// character of `a` takes the first unflagged equal character of `b` in its window), the
+/// window searched as one word.
+pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    if la == 0 && lb == 0 {
+        return 1.0;
+    } else if la == 0 || lb == 0 {
+        return 0.0;
+    }
+    debug_assert!(la <= WORD && lb <= WORD);
+    let range = (la.max(lb) / 2).saturating_sub(1);
+    let pm = positions(b);
+    let (mut a_flags, mut b_flags, mut matches) = (0u64, 0u64, 0usize);
+    for (i, &c) in a.iter().enumerate() {
+        let window = span(i.saturating_sub(range), (i + range + 1).min(lb));
+        let free = pm[(c & 0x7f) as usize] & !b_flags & window;
+        if free != 0 {
+            a_flags |= 1 << i;
+            b_flags |= free & free.wrapping_neg();
+            matches += 1;
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let (mut af, mut bf) = (a_flags, b_flags);
+    while af != 0 {
+        let (i, j) = (af.trailing_zeros() as usize, bf.trailing_zeros() as usize);
+        af &= af - 1;
+        bf &= bf - 1;
+        transpositions += usize::from(a[i] != b[j]);
+    }
+    let (m, t) = (matches as f64, (transpositions / 2) as f64);
+    ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+}
+
+/// Jaro–Winkler similarity (strsim's: a common prefix of up to four characters lifts a Jaro
+/// similarity above 0.7).
+pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
+    let sim = jaro(a, b);
+    if sim > 0.7 {
+        let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
+    }
+}
+
+/// Levenshtein distance of two ASCII strings, the shorter of at most [`WORD`] bytes (Myers'
+/// bit-vector algorithm in Hyyrö's formulation: one pass over the longer string).
+pub fn levenshtein(a: &[u8], b: &[u8]) -> usize {
+    let (p, t) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if p.is_empty() {
+        return t.len();
+    }
+    debug_assert!(p.len() <= WORD);
+    let peq = positions(p);
+    let last = 1u64 << (p.len() - 1);
+    let (mut pv, mut mv, mut score) = (u64::MAX, 0u64, p.len());
+    for &c in t {
+        let eq = peq[(c & 0x7f) as usize];
+        let xv = eq | mv;
+        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+        let ph = mv | !(xh | pv);
+        let mh = pv & xh;
+        if ph & last != 0 {
+            score += 1;
+        } else if mh & last != 0 {
+            score -= 1;
+        }
+        let ph = (ph << 1) | 1;
+        pv = (mh << 1) | !(xv | ph);
+        mv = ph & xv;
+    }
+    score
+}
+
+/// An upper bound of the Jaro–Winkler similarity of two non-empty strings of these lengths:
+/// every character of the shorter one matching, in order, with a four-character prefix.
+pub fn jaro_winkler_bound(la: usize, lb: usize) -> f64 {
+    let (short, long) = (la.min(lb) as f64, la.max(lb) as f64);
+    let jaro = (1.0 + short / long + 1.0) / 3.0;
+    jaro + 0.4 * (1.0 - jaro)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::method::Bytes;
+    use super::*;
+
+    /// Random strings over a small alphabet (many shared characters) of 0–64 bytes.
+    fn strings(n: usize) -> Vec<Vec<u8>> {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut below = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        (0..n)
+            .map(|_| {
+                let len = below(65) as usize;
+                let alphabet = if below(2) == 0 { 4 } else { 26 };
+                (0..len).map(|_| b'a' + below(alphabet) as u8).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_word_kernels_equal_strsim_exactly() {
+        let words = strings(400);
+        for a in &words {
+            for b in words.iter().step_by(7) {
+                let (x, y) = (Bytes(a), Bytes(b));
+                assert_eq!(jaro(a, b), strsim::generic_jaro(&x, &y), "{a:?} {b:?}");
+                assert_eq!(jaro_winkler(a, b), strsim::generic_jaro_winkler(&x, &y));
+                assert_eq!(levenshtein(a, b), strsim::generic_levenshtein(&x, &y));
+            }
+        }
+    }
+
+    #[test]
+    fn the_bound_is_never_below_the_similarity() {
+        let words = strings(300);
+        for a in words.iter().filter(|w| !w.is_empty()) {
+            for b in words.iter().filter(|w| !w.is_empty()) {
+                assert!(jaro_winkler(a, b) <= jaro_winkler_bound(a.len(), b.len()) + 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn known_values() {
+        assert_eq!(levenshtein(b"kitten", b"sitting"), 3);
+        assert_eq!(levenshtein(b"", b"abc"), 3);
+        assert!((jaro_winkler(b"martha", b"marhta") - 0.9611).abs() < 1e-4);
+        assert!((jaro(b"dixon", b"dicksonx") - 0.7667).abs() < 1e-4);
+    }
+}
