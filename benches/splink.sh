@@ -23,7 +23,9 @@
 #   SPLINK_VENV   a virtual environment that already has Splink (and DuckDB); unset, one is
 #                 created once in ${WORK:-target}/splink-venv (network access to PyPI once)
 #   SPLINK_VERSION pip requirement for that created venv (default splink==5.0.0, as measured)
-# Every heavy step runs under `nice -n 19`.
+# Writes in the data directory DIR, besides e2e.sh's files: splink-pairs-RULES.json (the blocking
+# analysis), splink-summary-RULES.json (the timed job), splink-vs-golden-RULES.json (the table),
+# splink-count-RULES.log and splink-dedupe-RULES.log. Every heavy step runs under `nice -n 19`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
