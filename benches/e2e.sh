@@ -1,41 +1,77 @@
 #!/usr/bin/env bash
 # End-to-end speed of `golden run` on generated data: records, candidate pairs, wall time, peak
-# RSS, the per-stage seconds the run records in its manifest, and pairwise F1 against truth.
+# RSS, and per stage the seconds, CPU seconds, peak RSS when the stage ended and the cost per
+# record and per candidate pair; pairwise F1 against truth.
 #
-# Usage: benches/e2e.sh [--threads N] ENTITIES [path/to/golden]
+# Usage: benches/e2e.sh [--threads N] [--rules NAME | --pipeline FILE] ENTITIES [path/to/golden]
 #   ENTITIES       real people to generate (records are about 1.8x this)
 #   path/to/golden default: $CARGO_TARGET_DIR/release/golden (or target/release/golden),
 #                  built with `cargo build --release` when missing
 #   --threads N    passed through to `golden run` (rayon and tokio threads; default all cores)
+#   --rules NAME   which pipeline runs, derived from the generated pipeline.toml:
+#                    generated  the generated pipeline as is (default; tuned levels, [model])
+#                    five       what a new user writes from the README: no `levels`, no [model]
+#                               (untuned), blocking rules email, phone, last_name+birth_date,
+#                               metaphone(first_name)+postcode, first_name+last_name
+#                    four       `five` without its last rule
+#   --pipeline FILE run FILE instead; it is copied into the data directory when it lives
+#                  elsewhere, because golden resolves a source's relative `path` against the
+#                  pipeline file's directory
 # Environment:
 #   WORK           working directory (default target/bench-e2e-ENTITIES); the data lands in
 #                  WORK/data-ENTITIES and is reused by later calls (same seed, same files)
 # Heavy: run it under `nice -n 19` on a shared machine. Needs /usr/bin/time (GNU) and python3.
-# Besides the table it writes DIR/e2e-summary.json (used by benches/splink.sh).
+# Writes, in the data directory DIR: out/ (generated) or out-LABEL/ (the run), run-LABEL.log
+# (golden's JSON log at debug level), e2e-summary-LABEL.json and a copy as e2e-summary.json
+# (the latest run; benches/splink.sh and benches/growth.sh read the per-label file). LABEL is
+# the --rules name, or the pipeline file's name without .toml.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# The README's five rules, as TOML lines of [blocking] rules; `four` drops the last line.
+FIVE_RULES='  ["email"],
+  ["phone"],
+  ["last_name", "birth_date"],
+  ["metaphone(first_name)", "postcode"],
+  ["first_name", "last_name"],'
+
 usage() {
-  echo "usage: $0 [--threads N] ENTITIES [path/to/golden]" >&2
+  echo "usage: $0 [--threads N] [--rules generated|five|four | --pipeline FILE] ENTITIES [path/to/golden]" >&2
   exit 2
 }
 
-# --- arguments: --threads may come anywhere; the rest are positional --------------------------
+# --- arguments: options may come anywhere; the rest are positional -----------------------------
 threads=""
+rules=""
+pipeline_file=""
 positional=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) [ $# -ge 2 ] || usage; threads=$2; shift 2 ;;
     --threads=*) threads=${1#--threads=}; shift ;;
+    --rules) [ $# -ge 2 ] || usage; rules=$2; shift 2 ;;
+    --rules=*) rules=${1#--rules=}; shift ;;
+    --pipeline) [ $# -ge 2 ] || usage; pipeline_file=$2; shift 2 ;;
+    --pipeline=*) pipeline_file=${1#--pipeline=}; shift ;;
     -h|--help) usage ;;
     *) positional+=("$1"); shift ;;
   esac
 done
-[ ${#positional[@]} -ge 1 ] && [ ${#positional[@]} -le 2 ] || usage
+if [ ${#positional[@]} -lt 1 ] || [ ${#positional[@]} -gt 2 ]; then usage; fi
 entities=${positional[0]}
 golden=${positional[1]:-}
 case "$entities" in ''|*[!0-9]*) echo "ENTITIES must be a number: $entities" >&2; exit 2 ;; esac
+if [ -n "$rules" ] && [ -n "$pipeline_file" ]; then
+  echo "--rules and --pipeline exclude each other" >&2; exit 2
+fi
+case "${rules:-generated}" in
+  generated|five|four) ;;
+  *) echo "--rules must be generated, five or four: $rules" >&2; exit 2 ;;
+esac
+if [ -n "$pipeline_file" ] && [ ! -f "$pipeline_file" ]; then
+  echo "no pipeline file: $pipeline_file" >&2; exit 2
+fi
 
 # --- the binary: given, or a release build (built when missing) --------------------------------
 if [ -z "$golden" ]; then
@@ -61,69 +97,81 @@ if [ ! -f "$dir/.generated" ]; then
   touch "$dir/.generated"
 fi
 
+# derive_rules NAME SRC DEST: the `five` or `four` pipeline from the generated one, by text edits
+# (as a user edits the file): drop every `levels = [...]` line and the [model] section, and
+# replace [blocking] rules. The result is checked by parsing it, so a change in the generated
+# file's layout fails here instead of benchmarking the wrong pipeline.
+derive_rules() {
+  local name=$1 src=$2 dest=$3 text=$FIVE_RULES
+  [ "$name" = four ] && text=$(printf '%s\n' "$FIVE_RULES" | sed '$d')
+  RULES_TEXT=$text awk '
+    /^\[/ { section = $0 }                      # [blocking], [model], [[comparisons]], ...
+    section == "[model]" { next }               # untuned: no thresholds, no term_frequency
+    /^levels = / { next }                       # untuned: the comparison methods default levels
+    section == "[blocking]" && /^rules = \[/ {  # the rules list, one rule a line, up to "]"
+      print "rules = ["; print ENVIRON["RULES_TEXT"]; print "]"; skipping = 1; next
+    }
+    skipping { if ($0 == "]") skipping = 0; next }
+    { print }
+  ' "$src" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' >"$dest"   # no blank lines at the end
+  python3 - "$dest" "$name" <<'PY'
+import sys, tomllib
+path, name = sys.argv[1:3]
+p = tomllib.load(open(path, "rb"))
+want = [["email"], ["phone"], ["last_name", "birth_date"], ["metaphone(first_name)", "postcode"],
+        ["first_name", "last_name"]][: 5 if name == "five" else 4]
+problems = []
+if p.get("blocking", {}).get("rules") != want:
+    problems.append(f"blocking rules {p.get('blocking', {}).get('rules')}")
+if "model" in p:
+    problems.append("a [model] section")
+if any("levels" in c for c in p.get("comparisons", [])):
+    problems.append("comparison levels")
+if problems:
+    sys.exit(f"{path}: derived `{name}` pipeline has " + "; ".join(problems))
+PY
+}
+
+# --- the pipeline to run, and the label its files carry ----------------------------------------
+if [ -n "$pipeline_file" ]; then
+  label=$(basename "$pipeline_file" .toml)
+  pipeline=$dir/$(basename "$pipeline_file")
+  if [ "$(cd "$(dirname "$pipeline_file")" && pwd)" != "$dir" ]; then
+    [ "$label" = pipeline ] && { echo "name the pipeline file something other than pipeline.toml" >&2; exit 2; }
+    cp "$pipeline_file" "$pipeline"
+    echo "copied $pipeline_file to $pipeline (relative paths resolve against the data)" >&2
+  fi
+else
+  label=${rules:-generated}
+  pipeline=$dir/pipeline.toml
+  if [ "$label" != generated ]; then
+    pipeline=$dir/pipeline-$label.toml
+    derive_rules "$label" "$dir/pipeline.toml" "$pipeline"
+  fi
+fi
+# The generated pipeline keeps writing to out/ (benches/incremental.sh reads it there).
+out=$dir/out
+[ "$label" = generated ] || out=$dir/out-$label
+
 # --- the run, under GNU time: "%e %M" = wall seconds, peak RSS KiB -----------------------------
-rm -rf "$dir/out"   # a fresh output directory: no earlier runs, no lock
-run_args=(run "$dir/pipeline.toml")
+# Debug level for golden's "stage resources" lines (CPU seconds and RSS at the end of each
+# stage); they are a few lines per stage whatever the size, so they do not slow the run.
+rm -rf "$out"   # a fresh output directory: no earlier runs, no lock
+run_args=(run "$pipeline" --output "$out")
 [ -n "$threads" ] && run_args+=(--threads "$threads")
-echo "+ $golden ${run_args[*]}" >&2
-/usr/bin/time -f '%e %M' -o "$dir/time.txt" "$golden" --log-format json "${run_args[@]}" \
-  >"$dir/run.out" 2>"$dir/run.log" || {
+log=$dir/run-$label.log
+echo "+ RUST_LOG=golden=debug $golden --log-format json ${run_args[*]}" >&2
+RUST_LOG=golden=debug /usr/bin/time -f '%e %M' -o "$dir/time-$label.txt" \
+  "$golden" --log-format json "${run_args[@]}" >"$dir/run-$label.out" 2>"$log" || {
   echo "golden run failed; last log lines:" >&2
-  tail -20 "$dir/run.log" >&2
+  tail -20 "$log" >&2
   exit 1
 }
 
 # --- accuracy ----------------------------------------------------------------------------------
-"$golden" evaluate "$dir/out" --truth "$dir/truth.csv" >"$dir/evaluate.txt" 2>"$dir/evaluate.log"
+"$golden" evaluate "$out" --truth "$dir/truth.csv" >"$dir/evaluate-$label.txt" 2>"$dir/evaluate-$label.log"
 
-# --- report: manifest timings and counts, GNU time figures, evaluate's pairwise line -----------
-python3 - "$dir" "$golden" "$entities" "$threads" <<'PY'
-import json, re, sys
-
-d, golden, entities, threads = sys.argv[1:5]
-manifest = json.load(open(f"{d}/out/latest/manifest.json"))
-wall, rss_kib = open(f"{d}/time.txt").read().split()[-2:]
-evaluation = open(f"{d}/evaluate.txt").read()
-m = re.search(r"precision ([\d.]+)\s+recall ([\d.]+)\s+F1 ([\d.]+)", evaluation)
-precision, recall, f1 = (float(x) for x in m.groups()) if m else (None, None, None)
-
-counts, timings = manifest["counts"], manifest["timings_s"]
-# Stages in the order a run executes them; anything new is listed after.
-order = ["checksum", "ingest", "standardize", "block", "compare", "train", "score",
-         "cluster", "stable_ids", "survive", "write"]
-stages = [s for s in order if s in timings] + sorted(s for s in timings if s not in order)
-
-summary = {
-    "tool": "golden",
-    "binary": golden,
-    "entities": int(entities),
-    "threads": manifest.get("threads"),
-    "records": counts["records"],
-    "candidate_pairs": counts["candidate_pairs"],
-    "match_pairs": counts.get("match_pairs"),
-    "golden_records": counts.get("golden_records"),
-    "wall_s": float(wall),
-    "peak_rss_mib": int(rss_kib) / 1024,
-    "timings_s": {s: timings[s] for s in stages},
-    "precision": precision,
-    "recall": recall,
-    "f1": f1,
-}
-json.dump(summary, open(f"{d}/e2e-summary.json", "w"), indent=2)
-
-print(f"golden e2e: {entities} entities, threads {summary['threads']}"
-      f"{' (--threads ' + threads + ')' if threads else ''}, binary {golden}")
-print(f"  {'records':<22}{summary['records']:>12,}")
-print(f"  {'candidate pairs':<22}{summary['candidate_pairs']:>12,}")
-print(f"  {'match pairs':<22}{summary['match_pairs']:>12,}")
-print(f"  {'golden records':<22}{summary['golden_records']:>12,}")
-print(f"  {'wall time (s)':<22}{summary['wall_s']:>12.2f}")
-print(f"  {'peak RSS (MiB)':<22}{summary['peak_rss_mib']:>12.1f}")
-print(f"  {'pairwise P / R / F1':<22}{precision:.4f} / {recall:.4f} / {f1:.4f}")
-print("  per-stage seconds:")
-total = sum(timings.values())
-for s in stages:
-    share = 100 * timings[s] / total if total else 0
-    print(f"    {s:<20}{timings[s]:>10.3f}  {share:5.1f}%")
-print(f"    {'(sum of stages)':<20}{total:>10.3f}")
-PY
+# --- report: the table on stdout, the figures in e2e-summary-LABEL.json ------------------------
+python3 "$root/benches/e2e_report.py" --dir "$dir" --label "$label" --out "$out" \
+  --golden "$golden" --entities "$entities" --threads-arg "$threads"
+cp "$dir/e2e-summary-$label.json" "$dir/e2e-summary.json"
