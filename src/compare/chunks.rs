@@ -92,6 +92,14 @@ impl PackedChunk {
     }
 }
 
+/// A chunk's packed vectors, as [`Packed::map_chunks`] hands them out.
+pub struct ChunkTable<'a> {
+    /// Per pair (in the chunk's order), the id of its vector.
+    pub ids: &'a [u16],
+    /// The distinct vectors, row-major (`vectors[id * k + c]`).
+    pub vectors: &'a [i8],
+}
+
 /// Every candidate pair's comparison vector, packed, with the chunks to enumerate the pairs
 /// again.
 pub struct Packed {
@@ -150,9 +158,14 @@ pub fn compare_packed<T: Send>(
 }
 
 impl Packed {
-    /// Enumerates each chunk's pairs again, with their levels, and hands them to `f`; chunks
+    /// Enumerates each chunk's pairs again, with their levels, and hands them to `f` with
+    /// the chunk's table (each pair's vector id, and the distinct vectors row-major); chunks
     /// in parallel, the results in chunk order.
-    pub fn map_chunks<T: Send>(&self, blocks: &Blocks, f: impl Fn(Compared) -> T + Sync) -> Vec<T> {
+    pub fn map_chunks<T: Send>(
+        &self,
+        blocks: &Blocks,
+        f: impl Fn(Compared, ChunkTable) -> T + Sync,
+    ) -> Vec<T> {
         let k = self.n_comparisons;
         (0..self.chunks.len())
             .into_par_iter()
@@ -164,7 +177,11 @@ impl Packed {
                     let id = ids.next().map_or(0, |&id| id as usize);
                     out.push(a, b, rule, &chunk.table[id * k..(id + 1) * k]);
                 });
-                f(out)
+                let table = ChunkTable {
+                    ids: &chunk.ids,
+                    vectors: &chunk.table,
+                };
+                f(out, table)
             })
             .collect()
     }

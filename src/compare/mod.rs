@@ -216,7 +216,7 @@ pub fn compare(
     let comparator = Comparator::new(batch, comparisons)?;
     let (packed, _) = chunks::compare_packed(&comparator, blocks, cache, |_| ());
     let mut out = Compared::with_comparisons(comparator.len());
-    for part in packed.map_chunks(blocks, |c| c) {
+    for part in packed.map_chunks(blocks, |c, _| c) {
         out.append(part);
     }
     out.reused = packed.reused;

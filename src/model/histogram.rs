@@ -28,17 +28,25 @@ impl WeightHistogram {
     /// The histogram of `weights` (NaN weights are left out) with the run's thresholds
     /// `(match, review)`.
     pub fn of(weights: &[f64], (match_threshold, review_threshold): (f64, f64)) -> Self {
-        let mut counts = vec![0u64; BINS];
-        for &w in weights.iter().filter(|w| !w.is_nan()) {
-            let bin = ((w - MIN_WEIGHT).floor().max(0.0) as usize).min(BINS - 1);
-            counts[bin] += 1;
-        }
-        WeightHistogram {
+        let mut h = WeightHistogram {
             min: MIN_WEIGHT,
             width: 1.0,
-            counts,
+            counts: vec![0u64; BINS],
             match_threshold,
             review_threshold,
+        };
+        for &w in weights {
+            h.add_weight(w, 1);
+        }
+        h
+    }
+
+    /// Counts `n` pairs of weight `w` (none for a NaN weight).
+    #[inline]
+    pub fn add_weight(&mut self, w: f64, n: u64) {
+        if !w.is_nan() {
+            let bin = ((w - MIN_WEIGHT).floor().max(0.0) as usize).min(BINS - 1);
+            self.counts[bin] += n;
         }
     }
 }

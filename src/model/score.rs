@@ -225,6 +225,12 @@ impl<'a> Scorer<'a> {
         })
     }
 
+    /// True when a pair's score depends on its records' values, not on its comparison vector
+    /// alone (a term-frequency adjustment).
+    pub fn has_term_frequencies(&self) -> bool {
+        !self.tf_fields.is_empty()
+    }
+
     /// True when `levels` show an identity conflict (never an automatic link).
     pub fn is_conflict(&self, levels: &[i8]) -> bool {
         self.conflict.is_conflict(levels)

@@ -8,7 +8,7 @@ use super::histogram::WeightHistogram;
 use super::score::{Decision, Scorer};
 use crate::block::Blocks;
 use crate::compare::Compared;
-use crate::compare::chunks::Packed;
+use crate::compare::chunks::{ChunkTable, Packed};
 
 /// Posterior below which a pair is a clear non-match, left out of `decisions.parquet` unless
 /// the pipeline asks for every decision.
@@ -33,27 +33,33 @@ pub struct Selected {
 /// `floor` or a decision other than non-match (`floor` 0 keeps every pair).
 pub fn select(scorer: &Scorer, packed: &Packed, blocks: &Blocks, floor: f64) -> Selected {
     let rules = blocks.groups.len();
-    let parts = packed.map_chunks(blocks, |chunk| {
-        let scored = scorer.score(&chunk);
+    let parts = packed.map_chunks(blocks, |chunk, table| {
+        let v = Verdicts::of(scorer, &chunk, &table, floor);
         let mut part = Selected {
             kept: Compared::with_comparisons(chunk.n_comparisons),
-            histogram: Some(WeightHistogram::of(&scored.match_weight, (0.0, 0.0))),
+            histogram: Some(WeightHistogram::of(&[], (0.0, 0.0))),
             per_rule: vec![0; rules],
             below_floor: vec![0; rules],
             conflicts: Vec::new(),
         };
+        let mut per_vector = vec![0u64; v.conflict.len()];
         for i in 0..chunk.len() {
             let (a, b, rule) = (chunk.left[i], chunk.right[i], chunk.rule[i]);
-            let levels = chunk.pair_levels(i);
+            let id = table.ids[i] as usize;
+            per_vector[id] += 1;
             part.per_rule[rule as usize] += 1;
-            if scorer.is_conflict(levels) {
+            if v.conflict[id] {
                 part.conflicts.push((a, b));
             }
-            if scored.probability[i] >= floor || scored.decision[i] != Decision::NonMatch {
-                part.kept.push(a, b, rule, levels);
+            let x = if v.by_vector { id } else { i };
+            if v.keep[x] {
+                part.kept.push(a, b, rule, chunk.pair_levels(i));
             } else {
                 part.below_floor[rule as usize] += 1;
             }
+        }
+        if let Some(h) = part.histogram.as_mut() {
+            v.add_weights(h, &per_vector, &table);
         }
         part
     });
@@ -67,6 +73,63 @@ pub fn select(scorer: &Scorer, packed: &Packed, blocks: &Blocks, floor: f64) -> 
         all.add(part);
     }
     all
+}
+
+/// A chunk's scores: per distinct vector when a pair's score depends on its vector alone (no
+/// term-frequency field), else per pair.
+struct Verdicts {
+    /// True when `weight` and `keep` are indexed by vector id, false by pair.
+    by_vector: bool,
+    /// Match weight.
+    weight: Vec<f64>,
+    /// Kept: at or above the floor, or not a non-match.
+    keep: Vec<bool>,
+    /// Per vector id, whether it is an identity conflict.
+    conflict: Vec<bool>,
+}
+
+impl Verdicts {
+    /// Scores `chunk` (whose vectors `table` packs).
+    fn of(scorer: &Scorer, chunk: &Compared, table: &ChunkTable, floor: f64) -> Verdicts {
+        let k = chunk.n_comparisons;
+        let vectors = table.vectors.len() / k.max(1);
+        let distinct = Compared {
+            left: vec![0; vectors],
+            right: vec![0; vectors],
+            rule: vec![0; vectors],
+            levels: table.vectors.to_vec(),
+            n_comparisons: k,
+            reused: 0,
+        };
+        let conflict = (0..vectors)
+            .map(|v| scorer.is_conflict(distinct.pair_levels(v)))
+            .collect();
+        let by_vector = !scorer.has_term_frequencies();
+        let scored = scorer.score(if by_vector { &distinct } else { chunk });
+        let keep = (scored.probability.iter().zip(&scored.decision))
+            .map(|(&p, &d)| p >= floor || d != Decision::NonMatch)
+            .collect();
+        Verdicts {
+            by_vector,
+            weight: scored.match_weight,
+            keep,
+            conflict,
+        }
+    }
+
+    /// Adds every pair's weight to `h` (`per_vector`: pairs per vector id).
+    fn add_weights(&self, h: &mut WeightHistogram, per_vector: &[u64], table: &ChunkTable) {
+        if self.by_vector {
+            for (&w, &n) in self.weight.iter().zip(per_vector) {
+                h.add_weight(w, n);
+            }
+        } else {
+            debug_assert_eq!(self.weight.len(), table.ids.len());
+            for &w in &self.weight {
+                h.add_weight(w, 1);
+            }
+        }
+    }
 }
 
 impl Selected {

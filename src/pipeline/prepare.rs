@@ -179,16 +179,49 @@ pub(super) fn standardize_all(
         .map(|b| b.schema())
         .ok_or_else(|| Error::Pipeline("the pipeline has no sources".into()))?;
     // One copy of every column, the columns in parallel (a serial concatenation of the
-    // whole table took ~0.4 s at 1M entities).
-    let columns = (0..schema.fields().len())
+    // whole table took ~0.4 s at 1M entities). Each task owns its column's parts and frees
+    // them once concatenated, so the table is never held twice.
+    let mut by_column: Vec<Vec<arrow::array::ArrayRef>> = vec![Vec::new(); schema.fields().len()];
+    for part in parts {
+        for (c, column) in part.columns().iter().enumerate() {
+            by_column[c].push(column.clone());
+        }
+    }
+    let columns = by_column
         .into_par_iter()
-        .map(|c| {
-            let parts: Vec<&dyn arrow::array::Array> =
-                parts.iter().map(|b| b.column(c).as_ref()).collect();
+        .map(|parts| {
+            let parts: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
             Ok(arrow::compute::concat(&parts)?)
         })
         .collect::<Result<Vec<_>>>()?;
+    let columns = share_equal_keys(&schema, columns);
     Ok((RecordBatch::try_new(schema, columns)?, profile))
+}
+
+/// `columns` with each `__match` column that equals its display column replaced by that
+/// column (phones, dates and most cities need no separate key): one copy in memory instead
+/// of two.
+fn share_equal_keys(
+    schema: &arrow::datatypes::SchemaRef,
+    mut columns: Vec<arrow::array::ArrayRef>,
+) -> Vec<arrow::array::ArrayRef> {
+    let index = |name: &str| schema.fields().iter().position(|f| f.name() == name);
+    let pairs: Vec<(usize, usize)> = (schema.fields().iter())
+        .filter_map(|f| {
+            let field = f.name().strip_suffix(crate::schema::MATCH_SUFFIX)?;
+            Some((index(field)?, index(f.name())?))
+        })
+        .collect();
+    let equal: Vec<bool> = pairs
+        .par_iter()
+        .map(|&(d, m)| columns[d].as_ref() == columns[m].as_ref())
+        .collect();
+    for (&(d, m), same) in pairs.iter().zip(equal) {
+        if same {
+            columns[m] = columns[d].clone();
+        }
+    }
+    columns
 }
 
 /// What this run reuses of the previous run, once its tables are read and checked.
