@@ -17,7 +17,7 @@ pub const DECISIONS_FLOOR: f64 = 1e-3;
 /// The kept pairs and the counts of all of them.
 #[derive(Debug, Default)]
 pub struct Selected {
-    /// Pairs at or above the floor (or not a non-match), with their levels.
+    /// Pairs at or above the floor (or not a non-match, or manual), with their levels.
     pub kept: Compared,
     /// Every candidate pair's match weight (thresholds not set yet).
     pub histogram: Option<WeightHistogram>,
@@ -30,8 +30,15 @@ pub struct Selected {
 }
 
 /// Scores every packed pair with `scorer` and keeps those with a posterior of at least
-/// `floor` or a decision other than non-match (`floor` 0 keeps every pair).
-pub fn select(scorer: &Scorer, packed: &Packed, blocks: &Blocks, floor: f64) -> Selected {
+/// `floor`, a decision other than non-match, or `manual` (the manual pairs, written under the
+/// rule that found them); `floor` 0 keeps every pair.
+pub fn select(
+    scorer: &Scorer,
+    packed: &Packed,
+    blocks: &Blocks,
+    floor: f64,
+    manual: impl Fn(u32, u32) -> bool + Sync,
+) -> Selected {
     let rules = blocks.groups.len();
     let parts = packed.map_chunks(blocks, |chunk| {
         let scored = scorer.score(&chunk);
@@ -49,7 +56,8 @@ pub fn select(scorer: &Scorer, packed: &Packed, blocks: &Blocks, floor: f64) -> 
             if scorer.is_conflict(levels) {
                 part.conflicts.push((a, b));
             }
-            if scored.probability[i] >= floor || scored.decision[i] != Decision::NonMatch {
+            let above = scored.probability[i] >= floor || scored.decision[i] != Decision::NonMatch;
+            if above || manual(a, b) {
                 part.kept.push(a, b, rule, levels);
             } else {
                 part.below_floor[rule as usize] += 1;
