@@ -17,7 +17,7 @@ pub const DECISIONS_FLOOR: f64 = 1e-3;
 /// The kept pairs and the counts of all of them.
 #[derive(Debug, Default)]
 pub struct Selected {
-    /// Pairs at or above the floor (or not a non-match), with their levels.
+    /// Pairs at or above the floor (or not a non-match, or manual), with their levels.
     pub kept: Compared,
     /// Every candidate pair's match weight (thresholds not set yet).
     pub histogram: Option<WeightHistogram>,
@@ -30,8 +30,15 @@ pub struct Selected {
 }
 
 /// Scores every packed pair with `scorer` and keeps those with a posterior of at least
-/// `floor` or a decision other than non-match (`floor` 0 keeps every pair).
-pub fn select(scorer: &Scorer, packed: &Packed, blocks: &Blocks, floor: f64) -> Selected {
+/// `floor`, a decision other than non-match, or `manual` (the manual pairs, written under the
+/// rule that found them); `floor` 0 keeps every pair.
+pub fn select(
+    scorer: &Scorer,
+    packed: &Packed,
+    blocks: &Blocks,
+    floor: f64,
+    manual: impl Fn(u32, u32) -> bool + Sync,
+) -> Selected {
     let rules = blocks.groups.len();
     let parts = packed.map_chunks(blocks, |chunk, table| {
         let v = Verdicts::of(scorer, &chunk, &table, floor);
@@ -52,7 +59,7 @@ pub fn select(scorer: &Scorer, packed: &Packed, blocks: &Blocks, floor: f64) -> 
                 part.conflicts.push((a, b));
             }
             let x = if v.by_vector { id } else { i };
-            if v.keep[x] {
+            if v.keep[x] || manual(a, b) {
                 part.kept.push(a, b, rule, chunk.pair_levels(i));
             } else {
                 part.below_floor[rule as usize] += 1;

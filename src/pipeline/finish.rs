@@ -165,7 +165,8 @@ pub(super) fn score_stage(
     let model: &ModelParams = params;
     let (selected, compared, mut scored) = ctx.stages.time("score", || {
         let scorer = model::score::Scorer::new(records, p, model)?;
-        let mut selected = model::select::select(&scorer, packed, blocks, floor);
+        let is_manual = |a, b| manual.pairs.contains_key(&(a, b));
+        let mut selected = model::select::select(&scorer, packed, blocks, floor, is_manual);
         let mut compared = std::mem::take(&mut selected.kept);
         manual.append_missing(records, p, &mut compared)?;
         let scored = scorer.score(&compared);

@@ -49,22 +49,22 @@ fn readme_pipeline_example_is_valid_but_for_its_dangling_names() {
         got,
         [
             format!(
-                "{f}:31:29: blocking.rules[3][1]: field `postcode` is not mapped by any source; \
+                "{f}:32:29: blocking.rules[3][1]: field `postcode` is not mapped by any source; \
                  mapped fields: first_name, last_name, email, phone, birth_date"
             ),
             format!(
-                "{f}:48:19: model.term_frequency[0]: `last_name` is not compared; \
+                "{f}:49:19: model.term_frequency[0]: `last_name` is not compared; \
                  term-frequency adjustment applies to compared fields: first_name, birth_date"
             ),
             format!(
-                "{f}:58:26: model.conflict_unless_exact[0]: `email` is not compared; name \
+                "{f}:59:26: model.conflict_unless_exact[0]: `email` is not compared; name \
                  compared fields: first_name, birth_date"
             ),
             format!(
-                "{f}:62:20: survivorship.source_priority[0]: unknown source `billing`; sources: crm"
+                "{f}:63:20: survivorship.source_priority[0]: unknown source `billing`; sources: crm"
             ),
             format!(
-                "{f}:62:38: survivorship.source_priority[2]: unknown source `support`; sources: crm"
+                "{f}:63:38: survivorship.source_priority[2]: unknown source `support`; sources: crm"
             ),
         ]
     );

@@ -3,6 +3,7 @@
 mod cli;
 mod config_errors;
 mod config_examples;
+mod decisions_floor;
 mod explain;
 mod explain_pair;
 mod golden_files;
