@@ -7,6 +7,10 @@ use super::super::{BlockKey, BlockingConfig, BlockingRule, KeyTransform};
 use super::{Checker, is_identifier, unmapped};
 use crate::schema::KEY_SEPARATOR;
 
+/// Largest `max_block_size`: one record of such a block meets the rest in one chunk of the
+/// comparison stage, whose vector ids are 16-bit.
+pub const MAX_BLOCK_SIZE_LIMIT: usize = 1 << 16;
+
 /// The functions of one field accepted in blocking keys, by their name in pipeline files;
 /// `left(field, N)` is the other one.
 const ONE_FIELD_FUNCTIONS: &[(&str, KeyTransform)] = &[
@@ -36,11 +40,15 @@ impl Checker<'_> {
         let mut max_block_size = raw::DEFAULT_MAX_BLOCK_SIZE;
         if let Some(m) = &raw.max_block_size {
             match usize::try_from(*m.get_ref()) {
-                Ok(n) if n >= 1 => max_block_size = n,
+                Ok(n) if (1..=MAX_BLOCK_SIZE_LIMIT).contains(&n) => max_block_size = n,
                 _ => self.err(
                     m.span(),
                     "blocking.max_block_size",
-                    format!("must be at least 1, got {}", m.get_ref()),
+                    format!(
+                        "must be between 1 and {MAX_BLOCK_SIZE_LIMIT}, got {} (a block of \
+                         {MAX_BLOCK_SIZE_LIMIT} records already holds two billion pairs)",
+                        m.get_ref()
+                    ),
                 ),
             }
         }
