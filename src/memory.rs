@@ -63,6 +63,18 @@ pub fn cpu_seconds() -> f64 {
     }
 }
 
+/// Hands the memory freed inside glibc's arenas back to the system (`malloc_trim`). Buffers
+/// below the mmap threshold (a comparison chunk, a survived batch) are freed into the arenas,
+/// which keep them resident: at 1M entities about 0.4 GiB after comparing and scoring. Called
+/// once a stage is done (a few milliseconds); does nothing on other allocators.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Resident and peak resident memory of this process in MiB (`VmRSS`, `VmHWM`); zeros where
 /// `/proc/self/status` is not there.
 pub fn resident_mib() -> (f64, f64) {

@@ -92,6 +92,16 @@ impl PackedChunk {
     }
 }
 
+impl PackedChunk {
+    /// The chunk as [`ChunkTable`].
+    fn view(&self) -> ChunkTable<'_> {
+        ChunkTable {
+            ids: &self.ids,
+            vectors: &self.table,
+        }
+    }
+}
+
 /// A chunk's packed vectors, as [`Packed::map_chunks`] hands them out.
 pub struct ChunkTable<'a> {
     /// Per pair (in the chunk's order), the id of its vector.
@@ -114,13 +124,13 @@ pub struct Packed {
 }
 
 /// Compares every candidate pair of `blocks`, chunk by chunk in parallel (pairs found in
-/// `cache` take the previous run's levels); `tally(chunk)` runs on each chunk's vectors while
+/// `cache` take the previous run's levels); `tally(chunk, table)` runs on each chunk's vectors while
 /// they are at hand, and the tallies come back in chunk order.
 pub fn compare_packed<T: Send>(
     comparator: &Comparator,
     blocks: &Blocks,
     cache: Option<&PairCache>,
-    tally: impl Fn(&Compared) -> T + Sync,
+    tally: impl Fn(&Compared, ChunkTable) -> T + Sync,
 ) -> (Packed, Vec<T>) {
     let chunks = Chunks::plan(blocks);
     let k = comparator.len();
@@ -137,7 +147,9 @@ pub fn compare_packed<T: Send>(
                 }
                 out.push(a, b, rule, &buf);
             });
-            (PackedChunk::of(&out), out.reused, tally(&out))
+            let packed = PackedChunk::of(&out);
+            let t = tally(&out, packed.view());
+            (packed, out.reused, t)
         })
         .collect();
     let mut packed = Packed {
@@ -177,11 +189,7 @@ impl Packed {
                     let id = ids.next().map_or(0, |&id| id as usize);
                     out.push(a, b, rule, &chunk.table[id * k..(id + 1) * k]);
                 });
-                let table = ChunkTable {
-                    ids: &chunk.ids,
-                    vectors: &chunk.table,
-                };
-                f(out, table)
+                f(out, chunk.view())
             })
             .collect()
     }

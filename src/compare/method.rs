@@ -39,16 +39,10 @@ pub fn similarity(method: Method, a: &str, b: &str) -> f64 {
 
 /// True when the lengths of two non-null, unequal ASCII values alone keep their similarity
 /// under `method` below `lowest` (so no kernel need run): the bound assumes every character
-/// of the shorter value matches. False for non-ASCII values (their lengths are not counted).
+/// of the shorter value matches.
 #[inline]
-pub fn out_of_reach(method: Method, a: &str, b: &str, lowest: f64) -> bool {
-    if !(a.is_ascii() && b.is_ascii()) {
-        return false;
-    }
-    let (la, lb) = (
-        a.len().min(MAX_COMPARED_CHARS),
-        b.len().min(MAX_COMPARED_CHARS),
-    );
+pub fn out_of_reach(method: Method, la: usize, lb: usize, lowest: f64) -> bool {
+    let (la, lb) = (la.min(MAX_COMPARED_CHARS), lb.min(MAX_COMPARED_CHARS));
     let (short, long) = (la.min(lb) as f64, la.max(lb) as f64);
     let bound = match method {
         Method::JaroWinkler => kernels::jaro_winkler_bound(la, lb),
@@ -59,9 +53,11 @@ pub fn out_of_reach(method: Method, a: &str, b: &str, lowest: f64) -> bool {
     bound < lowest
 }
 
-/// [`similarity`] over ASCII bytes: the same values as strsim's `&str` functions (one byte is
-/// one char) without decoding UTF-8 and counting chars on every call.
-fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
+/// [`similarity`] of two ASCII values: the same values as strsim's `&str` functions (one byte
+/// is one char) without decoding UTF-8 and counting chars on every call.
+pub fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
+    let cap = |s: &'_ str| s.len().min(MAX_COMPARED_CHARS);
+    let (a, b) = (&a[..cap(a)], &b[..cap(b)]);
     let (wa, wb) = (Bytes(a.as_bytes()), Bytes(b.as_bytes()));
     let longest = a.len().max(b.len());
     let normalise = |distance: usize| {

@@ -26,6 +26,8 @@ pub const NULL_LEVEL: i8 = -1;
 struct FieldComparator<'a> {
     /// The value of each id.
     distinct: Vec<&'a str>,
+    /// Whether the value of each id is ASCII (the kernels' fast path), found once per value.
+    ascii: Vec<bool>,
     method: Method,
     thresholds: Vec<f64>,
     /// The lowest threshold: below it the level is "else" whatever the exact similarity.
@@ -52,8 +54,10 @@ impl<'a> FieldComparator<'a> {
                 _ => NO_VALUE,
             })
             .collect();
+        let ascii = distinct.iter().map(|s| s.is_ascii()).collect();
         let field = FieldComparator {
             distinct,
+            ascii,
             method: c.method,
             thresholds: c.levels.clone(),
             lowest: c.levels.iter().copied().fold(f64::INFINITY, f64::min),
@@ -75,10 +79,17 @@ impl<'a> FieldComparator<'a> {
         if self.method == Method::Date {
             return method::date_level(x, y);
         }
-        if self.thresholds.is_empty() || method::out_of_reach(self.method, x, y, self.lowest) {
+        if self.thresholds.is_empty() {
             return 0;
         }
-        let s = method::similarity(self.method, x, y);
+        let s = if self.ascii[a as usize] && self.ascii[b as usize] {
+            if method::out_of_reach(self.method, x.len(), y.len(), self.lowest) {
+                return 0;
+            }
+            method::ascii_similarity(self.method, x, y)
+        } else {
+            method::similarity(self.method, x, y)
+        };
         let n = self.thresholds.len();
         self.thresholds
             .iter()
@@ -214,7 +225,7 @@ pub fn compare(
     cache: Option<&cache::PairCache>,
 ) -> Result<Compared> {
     let comparator = Comparator::new(batch, comparisons)?;
-    let (packed, _) = chunks::compare_packed(&comparator, blocks, cache, |_| ());
+    let (packed, _) = chunks::compare_packed(&comparator, blocks, cache, |_, _| ());
     let mut out = Compared::with_comparisons(comparator.len());
     for part in packed.map_chunks(blocks, |c, _| c) {
         out.append(part);

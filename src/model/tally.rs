@@ -5,6 +5,7 @@
 use super::{Conflict, em, u_sampling};
 use crate::block::{self, Blocks};
 use crate::compare::Compared;
+use crate::compare::chunks::ChunkTable;
 use crate::config::Pipeline;
 
 /// Pairs of one rule used for EM, at most (sampled evenly beyond that).
@@ -56,34 +57,50 @@ impl<'a> TallyPlan<'a> {
         }
     }
 
-    /// The counts of one chunk of compared pairs.
-    pub fn of(&self, compared: &Compared) -> Tally {
+    /// The counts of one chunk of compared pairs, whose vectors `table` packs: counted per
+    /// vector id first, each distinct vector packed and hashed once.
+    pub fn of(&self, compared: &Compared, table: ChunkTable) -> Tally {
+        let k = compared.n_comparisons;
+        let vectors = table.vectors.len() / k.max(1);
+        let levels = |id: usize| &table.vectors[id * k..(id + 1) * k];
+        let conflict: Vec<bool> = (0..vectors)
+            .map(|id| self.conflict.is_conflict(levels(id)))
+            .collect();
         let rules = self.blocks.groups.len();
-        let mut t = Tally {
-            rules: vec![em::PatternCounts::new(); rules],
-            candidates: em::PatternCounts::new(),
-            pairs: compared.len() as u64,
-        };
-        for i in 0..compared.len() {
-            let levels = compared.pair_levels(i);
-            if self.conflict.is_conflict(levels) {
+        let mut all = vec![0u64; vectors];
+        let mut per_rule = vec![vec![0u64; vectors]; rules];
+        for (i, &id) in table.ids.iter().enumerate() {
+            let id = id as usize;
+            if conflict[id] {
                 continue;
             }
-            let key = em::pack(levels);
-            *t.candidates.entry(key).or_default() += 1;
-            let (a, b) = (compared.left[i], compared.right[i]);
-            for (r, groups) in self.blocks.groups.iter().enumerate() {
-                let g = groups[a as usize];
-                if g == block::NONE || g != groups[b as usize] {
-                    continue;
-                }
-                if self.keep_below[r] != u64::MAX && mix(self.seed, a, b) > self.keep_below[r] {
-                    continue;
-                }
-                *t.rules[r].entry(key).or_default() += 1;
+            all[id] += 1;
+            for r in self.rules_of(compared.left[i], compared.right[i], compared.rule[i]) {
+                per_rule[r][id] += 1;
             }
         }
-        t
+        let counts = |n: &[u64]| -> em::PatternCounts {
+            (n.iter().enumerate())
+                .filter(|(_, n)| **n > 0)
+                .map(|(id, &n)| (em::pack(levels(id)), n))
+                .collect()
+        };
+        Tally {
+            rules: per_rule.iter().map(|n| counts(n)).collect(),
+            candidates: counts(&all),
+            pairs: compared.len() as u64,
+        }
+    }
+
+    /// The rules whose blocks hold pair (`a`, `b`), found first by rule `first` (no rule
+    /// before it shares a group: that is what "first" means), each kept by its sampling.
+    fn rules_of(&self, a: u32, b: u32, first: u8) -> impl Iterator<Item = usize> + '_ {
+        (self.blocks.groups.iter().enumerate().skip(first as usize)).filter_map(move |(r, g)| {
+            let ga = g[a as usize];
+            let shared = ga != block::NONE && ga == g[b as usize];
+            let keep = self.keep_below[r];
+            (shared && (keep == u64::MAX || mix(self.seed, a, b) <= keep)).then_some(r)
+        })
     }
 }
 

@@ -216,6 +216,7 @@ pub(super) fn cluster_and_write_decisions(
         (decided, clustered)
     });
     ctx.stages.record("write_decisions", decided?.1);
+    crate::memory::release_free_memory();
     clock.log_resources("cluster+stable_ids+write_decisions");
     let (clustered, seconds) = clustered?;
     for (stage, secs) in seconds {

@@ -107,8 +107,9 @@ pub(super) async fn prepare(
     let (packed, tally) = stages.time("compare", || {
         let comparator = compare::Comparator::new(&records, &p.comparisons)?;
         let plan = TallyPlan::new(p, &blocks);
-        let (packed, parts) =
-            compare_packed(&comparator, &blocks, reuse.cache.as_ref(), |c| plan.of(c));
+        let (packed, parts) = compare_packed(&comparator, &blocks, reuse.cache.as_ref(), |c, t| {
+            plan.of(c, t)
+        });
         Ok((packed, Tally::merge(parts)))
     })?;
     tracing::info!(
@@ -144,6 +145,7 @@ pub(super) async fn ingest_stage(
         .instrument(crate::telemetry::stage_span("ingest"))
         .await?;
     stages.record("ingest", clock.seconds());
+    crate::memory::release_free_memory();
     clock.log_resources("ingest");
     tracing::info!(
         stage = "ingest",

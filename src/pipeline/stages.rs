@@ -25,6 +25,7 @@ impl Stages {
         self.check()?;
         let clock = Clock::start();
         let (out, secs) = timed(stage, f)?;
+        crate::memory::release_free_memory();
         clock.log_resources(stage);
         self.record(stage, secs);
         Ok(out)

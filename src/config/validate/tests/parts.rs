@@ -94,7 +94,9 @@ fn blocking_comparison_model_and_survivorship_problems() {
                 "{f}:14:48: blocking.rules[1]: empty rule; list at least one key, such as \
                  [\"email\"]"
             ),
-            format!("{f}:15:18: blocking.max_block_size: must be between 1 and 65536, got 0 (a block of 65536 records already holds two billion pairs)"),
+            format!(
+                "{f}:15:18: blocking.max_block_size: must be between 1 and 65536, got 0 (a block of 65536 records already holds two billion pairs)"
+            ),
             format!(
                 "{f}:19:16: comparisons[0].levels[1]: 0.9 is not below 0.8; list levels \
                  strictly decreasing, best first"
