@@ -33,7 +33,11 @@ pub(super) fn finish_run(
     let manual = load_manual(ctx.p, &records)?;
     let (compared, scored, mut selected) =
         score_stage(ctx, &mut params, &records, (&packed, &blocks), &manual)?;
-    drop(packed);
+    // Blocks and packed comparisons are not needed past scoring: freed before clustering,
+    // the run's peak.
+    let mut blocking_stats = blocks.stats.clone();
+    drop((packed, blocks));
+    crate::memory::release_free_memory();
     let thresholds = params.thresholds_for(&ctx.p.model);
     manifest.weight_histogram = selected
         .histogram
@@ -48,13 +52,12 @@ pub(super) fn finish_run(
     };
     let (clusters, changes) = cluster_and_write_decisions(ctx, &scored_pairs, previous.as_ref())?;
     let pair_counts = PairCounts::of(&scored_pairs, &selected);
-    let mut blocking_stats = blocks.stats.clone();
     for (r, stats) in blocking_stats.iter_mut().enumerate() {
         stats.candidate_pairs = selected.per_rule.get(r).copied();
         stats.below_floor = selected.below_floor.get(r).copied();
     }
     manifest.decisions = Some(ctx.p.output.decisions.describe(DECISIONS_FLOOR));
-    drop((compared, scored, blocks, selected));
+    drop((compared, scored, selected));
     survive_stage(ctx, &records, &clusters, &changes)?;
     write_stage(
         ctx,

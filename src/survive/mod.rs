@@ -39,7 +39,7 @@ pub fn survive(
     batch: &RecordBatch,
     pipeline: &Pipeline,
     clusters: &Clusters,
-    created_run: &[String],
+    created_run: &[std::sync::Arc<str>],
     emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()> + Send,
 ) -> Result<()> {
     survive_in_chunks(batch, pipeline, clusters, created_run, SURVIVE_CHUNK, emit)
@@ -50,7 +50,7 @@ fn survive_in_chunks(
     batch: &RecordBatch,
     pipeline: &Pipeline,
     clusters: &Clusters,
-    created_run: &[String],
+    created_run: &[std::sync::Arc<str>],
     chunk: usize,
     mut emit: impl FnMut(RecordBatch, RecordBatch) -> Result<()> + Send,
 ) -> Result<()> {
@@ -104,7 +104,7 @@ struct Plan<'b> {
     full_name: Option<FullName>,
     clusters: &'b Clusters,
     members: crate::cluster::Members,
-    created_run: &'b [String],
+    created_run: &'b [std::sync::Arc<str>],
 }
 
 /// Scratch space reused across the clusters of a chunk.
@@ -123,7 +123,7 @@ impl<'b> Plan<'b> {
         batch: &'b RecordBatch,
         pipeline: &Pipeline,
         clusters: &'b Clusters,
-        created_run: &'b [String],
+        created_run: &'b [std::sync::Arc<str>],
     ) -> Result<Self> {
         let names = pipeline.fields();
         Ok(Plan {
@@ -202,7 +202,7 @@ impl<'b> Plan<'b> {
             record_count: m.len() as u32,
             sources: &self.records.sources_of(m, &mut s.source_lists),
             seen: self.records.seen(m),
-            created_run: &self.created_run[c],
+            created_run: &self.created_run[c][..],
         });
     }
 
@@ -313,7 +313,7 @@ default = "RULE"
             cluster_of,
         };
         let (mut golden, mut lineage) = (Vec::new(), Vec::new());
-        let created_run = vec!["r0".to_string(); clusters.len()];
+        let created_run: Vec<std::sync::Arc<str>> = vec!["r0".into(); clusters.len()];
         survive_in_chunks(batch, &p, &clusters, &created_run, chunk, |g, l| {
             golden.push(g);
             lineage.push(l);

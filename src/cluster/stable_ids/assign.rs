@@ -49,9 +49,11 @@ pub fn assign(
     let overlap = keys.overlaps(prev);
     let kept = keep_greedily(&overlap, &smallest, keys.k, prev.len());
     let golden_ids = give_ids(&kept.kept, &smallest, prev);
-    let created_run: Vec<String> = (0..keys.k)
+    // One shared string for every id this run creates (all of them in a first run).
+    let this_run: std::sync::Arc<str> = run_id.into();
+    let created_run: Vec<std::sync::Arc<str>> = (0..keys.k)
         .into_par_iter()
-        .map(|c| kept.kept[c].map_or(run_id, |i| prev.created(i)).to_string())
+        .map(|c| kept.kept[c].map_or_else(|| this_run.clone(), |i| prev.created(i).into()))
         .collect();
     let rows = change_rows(&overlap, &kept, &golden_ids, &keys.members, prev);
     clusters.golden_ids = golden_ids;

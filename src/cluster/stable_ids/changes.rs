@@ -76,7 +76,7 @@ pub struct Changes {
     /// Changed ids, sorted by golden id then kind.
     pub rows: Vec<Change>,
     /// Run in which each cluster's golden id was first created (indexed like the clusters).
-    pub created_run: Vec<String>,
+    pub created_run: Vec<std::sync::Arc<str>>,
 }
 
 impl Changes {

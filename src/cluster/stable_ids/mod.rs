@@ -104,7 +104,10 @@ mod tests {
             vec![golden_id("s", "a"), golden_id("s", "c")]
         );
         assert_eq!(ch.count(ChangeKind::New), 2);
-        assert_eq!(ch.created_run, vec!["R1", "R1"]);
+        assert_eq!(
+            ch.created_run,
+            ["R1".into(), "R1".into()] as [std::sync::Arc<str>; 2]
+        );
     }
 
     #[test]
@@ -114,7 +117,10 @@ mod tests {
         let ch = assign(&mut cl, &batch, Some(&prev), "R2").unwrap();
         assert_eq!(cl.golden_ids, vec!["GX", "GY"]);
         assert!(ch.rows.is_empty(), "{:?}", ch.rows);
-        assert_eq!(ch.created_run, vec!["R0", "R1"]);
+        assert_eq!(
+            ch.created_run,
+            ["R0".into(), "R1".into()] as [std::sync::Arc<str>; 2]
+        );
     }
 
     #[test]
@@ -136,7 +142,7 @@ mod tests {
         let prev = previous(&[("GA", "R5", &["a1"]), ("GZ", "R1", &["b1"])]);
         let ch = assign(&mut cl, &batch, Some(&prev), "R9").unwrap();
         assert_eq!(cl.golden_ids, vec!["GZ"]);
-        assert_eq!(ch.created_run, vec!["R1"]);
+        assert_eq!(ch.created_run, ["R1".into()] as [std::sync::Arc<str>; 1]);
         assert_eq!(
             labels(&ch),
             vec![
@@ -162,7 +168,10 @@ mod tests {
         ];
         want.sort();
         assert_eq!(labels(&ch), want);
-        assert_eq!(ch.created_run, vec!["R2", "R1", "R2"]);
+        assert_eq!(
+            ch.created_run,
+            ["R2".into(), "R1".into(), "R2".into()] as [std::sync::Arc<str>; 3]
+        );
     }
 
     #[test]
