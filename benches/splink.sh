@@ -49,10 +49,9 @@ while [ $# -gt 0 ]; do
     *) positional+=("$1"); shift ;;
   esac
 done
-if [ ${#positional[@]} -lt 1 ] || [ ${#positional[@]} -gt 2 ]; then usage; fi
-entities=${positional[0]}
-golden=${positional[1]:-}
-case "$entities" in ''|*[!0-9]*) echo "ENTITIES must be a number: $entities" >&2; exit 2 ;; esac
+# shellcheck source=benches/args.sh
+. "$root/benches/args.sh"
+entities_and_binary "${positional[@]}"
 case "$rules" in
   generated|five|four) ;;
   *) echo "--rules must be generated, five or four: $rules" >&2; exit 2 ;;
