@@ -12,7 +12,6 @@ pub mod method;
 use arrow::array::{AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
 
-use crate::block::Blocks;
 use crate::config::{ComparisonConfig, Method};
 use crate::schema::match_column;
 use crate::{Error, Result};
@@ -213,25 +212,6 @@ impl Compared {
         self.levels.append(&mut other.levels);
         self.reused += other.reused;
     }
-}
-
-/// Compares every candidate pair of `blocks`, in parallel, and keeps every comparison vector
-/// in memory; pairs found in `cache` (an incremental run) take the previous run's levels.
-/// A run keeps them packed instead ([`chunks::compare_packed`]).
-pub fn compare(
-    batch: &RecordBatch,
-    comparisons: &[ComparisonConfig],
-    blocks: &Blocks,
-    cache: Option<&cache::PairCache>,
-) -> Result<Compared> {
-    let comparator = Comparator::new(batch, comparisons)?;
-    let (packed, _) = chunks::compare_packed(&comparator, blocks, cache, |_, _| ());
-    let mut out = Compared::with_comparisons(comparator.len());
-    for part in packed.map_chunks(blocks, |c, _| c) {
-        out.append(part);
-    }
-    out.reused = packed.reused;
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -51,6 +51,13 @@ impl WeightHistogram {
     }
 }
 
+impl Default for WeightHistogram {
+    /// No pairs yet, no thresholds.
+    fn default() -> Self {
+        WeightHistogram::of(&[], (0.0, 0.0))
+    }
+}
+
 impl WeightHistogram {
     /// Adds the counts of `other` (same bins).
     pub fn add(&mut self, other: &WeightHistogram) {

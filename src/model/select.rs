@@ -20,7 +20,7 @@ pub struct Selected {
     /// Pairs at or above the floor (or not a non-match, or manual), with their levels.
     pub kept: Compared,
     /// Every candidate pair's match weight (thresholds not set yet).
-    pub histogram: Option<WeightHistogram>,
+    pub histogram: WeightHistogram,
     /// Per rule, candidate pairs it found first.
     pub per_rule: Vec<u64>,
     /// Per rule, those below the floor (not kept).
@@ -44,7 +44,7 @@ pub fn select(
         let v = Verdicts::of(scorer, &chunk, &table, floor);
         let mut part = Selected {
             kept: Compared::with_comparisons(chunk.n_comparisons),
-            histogram: Some(WeightHistogram::of(&[], (0.0, 0.0))),
+            histogram: WeightHistogram::default(),
             per_rule: vec![0; rules],
             below_floor: vec![0; rules],
             conflicts: Vec::new(),
@@ -65,9 +65,7 @@ pub fn select(
                 part.below_floor[rule as usize] += 1;
             }
         }
-        if let Some(h) = part.histogram.as_mut() {
-            v.add_weights(h, &per_vector, &table);
-        }
+        v.add_weights(&mut part.histogram, &per_vector);
         part
     });
     let mut all = Selected {
@@ -125,13 +123,12 @@ impl Verdicts {
     }
 
     /// Adds every pair's weight to `h` (`per_vector`: pairs per vector id).
-    fn add_weights(&self, h: &mut WeightHistogram, per_vector: &[u64], table: &ChunkTable) {
+    fn add_weights(&self, h: &mut WeightHistogram, per_vector: &[u64]) {
         if self.by_vector {
             for (&w, &n) in self.weight.iter().zip(per_vector) {
                 h.add_weight(w, n);
             }
         } else {
-            debug_assert_eq!(self.weight.len(), table.ids.len());
             for &w in &self.weight {
                 h.add_weight(w, 1);
             }
@@ -143,13 +140,7 @@ impl Selected {
     /// Adds the pairs and counts of `part`.
     fn add(&mut self, part: Selected) {
         self.kept.append(part.kept);
-        self.histogram = match (self.histogram.take(), part.histogram) {
-            (Some(mut h), Some(p)) => {
-                h.add(&p);
-                Some(h)
-            }
-            (h, p) => h.or(p),
-        };
+        self.histogram.add(&part.histogram);
         for (x, y) in self.per_rule.iter_mut().zip(part.per_rule) {
             *x += y;
         }

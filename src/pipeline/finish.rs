@@ -39,10 +39,8 @@ pub(super) fn finish_run(
     drop((packed, blocks));
     crate::memory::release_free_memory();
     let thresholds = params.thresholds_for(&ctx.p.model);
-    manifest.weight_histogram = selected
-        .histogram
-        .take()
-        .map(|h| h.with_thresholds(thresholds));
+    manifest.weight_histogram =
+        Some(std::mem::take(&mut selected.histogram).with_thresholds(thresholds));
     let scored_pairs = ScoredPairs {
         records: &records,
         compared: &compared,
