@@ -214,3 +214,24 @@ fn an_output_directory_inside_an_input_glob_is_not_read_back() {
     }
     super::assert_accounted(&case.path("data/out/latest"), &[("crm", "crm.csv", 1)]);
 }
+
+#[test]
+fn an_unknown_decisions_setting_exits_2_and_leaves_the_last_run_alone() {
+    let case = committed();
+    let latest = case.latest();
+    let text = std::fs::read_to_string(case.path("pipeline.toml")).unwrap();
+    case.write(
+        "pipeline.toml",
+        text.replacen(
+            "dir = \"out\"\n",
+            "dir = \"out\"\ndecisions = \"everything\"\n",
+            1,
+        ),
+    );
+    case.run(&[])
+        .code(2)
+        .says("output.decisions: unknown value `everything`; expected one of above_floor, all")
+        .no_values(VALUES);
+    assert_eq!(case.latest(), latest);
+    intact(&case);
+}
