@@ -70,6 +70,15 @@ pub struct Blocks {
     pub stats: Vec<RuleStats>,
 }
 
+/// Where a [`WorkItem`] starts: a block (its index in [`Blocks::blocks`]) and an outer row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WorkPosition {
+    /// Index of the block.
+    pub block: u32,
+    /// First outer row of the item.
+    pub row: u32,
+}
+
 /// A slice of a block's pairs small enough to be one task: outer rows `rows` against every
 /// later member of the block.
 #[derive(Debug, Clone, Copy)]
@@ -108,33 +117,43 @@ impl Blocks {
         &self.members[block.start as usize..(block.start + block.len) as usize]
     }
 
-    /// Splits every block into tasks of about `pairs_per_item` pairs, so one huge block does
-    /// not serialise the comparison stage.
-    pub fn work(&self, pairs_per_item: u64) -> Vec<WorkItem> {
-        let mut items = Vec::with_capacity(self.blocks.len());
-        for &block in &self.blocks {
+    /// Every block split into tasks of about `pairs_per_item` pairs (so one huge block does
+    /// not serialise the comparison stage), in order from `from`, each with its position;
+    /// made as they are read, never held (millions of blocks at 1M records).
+    pub fn work_from(
+        &self,
+        pairs_per_item: u64,
+        from: WorkPosition,
+    ) -> impl Iterator<Item = (WorkPosition, WorkItem)> + '_ {
+        let mut at = from;
+        std::iter::from_fn(move || {
+            let &block = self.blocks.get(at.block as usize)?;
             let n = block.len as u64;
-            if n * (n - 1) / 2 <= pairs_per_item {
-                items.push(WorkItem {
-                    block,
-                    row_start: 0,
-                    row_end: block.len,
-                });
-                continue;
-            }
-            let rows = (pairs_per_item / n).max(1) as u32;
-            let mut s = 0;
-            while s < block.len {
-                let e = (s + rows).min(block.len);
-                items.push(WorkItem {
-                    block,
-                    row_start: s,
-                    row_end: e,
-                });
-                s = e;
-            }
-        }
-        items
+            let rows = if n * (n - 1) / 2 <= pairs_per_item {
+                block.len
+            } else {
+                (pairs_per_item / n).max(1) as u32
+            };
+            let here = at;
+            let row_end = block.len.min(at.row + rows);
+            at = if row_end == block.len {
+                WorkPosition {
+                    block: at.block + 1,
+                    row: 0,
+                }
+            } else {
+                WorkPosition {
+                    block: at.block,
+                    row: row_end,
+                }
+            };
+            let item = WorkItem {
+                block,
+                row_start: here.row,
+                row_end,
+            };
+            Some((here, item))
+        })
     }
 
     /// Calls `f(a, b, rule)` for each pair of `item` that its rule is the first to find.
@@ -398,7 +417,7 @@ mod tests {
 
     fn pairs(b: &Blocks) -> Vec<(u32, u32, u8)> {
         let mut out = Vec::new();
-        for item in b.work(2) {
+        for (_, item) in b.work_from(2, WorkPosition::default()) {
             b.for_each_pair(item, |x, y, r| out.push((x, y, r)));
         }
         out.sort();

@@ -3,57 +3,53 @@
 //! ([`Packed`]); the pairs themselves are enumerated again from the blocks when they are
 //! scored, so holding every comparison costs 2 bytes a pair instead of 9 plus the levels.
 
-use std::ops::Range;
-
 use foldhash::HashMap;
 use rayon::prelude::*;
 
 use super::{Comparator, Compared, cache::PairCache};
-use crate::block::{Blocks, WorkItem};
+use crate::block::{Blocks, WorkItem, WorkPosition};
 
 /// Most pairs in one chunk: a chunk's vector ids fit in a `u16`.
 const CHUNK_PAIRS: u64 = u16::MAX as u64;
 
-/// The blocks' work items grouped into consecutive chunks of at most [`CHUNK_PAIRS`] pairs.
+/// The blocks' work items grouped into consecutive chunks of at most [`CHUNK_PAIRS`] pairs,
+/// kept as the position where each chunk starts.
 pub struct Chunks {
-    items: Vec<WorkItem>,
-    ranges: Vec<Range<usize>>,
+    starts: Vec<WorkPosition>,
 }
 
 impl Chunks {
     /// Plans the chunks of `blocks` (pairs found by an earlier rule count here, so a chunk
     /// may hold fewer pairs than planned, never more).
     pub fn plan(blocks: &Blocks) -> Chunks {
-        let items = blocks.work(CHUNK_PAIRS);
-        let mut ranges = Vec::new();
-        let (mut start, mut pairs) = (0, 0u64);
-        for (i, item) in items.iter().enumerate() {
-            let n = item_pairs(item);
-            if pairs + n > CHUNK_PAIRS && i > start {
-                ranges.push(start..i);
-                (start, pairs) = (i, 0);
+        let mut starts = Vec::new();
+        let mut pairs = 0u64;
+        for (at, item) in blocks.work_from(CHUNK_PAIRS, WorkPosition::default()) {
+            let n = item_pairs(&item);
+            if starts.is_empty() || pairs + n > CHUNK_PAIRS {
+                starts.push(at);
+                pairs = 0;
             }
             pairs += n;
         }
-        if start < items.len() {
-            ranges.push(start..items.len());
-        }
-        Chunks { items, ranges }
+        Chunks { starts }
     }
 
     /// Number of chunks.
     pub fn len(&self) -> usize {
-        self.ranges.len()
+        self.starts.len()
     }
 
     /// True when there are no pairs at all.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.starts.is_empty()
     }
 
     /// Calls `f(a, b, rule)` for each pair of chunk `c`, in a fixed order.
     fn for_each_pair(&self, blocks: &Blocks, c: usize, mut f: impl FnMut(u32, u32, u8)) {
-        for &item in &self.items[self.ranges[c].clone()] {
+        let end = self.starts.get(c + 1).copied();
+        let items = blocks.work_from(CHUNK_PAIRS, self.starts[c]);
+        for (_, item) in items.take_while(|(at, _)| end.is_none_or(|end| *at < end)) {
             blocks.for_each_pair(item, &mut f);
         }
     }
@@ -67,28 +63,118 @@ fn item_pairs(item: &WorkItem) -> u64 {
         .sum()
 }
 
+/// Each pair's vector id in its chunk: one byte while the chunk has at most 256 distinct
+/// vectors (most chunks), two after.
+pub enum VectorIds {
+    /// Ids below 256.
+    Narrow(Vec<u8>),
+    /// Any id of a chunk.
+    Wide(Vec<u16>),
+}
+
+impl VectorIds {
+    /// Appends the next pair's id (widening the ids once one passes 255).
+    #[inline]
+    fn push(&mut self, id: u16) {
+        match self {
+            VectorIds::Narrow(v) => match u8::try_from(id) {
+                Ok(id) => v.push(id),
+                Err(_) => {
+                    let mut wide: Vec<u16> = v.iter().map(|&x| u16::from(x)).collect();
+                    wide.push(id);
+                    *self = VectorIds::Wide(wide);
+                }
+            },
+            VectorIds::Wide(v) => v.push(id),
+        }
+    }
+
+    /// The id of pair `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> usize {
+        match self {
+            VectorIds::Narrow(v) => usize::from(v[i]),
+            VectorIds::Wide(v) => usize::from(v[i]),
+        }
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        match self {
+            VectorIds::Narrow(v) => v.len(),
+            VectorIds::Wide(v) => v.len(),
+        }
+    }
+
+    /// True when the chunk has no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One chunk's comparison vectors: per pair, an id into the chunk's distinct vectors.
 struct PackedChunk {
-    ids: Vec<u16>,
+    ids: VectorIds,
     table: Vec<i8>,
 }
 
-impl PackedChunk {
-    /// Packs the levels of `c` (at most [`CHUNK_PAIRS`] pairs).
-    fn of(c: &Compared) -> PackedChunk {
-        let mut index: HashMap<&[i8], u16> = HashMap::default();
-        let mut table = Vec::new();
-        let ids = (0..c.len())
-            .map(|i| {
-                let levels = c.pair_levels(i);
-                let next = index.len() as u16;
-                *index.entry(levels).or_insert_with(|| {
-                    table.extend_from_slice(levels);
-                    next
-                })
+/// Builds a [`PackedChunk`] pair by pair: each vector is looked up as one `u64` when it has
+/// at most eight levels (every pipeline of the README), as a slice otherwise.
+struct Packer {
+    k: usize,
+    small: HashMap<u64, u16>,
+    large: HashMap<Vec<i8>, u16>,
+    chunk: PackedChunk,
+}
+
+impl Packer {
+    /// An empty chunk of vectors of `k` levels.
+    fn new(k: usize) -> Packer {
+        Packer {
+            k,
+            small: HashMap::default(),
+            large: HashMap::default(),
+            chunk: PackedChunk {
+                ids: VectorIds::Narrow(Vec::new()),
+                table: Vec::new(),
+            },
+        }
+    }
+
+    /// Adds the next pair's `levels` (`k` of them; at most [`CHUNK_PAIRS`] pairs a chunk).
+    #[inline]
+    fn push(&mut self, levels: &[i8]) {
+        let next = (self.chunk.table.len() / self.k.max(1)) as u16;
+        let table = &mut self.chunk.table;
+        let id = if self.k <= 8 {
+            let key = levels
+                .iter()
+                .fold(0u64, |key, &l| (key << 8) | u64::from(l as u8));
+            *self.small.entry(key).or_insert_with(|| {
+                table.extend_from_slice(levels);
+                next
             })
-            .collect();
-        PackedChunk { ids, table }
+        } else {
+            match self.large.get(levels) {
+                Some(&id) => id,
+                None => {
+                    table.extend_from_slice(levels);
+                    self.large.insert(levels.to_vec(), next);
+                    next
+                }
+            }
+        };
+        self.chunk.ids.push(id);
+    }
+
+    /// The chunk, its buffers no larger than they need be (a run holds every chunk).
+    fn finish(mut self) -> PackedChunk {
+        match &mut self.chunk.ids {
+            VectorIds::Narrow(v) => v.shrink_to_fit(),
+            VectorIds::Wide(v) => v.shrink_to_fit(),
+        }
+        self.chunk.table.shrink_to_fit();
+        self.chunk
     }
 }
 
@@ -105,7 +191,7 @@ impl PackedChunk {
 /// A chunk's packed vectors, as [`Packed::map_chunks`] hands them out.
 pub struct ChunkTable<'a> {
     /// Per pair (in the chunk's order), the id of its vector.
-    pub ids: &'a [u16],
+    pub ids: &'a VectorIds,
     /// The distinct vectors, row-major (`vectors[id * k + c]`).
     pub vectors: &'a [i8],
 }
@@ -125,7 +211,8 @@ pub struct Packed {
 
 /// Compares every candidate pair of `blocks`, chunk by chunk in parallel (pairs found in
 /// `cache` take the previous run's levels); `tally(chunk, table)` runs on each chunk's vectors while
-/// they are at hand, and the tallies come back in chunk order.
+/// they are at hand (the chunk's pairs come without levels: the table holds them), and the
+/// tallies come back in chunk order.
 pub fn compare_packed<T: Send>(
     comparator: &Comparator,
     blocks: &Blocks,
@@ -137,7 +224,9 @@ pub fn compare_packed<T: Send>(
     let results: Vec<(PackedChunk, u64, T)> = (0..chunks.len())
         .into_par_iter()
         .map(|c| {
+            // The pairs without their levels: those go straight into the packed table.
             let mut out = Compared::with_comparisons(k);
+            let mut packer = Packer::new(k);
             let mut buf = vec![0i8; k];
             chunks.for_each_pair(blocks, c, |a, b, rule| {
                 if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
@@ -145,9 +234,10 @@ pub fn compare_packed<T: Send>(
                 } else {
                     comparator.levels(a, b, &mut buf);
                 }
-                out.push(a, b, rule, &buf);
+                out.push(a, b, rule, &[]);
+                packer.push(&buf);
             });
-            let packed = PackedChunk::of(&out);
+            let packed = packer.finish();
             let t = tally(&out, packed.view());
             (packed, out.reused, t)
         })
@@ -160,6 +250,10 @@ pub fn compare_packed<T: Send>(
         reused: 0,
     };
     let mut tallies = Vec::with_capacity(results.len());
+    let narrow = (results.iter())
+        .filter(|(chunk, ..)| matches!(chunk.ids, VectorIds::Narrow(_)))
+        .count();
+    tracing::debug!(chunks = results.len(), narrow, "comparison vectors packed");
     for (chunk, reused, t) in results {
         packed.pairs += chunk.ids.len() as u64;
         packed.reused += reused;
@@ -184,9 +278,10 @@ impl Packed {
             .map(|c| {
                 let chunk = &self.packed[c];
                 let mut out = Compared::with_comparisons(k);
-                let mut ids = chunk.ids.iter();
+                let mut i = 0;
                 self.chunks.for_each_pair(blocks, c, |a, b, rule| {
-                    let id = ids.next().map_or(0, |&id| id as usize);
+                    let id = chunk.ids.get(i);
+                    i += 1;
                     out.push(a, b, rule, &chunk.table[id * k..(id + 1) * k]);
                 });
                 f(out, chunk.view())

@@ -32,7 +32,13 @@ struct FieldComparator<'a> {
     /// The lowest threshold: below it the level is "else" whatever the exact similarity.
     lowest: f64,
     exact_level: i8,
+    /// With at most [`SMALL_DOMAIN`] distinct values (a city, a country, a title), the level
+    /// of every two ids, row-major, computed once: such a field differs in most pairs.
+    matrix: Option<Vec<i8>>,
 }
+
+/// Most distinct values of a field whose levels are all computed up front (a 1 MiB table).
+const SMALL_DOMAIN: usize = 1024;
 
 /// Id of a missing value.
 const NO_VALUE: u32 = u32::MAX;
@@ -54,15 +60,38 @@ impl<'a> FieldComparator<'a> {
             })
             .collect();
         let ascii = distinct.iter().map(|s| s.is_ascii()).collect();
-        let field = FieldComparator {
+        let mut field = FieldComparator {
             distinct,
             ascii,
             method: c.method,
             thresholds: c.levels.clone(),
             lowest: c.levels.iter().copied().fold(f64::INFINITY, f64::min),
             exact_level: (c.level_count() - 1) as i8,
+            matrix: None,
         };
+        field.matrix = field.small_domain_matrix();
         (field, ids)
+    }
+
+    /// Every two ids' level, when the field has few distinct values and a method that is more
+    /// than an equality test.
+    fn small_domain_matrix(&self) -> Option<Vec<i8>> {
+        let n = self.distinct.len();
+        if n > SMALL_DOMAIN || self.method == Method::Exact {
+            return None;
+        }
+        let rows = (0..n as u32).into_par_iter().map(|a| {
+            (0..n as u32)
+                .map(|b| {
+                    if a == b {
+                        self.exact_level
+                    } else {
+                        self.unequal_level(a, b)
+                    }
+                })
+                .collect::<Vec<i8>>()
+        });
+        Some(rows.flatten_iter().collect())
     }
 
     /// The level of two records whose values have ids `a` and `b`.
@@ -74,6 +103,14 @@ impl<'a> FieldComparator<'a> {
         if a == b {
             return self.exact_level;
         }
+        match &self.matrix {
+            Some(m) => m[a as usize * self.distinct.len() + b as usize],
+            None => self.unequal_level(a, b),
+        }
+    }
+
+    /// The level of two distinct, non-missing value ids, from their values.
+    fn unequal_level(&self, a: u32, b: u32) -> i8 {
         let (x, y) = (self.distinct[a as usize], self.distinct[b as usize]);
         if self.method == Method::Date {
             return method::date_level(x, y);
@@ -266,5 +303,59 @@ mod tests {
         assert_eq!(out, [0, 1], "far name, one-digit date typo");
         c.levels(3, 0, &mut out);
         assert_eq!(out, [-1, 3], "null name, same date");
+    }
+
+    /// The levels of a field with few distinct values (read from its table) equal those of the
+    /// same values in a field with too many for a table (computed per pair).
+    #[test]
+    fn small_domain_table_gives_the_computed_levels() {
+        let levels = |values: &[&str], extra: bool, method: Method| {
+            let mut v: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+            if extra {
+                v.extend((0..SMALL_DOMAIN).map(|i| format!("filler {i}")));
+            }
+            let schema = Schema::new(vec![Field::new(match_column("city"), DataType::Utf8, true)]);
+            let column: ArrayRef = Arc::new(StringArray::from(v));
+            let batch = RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap();
+            let cmp = [ComparisonConfig {
+                field: "city".into(),
+                method,
+                levels: vec![0.9, 0.7, 0.5],
+            }];
+            let c = Comparator::new(&batch, &cmp).unwrap();
+            assert_eq!(c.fields[0].matrix.is_some(), !extra);
+            let mut all = Vec::new();
+            for a in 0..values.len() as u32 {
+                for b in 0..values.len() as u32 {
+                    let mut out = [0i8];
+                    c.levels(a, b, &mut out);
+                    all.push(out[0]);
+                }
+            }
+            all
+        };
+        let towns = [
+            "london", "londno", "leeds", "lundun", "ldn", "luton", "é-town", "etown",
+        ];
+        let dates = [
+            "1985-02-03",
+            "1985-03-02",
+            "1985-02-08",
+            "1986-02-03",
+            "1990-11-30",
+        ];
+        for (values, method) in [
+            (&towns[..], Method::JaroWinkler),
+            (&towns[..], Method::Levenshtein),
+            (&dates[..], Method::Date),
+        ] {
+            let table = levels(values, false, method);
+            assert_eq!(table, levels(values, true, method), "{method:?}");
+            let kinds = table
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            assert!(kinds > 2, "{method:?} gives only {kinds} levels");
+        }
     }
 }

@@ -52,7 +52,7 @@ pub fn select(
         let mut per_vector = vec![0u64; v.conflict.len()];
         for i in 0..chunk.len() {
             let (a, b, rule) = (chunk.left[i], chunk.right[i], chunk.rule[i]);
-            let id = table.ids[i] as usize;
+            let id = table.ids.get(i);
             per_vector[id] += 1;
             part.per_rule[rule as usize] += 1;
             if v.conflict[id] {

@@ -69,8 +69,8 @@ impl<'a> TallyPlan<'a> {
         let rules = self.blocks.groups.len();
         let mut all = vec![0u64; vectors];
         let mut per_rule = vec![vec![0u64; vectors]; rules];
-        for (i, &id) in table.ids.iter().enumerate() {
-            let id = id as usize;
+        for i in 0..table.ids.len() {
+            let id = table.ids.get(i);
             if conflict[id] {
                 continue;
             }
