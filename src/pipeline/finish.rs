@@ -37,6 +37,13 @@ pub(super) fn finish_run(
     // the run's peak.
     let mut blocking_stats = blocks.stats.clone();
     drop((packed, blocks));
+    // records.parquet is the last reader of the match keys' values: written now, before
+    // clustering (the run's peak), the keys shrink to their nulls.
+    let clock = Clock::start();
+    let ((), seconds) = timed("write_records", || write_records(ctx.dir, &records))?;
+    clock.log_resources("write_records");
+    ctx.stages.record("write_records", seconds);
+    let records = standardize::records::without_key_values(records)?;
     crate::memory::release_free_memory();
     let thresholds = params.thresholds_for(&ctx.p.model);
     manifest.weight_histogram =
@@ -291,8 +298,8 @@ pub(super) fn survive_stage(
     })
 }
 
-/// The stage `write`: changes, crosswalk, records, rejects, a copy of the pipeline file and
-/// the model.
+/// The stage `write`: changes, crosswalk, rejects, a copy of the pipeline file and the model
+/// (`records.parquet` was written before clustering).
 pub(super) fn write_stage(
     ctx: &mut RunContext,
     records: &RecordBatch,
@@ -304,39 +311,25 @@ pub(super) fn write_stage(
 ) -> Result<()> {
     let (p, dir) = (ctx.p, ctx.dir);
     ctx.stages.time("write", || {
-        let ((changed, crossed), kept) = rayon::join(
+        let (changed, crossed) = rayon::join(
+            || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
             || {
-                rayon::join(
-                    || write_parquet(&dir.table(Table::Changes), &changes.batch()?),
-                    || {
-                        let crosswalk =
-                            cluster::crosswalk::crosswalk(records, clusters, content_hashes)?;
-                        write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
-                    },
-                )
+                let crosswalk = cluster::crosswalk::crosswalk(records, clusters, content_hashes)?;
+                write_parquet(&dir.table(Table::Crosswalk), &crosswalk)
             },
-            || write_records(dir, records),
         );
         changed?;
         crossed?;
-        kept?;
         write_parquet(&dir.table(Table::Rejects), &rejects_batch(rejects)?)?;
         write_file(&dir.file(layout::PIPELINE), p.text.as_bytes())?;
         write_file(&dir.file(layout::MODEL), params.to_json()?.as_bytes())
     })
 }
 
-/// `records.parquet` ([`standardize::records::records_table`]), timed on its own (debug log).
+/// `records.parquet` ([`standardize::records::records_table`]).
 fn write_records(dir: &RunDir, records: &RecordBatch) -> Result<()> {
-    let clock = Clock::start();
     let table = standardize::records::records_table(records)?;
-    write_parquet(&dir.table(Table::Records), &table)?;
-    tracing::debug!(
-        rows = table.num_rows(),
-        seconds = clock.seconds(),
-        "records.parquet written"
-    );
-    Ok(())
+    write_parquet(&dir.table(Table::Records), &table)
 }
 
 /// Counts of the scored pairs, for the manifest.

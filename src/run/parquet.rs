@@ -162,7 +162,7 @@ impl TableWriter {
 /// and golden and lineage fill theirs at the same time: 262,144 rows kept the 1M-entity run's
 /// peak at 1.32–1.38 GiB against 1.49–1.55 GiB with 1,048,576, at the same speed
 /// (BENCHMARKS.md).
-const ROW_GROUP_ROWS: usize = 1 << 18;
+const ROW_GROUP_ROWS: usize = 1 << 16;
 
 /// `batches` cut into consecutive row groups of `size` rows (the last may be shorter), each a
 /// list of zero-copy slices.

@@ -49,6 +49,7 @@ pub fn assign(
     let overlap = keys.overlaps(prev);
     let kept = keep_greedily(&overlap, &smallest, keys.k, prev.len());
     let golden_ids = give_ids(&kept.kept, &smallest, prev);
+    drop(smallest);
     // One shared string for every id this run creates (all of them in a first run).
     let this_run: std::sync::Arc<str> = run_id.into();
     let created_run: Vec<std::sync::Arc<str>> = (0..keys.k)

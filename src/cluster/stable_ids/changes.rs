@@ -110,26 +110,26 @@ pub fn change_rows(
     prev: &PreviousRun,
 ) -> Vec<Change> {
     let k = golden_ids.len();
-    let mut by_cluster: Vec<Vec<(usize, usize)>> = vec![Vec::new(); k];
+    // `overlap` is sorted by cluster: cluster c's overlaps are `overlap[starts[c]..starts[c + 1]]`.
+    let mut starts = vec![0u32; k + 1];
     let mut by_prev: Vec<Vec<(usize, u32)>> = vec![Vec::new(); prev.len()];
     for &((c, i), n) in overlap {
-        by_cluster[c as usize].push((n, i));
+        starts[c as usize + 1] += 1;
         by_prev[i].push((n, c));
+    }
+    for c in 0..k {
+        starts[c + 1] += starts[c];
     }
     let prev_size = prev.sizes();
     let mut rows: Vec<Change> = (0..k)
         .into_par_iter()
         .filter_map(|c| {
             let size = members.of(c).len();
-            cluster_change(
-                c,
-                &by_cluster[c],
-                kept.kept[c],
-                size,
-                &prev_size,
-                golden_ids,
-                prev,
-            )
+            let shared: Vec<(usize, usize)> = overlap[starts[c] as usize..starts[c + 1] as usize]
+                .iter()
+                .map(|&((_, i), n)| (n, i))
+                .collect();
+            cluster_change(c, &shared, kept.kept[c], size, &prev_size, golden_ids, prev)
         })
         .collect();
     for (i, into) in by_prev.iter().enumerate() {
