@@ -156,6 +156,41 @@ impl Blocks {
         })
     }
 
+    /// The members of `item`'s block from its first outer row on: every record its pairs
+    /// touch.
+    pub fn item_members(&self, item: WorkItem) -> &[u32] {
+        &self.block_members(item.block)[item.row_start as usize..]
+    }
+
+    /// Calls `f(x, y)` for each pair of `item` that its rule is the first to find, as
+    /// positions in [`Blocks::item_members`], in [`Blocks::for_each_pair`]'s order. The
+    /// members' groups under the earlier rules are first gathered side by side into
+    /// `earlier`, so the test reads them in order.
+    #[inline]
+    pub fn for_each_gathered_pair(
+        &self,
+        item: WorkItem,
+        earlier: &mut Vec<u32>,
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let m = self.item_members(item);
+        let r = item.block.rule as usize;
+        earlier.clear();
+        for &a in m {
+            earlier.extend(self.groups[..r].iter().map(|g| g[a as usize]));
+        }
+        let groups = |x: usize| &earlier[x * r..(x + 1) * r];
+        for x in 0..(item.row_end - item.row_start) as usize {
+            let gx = groups(x);
+            for y in x + 1..m.len() {
+                let shared = gx.iter().zip(groups(y)).any(|(&g, &h)| g != NONE && g == h);
+                if !shared {
+                    f(x, y);
+                }
+            }
+        }
+    }
+
     /// Calls `f(a, b, rule)` for each pair of `item` that its rule is the first to find.
     #[inline]
     pub fn for_each_pair(&self, item: WorkItem, mut f: impl FnMut(u32, u32, u8)) {
@@ -416,10 +451,15 @@ mod tests {
     }
 
     fn pairs(b: &Blocks) -> Vec<(u32, u32, u8)> {
-        let mut out = Vec::new();
+        let (mut out, mut gathered, mut earlier) = (Vec::new(), Vec::new(), Vec::new());
         for (_, item) in b.work_from(2, WorkPosition::default()) {
             b.for_each_pair(item, |x, y, r| out.push((x, y, r)));
+            let m = b.item_members(item);
+            b.for_each_gathered_pair(item, &mut earlier, |x, y| {
+                gathered.push((m[x], m[y], item.block.rule))
+            });
         }
+        assert_eq!(gathered, out, "the same pairs in the same order, gathered");
         out.sort();
         out
     }

@@ -6,7 +6,7 @@
 use foldhash::HashMap;
 use rayon::prelude::*;
 
-use super::{Comparator, Compared, cache::PairCache};
+use super::{Comparator, Compared, Gathered, cache::PairCache};
 use crate::block::{Blocks, WorkItem, WorkPosition};
 
 /// Most pairs in one chunk: a chunk's vector ids fit in a `u16`.
@@ -45,11 +45,18 @@ impl Chunks {
         self.starts.is_empty()
     }
 
-    /// Calls `f(a, b, rule)` for each pair of chunk `c`, in a fixed order.
-    fn for_each_pair(&self, blocks: &Blocks, c: usize, mut f: impl FnMut(u32, u32, u8)) {
+    /// The work items of chunk `c`, in order.
+    fn items<'b>(&self, blocks: &'b Blocks, c: usize) -> impl Iterator<Item = WorkItem> + 'b {
         let end = self.starts.get(c + 1).copied();
         let items = blocks.work_from(CHUNK_PAIRS, self.starts[c]);
-        for (_, item) in items.take_while(|(at, _)| end.is_none_or(|end| *at < end)) {
+        items
+            .take_while(move |(at, _)| end.is_none_or(|end| *at < end))
+            .map(|(_, item)| item)
+    }
+
+    /// Calls `f(a, b, rule)` for each pair of chunk `c`, in a fixed order.
+    fn for_each_pair(&self, blocks: &Blocks, c: usize, mut f: impl FnMut(u32, u32, u8)) {
+        for item in self.items(blocks, c) {
             blocks.for_each_pair(item, &mut f);
         }
     }
@@ -228,15 +235,21 @@ pub fn compare_packed<T: Send>(
             let mut out = Compared::with_comparisons(k);
             let mut packer = Packer::new(k);
             let mut buf = vec![0i8; k];
-            chunks.for_each_pair(blocks, c, |a, b, rule| {
-                if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
-                    out.reused += 1;
-                } else {
-                    comparator.levels(a, b, &mut buf);
-                }
-                out.push(a, b, rule, &[]);
-                packer.push(&buf);
-            });
+            let (mut gathered, mut earlier) = (Gathered::default(), Vec::new());
+            for item in chunks.items(blocks, c) {
+                let (m, rule) = (blocks.item_members(item), item.block.rule);
+                comparator.gather(m, &mut gathered);
+                blocks.for_each_gathered_pair(item, &mut earlier, |x, y| {
+                    let (a, b) = (m[x], m[y]);
+                    if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
+                        out.reused += 1;
+                    } else {
+                        comparator.gathered_levels(&gathered, x, y, &mut buf);
+                    }
+                    out.push(a, b, rule, &[]);
+                    packer.push(&buf);
+                });
+            }
             let packed = packer.finish();
             let t = tally(&out, packed.view());
             (packed, out.reused, t)

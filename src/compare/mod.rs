@@ -109,16 +109,54 @@ impl<'a> FieldComparator<'a> {
         }
     }
 
+    /// [`Self::level`] of two records whose ids and values were gathered
+    /// ([`Comparator::gather`]): the values are read from there, not from the distinct values.
+    #[inline]
+    fn gathered_level(&self, a: u32, b: u32, x: Value<'a>, y: Value<'a>) -> i8 {
+        if a == NO_VALUE || b == NO_VALUE {
+            return NULL_LEVEL;
+        }
+        if a == b {
+            return self.exact_level;
+        }
+        match &self.matrix {
+            Some(m) => m[a as usize * self.distinct.len() + b as usize],
+            None => self.values_level(x, y),
+        }
+    }
+
+    /// Whether comparing two unequal ids of this field reads their values.
+    fn reads_values(&self) -> bool {
+        self.matrix.is_none() && self.method != Method::Exact
+    }
+
+    /// The value of id `a`, as gathered.
+    fn value(&self, a: u32) -> Value<'a> {
+        match a {
+            NO_VALUE => Value::default(),
+            a => Value {
+                text: self.distinct[a as usize],
+                ascii: self.ascii[a as usize],
+            },
+        }
+    }
+
     /// The level of two distinct, non-missing value ids, from their values.
     fn unequal_level(&self, a: u32, b: u32) -> i8 {
-        let (x, y) = (self.distinct[a as usize], self.distinct[b as usize]);
+        self.values_level(self.value(a), self.value(b))
+    }
+
+    /// The level of two unequal, non-missing values.
+    fn values_level(&self, x: Value, y: Value) -> i8 {
+        let ascii = x.ascii && y.ascii;
+        let (x, y) = (x.text, y.text);
         if self.method == Method::Date {
             return method::date_level(x, y);
         }
         if self.thresholds.is_empty() {
             return 0;
         }
-        let s = if self.ascii[a as usize] && self.ascii[b as usize] {
+        let s = if ascii {
             if method::out_of_reach(self.method, x.len(), y.len(), self.lowest) {
                 return 0;
             }
@@ -132,6 +170,21 @@ impl<'a> FieldComparator<'a> {
             .position(|&t| s >= t)
             .map_or(0, |k| (n - k) as i8)
     }
+}
+
+/// A value as a comparison reads it: its text and whether it is ASCII.
+#[derive(Debug, Clone, Copy, Default)]
+struct Value<'a> {
+    text: &'a str,
+    ascii: bool,
+}
+
+/// The ids and values of a few records (one block's), side by side: comparing each of them
+/// with every other then reads memory in order instead of the whole table's.
+#[derive(Default)]
+pub struct Gathered<'a> {
+    ids: Vec<u32>,
+    values: Vec<Value<'a>>,
 }
 
 /// Compares records field by field, per the pipeline's comparisons.
@@ -177,6 +230,38 @@ impl<'a> Comparator<'a> {
     /// True when there are no comparisons.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    /// Gathers the ids, and the values that comparisons read, of `records` into `into`.
+    pub fn gather(&self, records: &[u32], into: &mut Gathered<'a>) {
+        let k = self.fields.len();
+        into.ids.clear();
+        into.values.clear();
+        for &r in records {
+            let row = &self.ids[r as usize * k..(r as usize + 1) * k];
+            into.ids.extend_from_slice(row);
+            into.values
+                .extend(self.fields.iter().zip(row).map(|(f, &id)| {
+                    if f.reads_values() {
+                        f.value(id)
+                    } else {
+                        Value::default()
+                    }
+                }));
+        }
+    }
+
+    /// Writes the level of each comparison for the gathered records `x` and `y` (positions in
+    /// the records given to [`Comparator::gather`]) into `out`: what [`Comparator::levels`]
+    /// writes for those records.
+    #[inline]
+    pub fn gathered_levels(&self, g: &Gathered<'a>, x: usize, y: usize, out: &mut [i8]) {
+        let k = self.fields.len();
+        let (ix, iy) = (&g.ids[x * k..(x + 1) * k], &g.ids[y * k..(y + 1) * k]);
+        let (vx, vy) = (&g.values[x * k..(x + 1) * k], &g.values[y * k..(y + 1) * k]);
+        for (c, (f, o)) in self.fields.iter().zip(out.iter_mut()).enumerate() {
+            *o = f.gathered_level(ix[c], iy[c], vx[c], vy[c]);
+        }
     }
 
     /// Writes the level of each comparison for records `a` and `b` into `out`.
@@ -303,6 +388,18 @@ mod tests {
         assert_eq!(out, [0, 1], "far name, one-digit date typo");
         c.levels(3, 0, &mut out);
         assert_eq!(out, [-1, 3], "null name, same date");
+        // Gathered (in another order), every pair has the same levels.
+        let order = [4u32, 2, 0, 3, 1];
+        let mut g = Gathered::default();
+        c.gather(&order, &mut g);
+        for x in 0..order.len() {
+            for y in 0..order.len() {
+                let mut gathered = [0i8; 2];
+                c.gathered_levels(&g, x, y, &mut gathered);
+                c.levels(order[x], order[y], &mut out);
+                assert_eq!(gathered, out, "records {} and {}", order[x], order[y]);
+            }
+        }
     }
 
     /// The levels of a field with few distinct values (read from its table) equal those of the

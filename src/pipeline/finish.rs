@@ -63,6 +63,7 @@ pub(super) fn finish_run(
     }
     manifest.decisions = Some(ctx.p.output.decisions.describe(DECISIONS_FLOOR));
     drop((compared, scored, selected));
+    crate::memory::release_free_memory();
     survive_stage(ctx, &records, &clusters, &changes)?;
     write_stage(
         ctx,
