@@ -156,33 +156,31 @@ impl Blocks {
         })
     }
 
-    /// The members of `item`'s block from its first outer row on: every record its pairs
-    /// touch.
-    pub fn item_members(&self, item: WorkItem) -> &[u32] {
-        &self.block_members(item.block)[item.row_start as usize..]
+    /// Gathers the groups of `block`'s members under the rules before its own, member by
+    /// member, into `earlier` (for [`Blocks::for_each_gathered_pair`]).
+    pub fn gather_earlier(&self, block: Block, earlier: &mut Vec<u32>) {
+        let r = block.rule as usize;
+        earlier.clear();
+        for &a in self.block_members(block) {
+            earlier.extend(self.groups[..r].iter().map(|g| g[a as usize]));
+        }
     }
 
     /// Calls `f(x, y)` for each pair of `item` that its rule is the first to find, as
-    /// positions in [`Blocks::item_members`], in [`Blocks::for_each_pair`]'s order. The
-    /// members' groups under the earlier rules are first gathered side by side into
-    /// `earlier`, so the test reads them in order.
+    /// positions in its block's members, in [`Blocks::for_each_pair`]'s order; `earlier` is
+    /// the block's [`Blocks::gather_earlier`], so the test reads memory in order.
     #[inline]
     pub fn for_each_gathered_pair(
         &self,
         item: WorkItem,
-        earlier: &mut Vec<u32>,
+        earlier: &[u32],
         mut f: impl FnMut(usize, usize),
     ) {
-        let m = self.item_members(item);
-        let r = item.block.rule as usize;
-        earlier.clear();
-        for &a in m {
-            earlier.extend(self.groups[..r].iter().map(|g| g[a as usize]));
-        }
+        let (n, r) = (item.block.len as usize, item.block.rule as usize);
         let groups = |x: usize| &earlier[x * r..(x + 1) * r];
-        for x in 0..(item.row_end - item.row_start) as usize {
+        for x in item.row_start as usize..item.row_end as usize {
             let gx = groups(x);
-            for y in x + 1..m.len() {
+            for y in x + 1..n {
                 let shared = gx.iter().zip(groups(y)).any(|(&g, &h)| g != NONE && g == h);
                 if !shared {
                     f(x, y);
@@ -454,8 +452,9 @@ mod tests {
         let (mut out, mut gathered, mut earlier) = (Vec::new(), Vec::new(), Vec::new());
         for (_, item) in b.work_from(2, WorkPosition::default()) {
             b.for_each_pair(item, |x, y, r| out.push((x, y, r)));
-            let m = b.item_members(item);
-            b.for_each_gathered_pair(item, &mut earlier, |x, y| {
+            let m = b.block_members(item.block);
+            b.gather_earlier(item.block, &mut earlier);
+            b.for_each_gathered_pair(item, &earlier, |x, y| {
                 gathered.push((m[x], m[y], item.block.rule))
             });
         }

@@ -236,10 +236,16 @@ pub fn compare_packed<T: Send>(
             let mut packer = Packer::new(k);
             let mut buf = vec![0i8; k];
             let (mut gathered, mut earlier) = (Gathered::default(), Vec::new());
+            // The block whose members are gathered: a large block's items follow each other.
+            let mut at = None;
             for item in chunks.items(blocks, c) {
-                let (m, rule) = (blocks.item_members(item), item.block.rule);
-                comparator.gather(m, &mut gathered);
-                blocks.for_each_gathered_pair(item, &mut earlier, |x, y| {
+                let (m, rule) = (blocks.block_members(item.block), item.block.rule);
+                if at != Some(item.block.start) {
+                    comparator.gather(m, &mut gathered);
+                    blocks.gather_earlier(item.block, &mut earlier);
+                    at = Some(item.block.start);
+                }
+                blocks.for_each_gathered_pair(item, &earlier, |x, y| {
                     let (a, b) = (m[x], m[y]);
                     if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
                         out.reused += 1;

@@ -184,7 +184,9 @@ struct Value<'a> {
 #[derive(Default)]
 pub struct Gathered<'a> {
     ids: Vec<u32>,
-    values: Vec<Value<'a>>,
+    /// The values comparisons read ("" for the others), and whether each is ASCII.
+    texts: Vec<&'a str>,
+    ascii: Vec<bool>,
 }
 
 /// Compares records field by field, per the pipeline's comparisons.
@@ -236,18 +238,20 @@ impl<'a> Comparator<'a> {
     pub fn gather(&self, records: &[u32], into: &mut Gathered<'a>) {
         let k = self.fields.len();
         into.ids.clear();
-        into.values.clear();
+        into.texts.clear();
+        into.ascii.clear();
         for &r in records {
             let row = &self.ids[r as usize * k..(r as usize + 1) * k];
             into.ids.extend_from_slice(row);
-            into.values
-                .extend(self.fields.iter().zip(row).map(|(f, &id)| {
-                    if f.reads_values() {
-                        f.value(id)
-                    } else {
-                        Value::default()
-                    }
-                }));
+            for (f, &id) in self.fields.iter().zip(row) {
+                let v = if f.reads_values() {
+                    f.value(id)
+                } else {
+                    Value::default()
+                };
+                into.texts.push(v.text);
+                into.ascii.push(v.ascii);
+            }
         }
     }
 
@@ -258,9 +262,12 @@ impl<'a> Comparator<'a> {
     pub fn gathered_levels(&self, g: &Gathered<'a>, x: usize, y: usize, out: &mut [i8]) {
         let k = self.fields.len();
         let (ix, iy) = (&g.ids[x * k..(x + 1) * k], &g.ids[y * k..(y + 1) * k]);
-        let (vx, vy) = (&g.values[x * k..(x + 1) * k], &g.values[y * k..(y + 1) * k]);
+        let value = |i: usize| Value {
+            text: g.texts[i],
+            ascii: g.ascii[i],
+        };
         for (c, (f, o)) in self.fields.iter().zip(out.iter_mut()).enumerate() {
-            *o = f.gathered_level(ix[c], iy[c], vx[c], vy[c]);
+            *o = f.gathered_level(ix[c], iy[c], value(x * k + c), value(y * k + c));
         }
     }
 

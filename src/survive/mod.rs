@@ -27,8 +27,9 @@ use lineage::{LineageBuilder, LineageRow};
 use records::Records;
 use rules::Candidate;
 
-/// Clusters per parallel survivorship task.
-const SURVIVE_CHUNK: usize = 16 * 1024;
+/// Clusters per parallel survivorship task: two waves of tasks' golden and lineage rows wait in
+/// memory at a time, so smaller tasks hold fewer rows at once.
+const SURVIVE_CHUNK: usize = 4 * 1024;
 
 /// Builds golden records for `clusters` over the standardized `batch` and hands them to
 /// `emit` in cluster order, chunk by chunk, each golden chunk (`golden.parquet`: one row per
