@@ -12,8 +12,8 @@ import re
 
 # Stages in the order a run executes them; anything new is listed after.
 ORDER = ["checksum", "ingest", "standardize", "placeholders", "block", "compare", "train",
-         "score", "cluster", "write_decisions", "stable_ids", "survive", "write", "report",
-         "checksum_outputs"]
+         "score", "write_records", "cluster", "write_decisions", "stable_ids", "survive", "write",
+         "report", "checksum_outputs"]
 # Stages whose work is the candidate pairs: for them µs per pair is the figure that should stay
 # flat as the data grows; for the others, µs per record.
 PAIR_STAGES = {"compare", "score", "cluster", "write_decisions"}

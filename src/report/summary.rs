@@ -66,7 +66,7 @@ const LATER_STAGES: [&str; 2] = ["report", "checksum_outputs"];
 const INPUTS_CAP: usize = 100;
 
 /// Stages in the order a run goes through them (others after, by name).
-const STAGE_ORDER: [&str; 14] = [
+const STAGE_ORDER: [&str; 15] = [
     "checksum",
     "ingest",
     "standardize",
@@ -76,6 +76,7 @@ const STAGE_ORDER: [&str; 14] = [
     "compare",
     "train",
     "score",
+    "write_records",
     "cluster",
     "stable_ids",
     "write_decisions",
