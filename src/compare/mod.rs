@@ -80,39 +80,29 @@ impl<'a> FieldComparator<'a> {
         if n > SMALL_DOMAIN || self.method == Method::Exact {
             return None;
         }
-        let rows = (0..n as u32).into_par_iter().map(|a| {
-            (0..n as u32)
-                .map(|b| {
-                    if a == b {
-                        self.exact_level
-                    } else {
-                        self.unequal_level(a, b)
-                    }
-                })
-                .collect::<Vec<i8>>()
-        });
+        // Computed while `matrix` is still unset, so `level` reads the values.
+        let rows = (0..n as u32)
+            .into_par_iter()
+            .map(|a| (0..n as u32).map(|b| self.level(a, b)).collect::<Vec<i8>>());
         Some(rows.flatten_iter().collect())
     }
 
     /// The level of two records whose values have ids `a` and `b`.
     #[inline]
     fn level(&self, a: u32, b: u32) -> i8 {
-        if a == NO_VALUE || b == NO_VALUE {
-            return NULL_LEVEL;
-        }
-        if a == b {
-            return self.exact_level;
-        }
-        match &self.matrix {
-            Some(m) => m[a as usize * self.distinct.len() + b as usize],
-            None => self.unequal_level(a, b),
-        }
+        self.level_with(a, b, || (self.value(a), self.value(b)))
     }
 
     /// [`Self::level`] of two records whose ids and values were gathered
     /// ([`Comparator::gather`]): the values are read from there, not from the distinct values.
     #[inline]
     fn gathered_level(&self, a: u32, b: u32, x: Value<'a>, y: Value<'a>) -> i8 {
+        self.level_with(a, b, || (x, y))
+    }
+
+    /// The level of ids `a` and `b`, whose values `values` gives when they are needed.
+    #[inline]
+    fn level_with(&self, a: u32, b: u32, values: impl FnOnce() -> (Value<'a>, Value<'a>)) -> i8 {
         if a == NO_VALUE || b == NO_VALUE {
             return NULL_LEVEL;
         }
@@ -121,7 +111,10 @@ impl<'a> FieldComparator<'a> {
         }
         match &self.matrix {
             Some(m) => m[a as usize * self.distinct.len() + b as usize],
-            None => self.values_level(x, y),
+            None => {
+                let (x, y) = values();
+                self.values_level(x, y)
+            }
         }
     }
 
@@ -139,11 +132,6 @@ impl<'a> FieldComparator<'a> {
                 ascii: self.ascii[a as usize],
             },
         }
-    }
-
-    /// The level of two distinct, non-missing value ids, from their values.
-    fn unequal_level(&self, a: u32, b: u32) -> i8 {
-        self.values_level(self.value(a), self.value(b))
     }
 
     /// The level of two unequal, non-missing values.

@@ -9,6 +9,7 @@ use arrow::array::{Array, StringArray};
 use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::read::{Clustering, TableRead, text};
@@ -178,11 +179,20 @@ impl<'a> Records<'a> {
         golden_of: &'a StringArray,
         golden: &'a StringArray,
     ) -> Self {
-        let index: HashMap<&str, usize> = (0..golden.len()).map(|i| (text(golden, i), i)).collect();
-        let row_of = (0..sources.len())
-            .map(|i| ((text(sources, i), text(ids, i)), i as u32))
-            .collect();
+        // Two maps of millions of strings at scale: built side by side, then looked up in
+        // parallel.
+        let (index, row_of) = rayon::join(
+            || -> HashMap<&str, usize> {
+                (0..golden.len()).map(|i| (text(golden, i), i)).collect()
+            },
+            || {
+                (0..sources.len())
+                    .map(|i| ((text(sources, i), text(ids, i)), i as u32))
+                    .collect()
+            },
+        );
         let cluster = (0..sources.len())
+            .into_par_iter()
             .map(|i| index.get(text(golden_of, i)).copied())
             .collect();
         Records {
@@ -274,19 +284,20 @@ fn internal_links(t: &TableRead, records: &Records, clusters: usize) -> Result<V
         t.strings(cols[3])?,
     );
     let (p, d) = (t.floats(MATCH_PROBABILITY)?, t.strings("decision")?);
-    let mut out: Vec<Vec<Link>> = vec![Vec::new(); clusters];
-    for i in 0..t.rows() {
-        let Some(&kind) = LINKS.iter().find(|k| **k == text(&d, i)) else {
-            continue;
-        };
-        let a = records.find(text(&ls, i), text(&li, i));
-        let b = records.find(text(&rs, i), text(&ri, i));
-        if let (Some((a, x)), Some((b, y))) = (a, b)
-            && x == y
-        {
+    // Each decision's two records looked up in parallel, kept in decision order.
+    let found: Vec<(usize, Link)> = (0..t.rows())
+        .into_par_iter()
+        .filter_map(|i| {
+            let &kind = LINKS.iter().find(|k| **k == text(&d, i))?;
+            let (a, x) = records.find(text(&ls, i), text(&li, i))?;
+            let (b, y) = records.find(text(&rs, i), text(&ri, i))?;
             let p = p[i].unwrap_or(0.0);
-            out[x].push(Link { a, b, p, d: kind });
-        }
+            (x == y).then_some((x, Link { a, b, p, d: kind }))
+        })
+        .collect();
+    let mut out: Vec<Vec<Link>> = vec![Vec::new(); clusters];
+    for (x, link) in found {
+        out[x].push(link);
     }
     Ok(out)
 }

@@ -45,28 +45,34 @@ pub fn read_values(dir: &Path, wanted: &HashSet<RecordKey>) -> Result<Option<Rec
         .filter(|n| names.iter().any(|m| **m == format!("{n}{MATCH_SUFFIX}")))
         .cloned()
         .collect();
-    let mut columns: Vec<&str> = vec![SOURCE, SOURCE_ID];
-    columns.extend(fields.iter().map(String::as_str));
-    let table = TableRead::file(&path, Some(&columns))?;
+    // The keys first; then the display values of the wanted rows only (a few hundred of
+    // millions at scale: the others are skipped, not decoded).
+    let keys = TableRead::file(&path, Some(&[SOURCE, SOURCE_ID]))?;
+    let (sources, ids) = (keys.strings(SOURCE)?, keys.strings(SOURCE_ID)?);
     let wanted: HashSet<(&str, &str)> = wanted
         .iter()
         .map(|(s, i)| (s.as_str(), i.as_str()))
         .collect();
-    let (sources, ids) = (table.strings(SOURCE)?, table.strings(SOURCE_ID)?);
+    let rows: Vec<usize> = (0..keys.rows())
+        .filter(|&i| wanted.contains(&(text(&sources, i), text(&ids, i))))
+        .collect();
+    let columns: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let table = TableRead {
+        batch: crate::run::read_rows(&path, &columns, &rows)?,
+        path: path.clone(),
+    };
     let columns = fields
         .iter()
         .map(|f| table.strings(f))
         .collect::<Result<Vec<_>>>()?;
     let mut values = HashMap::new();
-    for i in 0..table.rows() {
-        let key = (text(&sources, i), text(&ids, i));
-        if wanted.contains(&key) {
-            let row = columns
-                .iter()
-                .map(|c| (!c.is_null(i)).then(|| c.value(i).to_string()))
-                .collect();
-            values.insert((key.0.to_string(), key.1.to_string()), row);
-        }
+    for (i, &r) in rows.iter().enumerate() {
+        let row = columns
+            .iter()
+            .map(|c| (!c.is_null(i)).then(|| c.value(i).to_string()))
+            .collect();
+        let key = (text(&sources, r).to_string(), text(&ids, r).to_string());
+        values.insert(key, row);
     }
     Ok(Some(RecordValues { fields, values }))
 }

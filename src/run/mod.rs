@@ -21,6 +21,6 @@ pub use files::{guard_output_file, output_dir_above, replace_file, write_file};
 pub use layout::{Table, new_run_id};
 pub use lock::{Liveness, Lock, LockHolder, host_name, printable, process_start};
 pub use parquet::{
-    TableWriter, column_names, read_columns, read_parquet, write_batches, write_parquet,
+    TableWriter, column_names, read_columns, read_parquet, read_rows, write_batches, write_parquet,
 };
 pub use previous::{Previous, previous_run_dir, read_manifest, resolve_run};
