@@ -92,15 +92,6 @@ pub struct WorkItem {
 }
 
 impl Blocks {
-    /// True when a rule before `rule` already puts `a` and `b` in one block.
-    #[inline]
-    pub fn found_earlier(&self, a: u32, b: u32, rule: u8) -> bool {
-        self.groups[..rule as usize].iter().any(|g| {
-            let ga = g[a as usize];
-            ga != NONE && ga == g[b as usize]
-        })
-    }
-
     /// The first rule whose keys `a` and `b` share, if any.
     pub fn first_rule(&self, a: u32, b: u32) -> Option<u8> {
         self.groups
@@ -166,9 +157,10 @@ impl Blocks {
         }
     }
 
-    /// Calls `f(x, y)` for each pair of `item` that its rule is the first to find, as
-    /// positions in its block's members, in [`Blocks::for_each_pair`]'s order; `earlier` is
-    /// the block's [`Blocks::gather_earlier`], so the test reads memory in order.
+    /// Calls `f(x, y)` for each pair of `item` that its rule is the first to find (no earlier
+    /// rule puts both in one block), as positions in its block's members: outer rows in order,
+    /// each against every later member. `earlier` is the block's [`Blocks::gather_earlier`],
+    /// so the test reads memory in order.
     #[inline]
     pub fn for_each_gathered_pair(
         &self,
@@ -184,21 +176,6 @@ impl Blocks {
                 let shared = gx.iter().zip(groups(y)).any(|(&g, &h)| g != NONE && g == h);
                 if !shared {
                     f(x, y);
-                }
-            }
-        }
-    }
-
-    /// Calls `f(a, b, rule)` for each pair of `item` that its rule is the first to find.
-    #[inline]
-    pub fn for_each_pair(&self, item: WorkItem, mut f: impl FnMut(u32, u32, u8)) {
-        let m = self.block_members(item.block);
-        let rule = item.block.rule;
-        for x in item.row_start as usize..item.row_end as usize {
-            let a = m[x];
-            for &b in &m[x + 1..] {
-                if !self.found_earlier(a, b, rule) {
-                    f(a, b, rule);
                 }
             }
         }
@@ -451,8 +428,15 @@ mod tests {
     fn pairs(b: &Blocks) -> Vec<(u32, u32, u8)> {
         let (mut out, mut gathered, mut earlier) = (Vec::new(), Vec::new(), Vec::new());
         for (_, item) in b.work_from(2, WorkPosition::default()) {
-            b.for_each_pair(item, |x, y, r| out.push((x, y, r)));
-            let m = b.block_members(item.block);
+            // By definition: each later member whose first shared rule is this block's.
+            let (m, rule) = (b.block_members(item.block), item.block.rule);
+            for x in item.row_start as usize..item.row_end as usize {
+                for &y in &m[x + 1..] {
+                    if b.first_rule(m[x], y) == Some(rule) {
+                        out.push((m[x], y, rule));
+                    }
+                }
+            }
             b.gather_earlier(item.block, &mut earlier);
             b.for_each_gathered_pair(item, &earlier, |x, y| {
                 gathered.push((m[x], m[y], item.block.rule))

@@ -7,7 +7,7 @@ use foldhash::HashMap;
 use rayon::prelude::*;
 
 use super::{Comparator, Compared, Gathered, cache::PairCache};
-use crate::block::{Blocks, WorkItem, WorkPosition};
+use crate::block::{Block, Blocks, WorkItem, WorkPosition};
 
 /// Most pairs in one chunk: a chunk's vector ids fit in a `u16`.
 const CHUNK_PAIRS: u64 = u16::MAX as u64;
@@ -54,10 +54,23 @@ impl Chunks {
             .map(|(_, item)| item)
     }
 
-    /// Calls `f(a, b, rule)` for each pair of chunk `c`, in a fixed order.
-    fn for_each_pair(&self, blocks: &Blocks, c: usize, mut f: impl FnMut(u32, u32, u8)) {
+    /// Calls `f(block, members, x, y)` for each pair of chunk `c` that its block's rule is the
+    /// first to find, in a fixed order: `x` and `y` are positions in `members`, the block's
+    /// records. Each block's groups under the earlier rules are gathered once.
+    fn for_each_pair<'b>(
+        &self,
+        blocks: &'b Blocks,
+        c: usize,
+        mut f: impl FnMut(Block, &'b [u32], usize, usize),
+    ) {
+        let (mut earlier, mut at) = (Vec::new(), None);
         for item in self.items(blocks, c) {
-            blocks.for_each_pair(item, &mut f);
+            if at != Some(item.block.start) {
+                blocks.gather_earlier(item.block, &mut earlier);
+                at = Some(item.block.start);
+            }
+            let m = blocks.block_members(item.block);
+            blocks.for_each_gathered_pair(item, &earlier, |x, y| f(item.block, m, x, y));
         }
     }
 }
@@ -235,27 +248,23 @@ pub fn compare_packed<T: Send>(
             let mut out = Compared::with_comparisons(k);
             let mut packer = Packer::new(k);
             let mut buf = vec![0i8; k];
-            let (mut gathered, mut earlier) = (Gathered::default(), Vec::new());
+            let mut gathered = Gathered::default();
             // The block whose members are gathered: a large block's items follow each other.
             let mut at = None;
-            for item in chunks.items(blocks, c) {
-                let (m, rule) = (blocks.block_members(item.block), item.block.rule);
-                if at != Some(item.block.start) {
+            chunks.for_each_pair(blocks, c, |block, m, x, y| {
+                if at != Some(block.start) {
                     comparator.gather(m, &mut gathered);
-                    blocks.gather_earlier(item.block, &mut earlier);
-                    at = Some(item.block.start);
+                    at = Some(block.start);
                 }
-                blocks.for_each_gathered_pair(item, &earlier, |x, y| {
-                    let (a, b) = (m[x], m[y]);
-                    if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
-                        out.reused += 1;
-                    } else {
-                        comparator.gathered_levels(&gathered, x, y, &mut buf);
-                    }
-                    out.push(a, b, rule, &[]);
-                    packer.push(&buf);
-                });
-            }
+                let (a, b) = (m[x], m[y]);
+                if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
+                    out.reused += 1;
+                } else {
+                    comparator.gathered_levels(&gathered, x, y, &mut buf);
+                }
+                out.push(a, b, block.rule, &[]);
+                packer.push(&buf);
+            });
             let packed = packer.finish();
             let t = tally(&out, packed.view());
             (packed, out.reused, t)
@@ -298,10 +307,10 @@ impl Packed {
                 let chunk = &self.packed[c];
                 let mut out = Compared::with_comparisons(k);
                 let mut i = 0;
-                self.chunks.for_each_pair(blocks, c, |a, b, rule| {
+                self.chunks.for_each_pair(blocks, c, |block, m, x, y| {
                     let id = chunk.ids.get(i);
                     i += 1;
-                    out.push(a, b, rule, &chunk.table[id * k..(id + 1) * k]);
+                    out.push(m[x], m[y], block.rule, &chunk.table[id * k..(id + 1) * k]);
                 });
                 f(out, chunk.view())
             })
