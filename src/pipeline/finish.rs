@@ -39,10 +39,9 @@ pub(super) fn finish_run(
     drop((packed, blocks));
     // records.parquet is the last reader of the match keys' values: written now, before
     // clustering (the run's peak), the keys shrink to their nulls.
-    let clock = Clock::start();
-    let ((), seconds) = timed("write_records", || write_records(ctx.dir, &records))?;
-    clock.log_resources("write_records");
-    ctx.stages.record("write_records", seconds);
+    let dir = ctx.dir;
+    ctx.stages
+        .time("write_records", || write_records(dir, &records))?;
     let records = standardize::records::without_key_values(records)?;
     crate::memory::release_free_memory();
     let thresholds = params.thresholds_for(&ctx.p.model);

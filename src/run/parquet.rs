@@ -160,9 +160,9 @@ impl TableWriter {
 }
 
 /// Rows per Parquet row group. A table's pending rows wait in memory until they fill a group,
-/// and golden and lineage fill theirs at the same time: 262,144 rows kept the 1M-entity run's
-/// peak at 1.32–1.38 GiB against 1.49–1.55 GiB with 1,048,576, at the same speed
-/// (BENCHMARKS.md).
+/// and golden and lineage fill theirs at the same time: 262,144 rows held the 1M-entity run's
+/// peak 0.17 GiB below 1,048,576, at the same speed (BENCHMARKS.md); 65,536 came with the
+/// ninth session's memory changes (not measured apart from them).
 const ROW_GROUP_ROWS: usize = 1 << 16;
 
 /// Largest dictionary page of a column chunk (the parquet crate's default is 1 MiB). Columns of
