@@ -148,7 +148,7 @@ impl Blocks {
     }
 
     /// Gathers the groups of `block`'s members under the rules before its own, member by
-    /// member, into `earlier` (for [`Blocks::for_each_gathered_pair`]).
+    /// member, into `earlier` (for [`Blocks::for_each_gathered_row`]).
     pub fn gather_earlier(&self, block: Block, earlier: &mut Vec<u32>) {
         let r = block.rule as usize;
         earlier.clear();
@@ -157,26 +157,30 @@ impl Blocks {
         }
     }
 
-    /// Calls `f(x, y)` for each pair of `item` that its rule is the first to find (no earlier
-    /// rule puts both in one block), as positions in its block's members: outer rows in order,
-    /// each against every later member. `earlier` is the block's [`Blocks::gather_earlier`],
-    /// so the test reads memory in order.
+    /// Calls `f(x, ys)` for each outer row `x` of `item` with `ys`, the later members that its
+    /// rule is the first to pair with `x` (no earlier rule puts both in one block), in order,
+    /// as positions in its block's members. `earlier` is the block's
+    /// [`Blocks::gather_earlier`], so the test reads memory in order; `ys` is scratch.
     #[inline]
-    pub fn for_each_gathered_pair(
+    pub fn for_each_gathered_row(
         &self,
         item: WorkItem,
         earlier: &[u32],
-        mut f: impl FnMut(usize, usize),
+        ys: &mut Vec<u32>,
+        mut f: impl FnMut(usize, &[u32]),
     ) {
         let (n, r) = (item.block.len as usize, item.block.rule as usize);
         let groups = |x: usize| &earlier[x * r..(x + 1) * r];
         for x in item.row_start as usize..item.row_end as usize {
             let gx = groups(x);
-            for y in x + 1..n {
-                let shared = gx.iter().zip(groups(y)).any(|(&g, &h)| g != NONE && g == h);
-                if !shared {
-                    f(x, y);
-                }
+            ys.clear();
+            ys.extend((x as u32 + 1..n as u32).filter(|&y| {
+                !gx.iter()
+                    .zip(groups(y as usize))
+                    .any(|(&g, &h)| g != NONE && g == h)
+            }));
+            if !ys.is_empty() {
+                f(x, ys);
             }
         }
     }
@@ -426,7 +430,8 @@ mod tests {
     }
 
     fn pairs(b: &Blocks) -> Vec<(u32, u32, u8)> {
-        let (mut out, mut gathered, mut earlier) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut out, mut gathered, mut earlier, mut ys) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (_, item) in b.work_from(2, WorkPosition::default()) {
             // By definition: each later member whose first shared rule is this block's.
             let (m, rule) = (b.block_members(item.block), item.block.rule);
@@ -438,8 +443,8 @@ mod tests {
                 }
             }
             b.gather_earlier(item.block, &mut earlier);
-            b.for_each_gathered_pair(item, &earlier, |x, y| {
-                gathered.push((m[x], m[y], item.block.rule))
+            b.for_each_gathered_row(item, &earlier, &mut ys, |x, ys| {
+                gathered.extend(ys.iter().map(|&y| (m[x], m[y as usize], item.block.rule)))
             });
         }
         assert_eq!(gathered, out, "the same pairs in the same order, gathered");

@@ -54,24 +54,39 @@ impl Chunks {
             .map(|(_, item)| item)
     }
 
-    /// Calls `f(block, members, x, y)` for each pair of chunk `c` that its block's rule is the
-    /// first to find, in a fixed order: `x` and `y` are positions in `members`, the block's
-    /// records. Each block's groups under the earlier rules are gathered once.
-    fn for_each_pair<'b>(
+    /// Calls `f(block, members, x, ys)` for each outer row `x` of chunk `c` with `ys`, the
+    /// later members that its block's rule is the first to pair with it, in a fixed order:
+    /// `x` and `ys` are positions in `members`, the block's records. Each block's groups under
+    /// the earlier rules are gathered once.
+    fn for_each_row<'b>(
         &self,
         blocks: &'b Blocks,
         c: usize,
-        mut f: impl FnMut(Block, &'b [u32], usize, usize),
+        mut f: impl FnMut(Block, &'b [u32], usize, &[u32]),
     ) {
-        let (mut earlier, mut at) = (Vec::new(), None);
+        let (mut earlier, mut ys, mut at) = (Vec::new(), Vec::new(), None);
         for item in self.items(blocks, c) {
             if at != Some(item.block.start) {
                 blocks.gather_earlier(item.block, &mut earlier);
                 at = Some(item.block.start);
             }
             let m = blocks.block_members(item.block);
-            blocks.for_each_gathered_pair(item, &earlier, |x, y| f(item.block, m, x, y));
+            blocks.for_each_gathered_row(item, &earlier, &mut ys, |x, ys| f(item.block, m, x, ys));
         }
+    }
+
+    /// Calls `f(block, members, x, y)` for each pair of [`Chunks::for_each_row`], in order.
+    fn for_each_pair<'b>(
+        &self,
+        blocks: &'b Blocks,
+        c: usize,
+        mut f: impl FnMut(Block, &'b [u32], usize, usize),
+    ) {
+        self.for_each_row(blocks, c, |block, m, x, ys| {
+            for &y in ys {
+                f(block, m, x, y as usize)
+            }
+        });
     }
 }
 
@@ -247,23 +262,36 @@ pub fn compare_packed<T: Send>(
             // The pairs without their levels: those go straight into the packed table.
             let mut out = Compared::with_comparisons(k);
             let mut packer = Packer::new(k);
-            let mut buf = vec![0i8; k];
+            let (mut buf, mut row) = (vec![0i8; k], Vec::new());
             let mut gathered = Gathered::default();
             // The block whose members are gathered: a large block's items follow each other.
             let mut at = None;
-            chunks.for_each_pair(blocks, c, |block, m, x, y| {
+            chunks.for_each_row(blocks, c, |block, m, x, ys| {
                 if at != Some(block.start) {
                     comparator.gather(m, &mut gathered);
                     at = Some(block.start);
                 }
-                let (a, b) = (m[x], m[y]);
-                if cache.is_some_and(|cache| cache.get(a, b, &mut buf)) {
-                    out.reused += 1;
-                } else {
-                    comparator.gathered_levels(&gathered, x, y, &mut buf);
+                let a = m[x];
+                if let Some(cache) = cache {
+                    // An incremental run: each pair's levels may be the previous run's.
+                    for &y in ys {
+                        let b = m[y as usize];
+                        if cache.get(a, b, &mut buf) {
+                            out.reused += 1;
+                        } else {
+                            comparator.gathered_levels(&gathered, x, y as usize, &mut buf);
+                        }
+                        out.push(a, b, block.rule, &[]);
+                        packer.push(&buf);
+                    }
+                    return;
                 }
-                out.push(a, b, block.rule, &[]);
-                packer.push(&buf);
+                row.resize(ys.len() * k, 0);
+                comparator.row_levels(&gathered, x, ys, &mut row);
+                for (j, &y) in ys.iter().enumerate() {
+                    out.push(a, m[y as usize], block.rule, &[]);
+                    packer.push(&row[j * k..(j + 1) * k]);
+                }
             });
             let packed = packer.finish();
             let t = tally(&out, packed.view());

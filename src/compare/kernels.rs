@@ -23,86 +23,127 @@ fn span(lo: usize, hi: usize) -> u64 {
     upto(hi) & !upto(lo)
 }
 
-/// Jaro similarity of two ASCII strings of at most [`WORD`] bytes: strsim's algorithm (each
-/// character of `a` takes the first unflagged equal character of `b` in its window), the
-/// window searched as one word and slid along without a branch (whether a character matches
-/// is as good as random, so a branch on it is mispredicted half the time).
+/// A value of at most [`WORD`] bytes prepared once to be compared with many others: the bit
+/// set of its positions of each ASCII byte (a 1 KiB table, so building it per pair costs as
+/// much as the comparison).
+pub struct Pattern<'a> {
+    text: &'a [u8],
+    pm: [u64; 128],
+}
+
+impl<'a> Pattern<'a> {
+    /// Prepares `text` (at most [`WORD`] bytes, ASCII).
+    #[inline]
+    pub fn new(text: &'a [u8]) -> Self {
+        debug_assert!(text.len() <= WORD);
+        Pattern {
+            text,
+            pm: positions(text),
+        }
+    }
+
+    /// Jaro similarity of `a` (ASCII, at most [`WORD`] bytes) and the pattern, `jaro(a,
+    /// pattern)`: strsim's algorithm (each character of `a` takes the first unflagged equal
+    /// character of the pattern in its window), the window searched as one word and slid along
+    /// without a branch (whether a character matches is as good as random, so a branch on it
+    /// is mispredicted half the time).
+    pub fn jaro(&self, a: &[u8]) -> f64 {
+        let b = self.text;
+        let (la, lb) = (a.len(), b.len());
+        if la == 0 && lb == 0 {
+            return 1.0;
+        } else if la == 0 || lb == 0 {
+            return 0.0;
+        }
+        debug_assert!(la <= WORD && lb <= WORD);
+        let range = (la.max(lb) / 2).saturating_sub(1);
+        let in_b = span(0, lb);
+        // The window of `a[i]`: positions i - range ..= i + range of `b`.
+        let mut window = span(0, range + 1) & in_b;
+        let (mut a_flags, mut b_flags) = (0u64, 0u64);
+        for (i, &c) in a.iter().enumerate() {
+            let free = self.pm[(c & 0x7f) as usize] & !b_flags & window;
+            let first = free & free.wrapping_neg();
+            b_flags |= first;
+            a_flags |= u64::from(first != 0) << i;
+            window = ((window << 1) | u64::from(i < range)) & in_b;
+        }
+        let matches = a_flags.count_ones() as usize;
+        if matches == 0 {
+            return 0.0;
+        }
+        let mut transpositions = 0usize;
+        let (mut af, mut bf) = (a_flags, b_flags);
+        while af != 0 {
+            let (i, j) = (af.trailing_zeros() as usize, bf.trailing_zeros() as usize);
+            af &= af - 1;
+            bf &= bf - 1;
+            transpositions += usize::from(a[i] != b[j]);
+        }
+        let (m, t) = (matches as f64, (transpositions / 2) as f64);
+        ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+    }
+
+    /// Jaro–Winkler similarity of `a` and the pattern (strsim's: a common prefix of up to four
+    /// characters lifts a Jaro similarity above 0.7).
+    pub fn jaro_winkler(&self, a: &[u8]) -> f64 {
+        let sim = self.jaro(a);
+        if sim > 0.7 {
+            let prefix = a
+                .iter()
+                .zip(self.text)
+                .take(4)
+                .take_while(|(x, y)| x == y)
+                .count();
+            sim + 0.1 * prefix as f64 * (1.0 - sim)
+        } else {
+            sim
+        }
+    }
+
+    /// Levenshtein distance of the pattern and `t` (ASCII, any length): Myers' bit-vector
+    /// algorithm in Hyyrö's formulation, one pass over `t`.
+    pub fn levenshtein(&self, t: &[u8]) -> usize {
+        let p = self.text;
+        if p.is_empty() {
+            return t.len();
+        }
+        let last = 1u64 << (p.len() - 1);
+        let (mut pv, mut mv, mut score) = (u64::MAX, 0u64, p.len());
+        for &c in t {
+            let eq = self.pm[(c & 0x7f) as usize];
+            let xv = eq | mv;
+            let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+            let ph = mv | !(xh | pv);
+            let mh = pv & xh;
+            if ph & last != 0 {
+                score += 1;
+            } else if mh & last != 0 {
+                score -= 1;
+            }
+            let ph = (ph << 1) | 1;
+            pv = (mh << 1) | !(xv | ph);
+            mv = ph & xv;
+        }
+        score
+    }
+}
+
+/// Jaro similarity of two ASCII strings of at most [`WORD`] bytes ([`Pattern::jaro`]).
 pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
-    let (la, lb) = (a.len(), b.len());
-    if la == 0 && lb == 0 {
-        return 1.0;
-    } else if la == 0 || lb == 0 {
-        return 0.0;
-    }
-    debug_assert!(la <= WORD && lb <= WORD);
-    let range = (la.max(lb) / 2).saturating_sub(1);
-    let pm = positions(b);
-    let in_b = span(0, lb);
-    // The window of `a[i]`: positions i - range ..= i + range of `b`.
-    let mut window = span(0, range + 1) & in_b;
-    let (mut a_flags, mut b_flags) = (0u64, 0u64);
-    for (i, &c) in a.iter().enumerate() {
-        let free = pm[(c & 0x7f) as usize] & !b_flags & window;
-        let first = free & free.wrapping_neg();
-        b_flags |= first;
-        a_flags |= u64::from(first != 0) << i;
-        window = ((window << 1) | u64::from(i < range)) & in_b;
-    }
-    let matches = a_flags.count_ones() as usize;
-    if matches == 0 {
-        return 0.0;
-    }
-    let mut transpositions = 0usize;
-    let (mut af, mut bf) = (a_flags, b_flags);
-    while af != 0 {
-        let (i, j) = (af.trailing_zeros() as usize, bf.trailing_zeros() as usize);
-        af &= af - 1;
-        bf &= bf - 1;
-        transpositions += usize::from(a[i] != b[j]);
-    }
-    let (m, t) = (matches as f64, (transpositions / 2) as f64);
-    ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+    Pattern::new(b).jaro(a)
 }
 
-/// Jaro–Winkler similarity (strsim's: a common prefix of up to four characters lifts a Jaro
-/// similarity above 0.7).
+/// Jaro–Winkler similarity of two ASCII strings of at most [`WORD`] bytes.
 pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
-    let sim = jaro(a, b);
-    if sim > 0.7 {
-        let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
-        sim + 0.1 * prefix as f64 * (1.0 - sim)
-    } else {
-        sim
-    }
+    Pattern::new(b).jaro_winkler(a)
 }
 
-/// Levenshtein distance of two ASCII strings, the shorter of at most [`WORD`] bytes (Myers'
-/// bit-vector algorithm in Hyyrö's formulation: one pass over the longer string).
+/// Levenshtein distance of two ASCII strings, the shorter of at most [`WORD`] bytes (the
+/// pattern).
 pub fn levenshtein(a: &[u8], b: &[u8]) -> usize {
     let (p, t) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if p.is_empty() {
-        return t.len();
-    }
-    debug_assert!(p.len() <= WORD);
-    let peq = positions(p);
-    let last = 1u64 << (p.len() - 1);
-    let (mut pv, mut mv, mut score) = (u64::MAX, 0u64, p.len());
-    for &c in t {
-        let eq = peq[(c & 0x7f) as usize];
-        let xv = eq | mv;
-        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
-        let ph = mv | !(xh | pv);
-        let mh = pv & xh;
-        if ph & last != 0 {
-            score += 1;
-        } else if mh & last != 0 {
-            score -= 1;
-        }
-        let ph = (ph << 1) | 1;
-        pv = (mh << 1) | !(xv | ph);
-        mv = ph & xv;
-    }
-    score
+    Pattern::new(p).levenshtein(t)
 }
 
 /// An upper bound of the Jaro–Winkler similarity of two non-empty strings of these lengths:
@@ -145,6 +186,25 @@ mod tests {
                 assert_eq!(jaro(a, b), strsim::generic_jaro(&x, &y), "{a:?} {b:?}");
                 assert_eq!(jaro_winkler(a, b), strsim::generic_jaro_winkler(&x, &y));
                 assert_eq!(levenshtein(a, b), strsim::generic_levenshtein(&x, &y));
+                // A pattern longer than the text it runs over, too.
+                assert_eq!(Pattern::new(a).levenshtein(b), levenshtein(a, b));
+            }
+        }
+    }
+
+    /// Pairs are compared with the first record's value as the pattern whichever side it is on:
+    /// that is only right because Jaro (and so Jaro–Winkler) and Levenshtein are symmetric,
+    /// exactly, to the last bit.
+    #[test]
+    fn the_kernels_are_symmetric() {
+        let mut words = strings(600);
+        // Short values too, where the match window is a character or two.
+        let short: Vec<Vec<u8>> = words.iter().map(|w| w[..w.len() % 9].to_vec()).collect();
+        words.extend(short);
+        for a in &words {
+            for b in &words {
+                assert_eq!(jaro(a, b).to_bits(), jaro(b, a).to_bits(), "{a:?} {b:?}");
+                assert_eq!(levenshtein(a, b), levenshtein(b, a));
             }
         }
     }

@@ -60,13 +60,7 @@ pub fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
     let (a, b) = (&a[..cap(a)], &b[..cap(b)]);
     let (wa, wb) = (Bytes(a.as_bytes()), Bytes(b.as_bytes()));
     let longest = a.len().max(b.len());
-    let normalise = |distance: usize| {
-        if longest == 0 {
-            1.0
-        } else {
-            1.0 - distance as f64 / longest as f64
-        }
-    };
+    let normalise = |distance: usize| normalised(distance, longest);
     let word = longest <= kernels::WORD;
     match method {
         Method::Exact | Method::Date => 0.0,
@@ -80,6 +74,17 @@ pub fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
         Method::Levenshtein => normalise(strsim::generic_levenshtein(&wa, &wb)),
         // strsim's own `&str` version beats its generic one (a SipHash map) even on bytes.
         Method::DamerauLevenshtein => strsim::normalized_damerau_levenshtein(a, b),
+    }
+}
+
+/// A Levenshtein `distance` between values of at most `longest` characters as a similarity in
+/// [0, 1] (strsim's `normalized_levenshtein`).
+#[inline]
+pub fn normalised(distance: usize, longest: usize) -> f64 {
+    if longest == 0 {
+        1.0
+    } else {
+        1.0 - distance as f64 / longest as f64
     }
 }
 

@@ -9,6 +9,8 @@ pub mod chunks;
 mod kernels;
 pub mod method;
 
+use kernels::Pattern;
+
 use arrow::array::{AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
 
@@ -90,19 +92,20 @@ impl<'a> FieldComparator<'a> {
     /// The level of two records whose values have ids `a` and `b`.
     #[inline]
     fn level(&self, a: u32, b: u32) -> i8 {
-        self.level_with(a, b, || (self.value(a), self.value(b)))
+        self.level_with(a, b, || self.values_level(self.value(a), self.value(b)))
     }
 
     /// [`Self::level`] of two records whose ids and values were gathered
     /// ([`Comparator::gather`]): the values are read from there, not from the distinct values.
     #[inline]
     fn gathered_level(&self, a: u32, b: u32, x: Value<'a>, y: Value<'a>) -> i8 {
-        self.level_with(a, b, || (x, y))
+        self.level_with(a, b, || self.values_level(x, y))
     }
 
-    /// The level of ids `a` and `b`, whose values `values` gives when they are needed.
+    /// The level of ids `a` and `b`; `unequal` gives it when they are two different values and
+    /// the field has no table.
     #[inline]
-    fn level_with(&self, a: u32, b: u32, values: impl FnOnce() -> (Value<'a>, Value<'a>)) -> i8 {
+    fn level_with(&self, a: u32, b: u32, unequal: impl FnOnce() -> i8) -> i8 {
         if a == NO_VALUE || b == NO_VALUE {
             return NULL_LEVEL;
         }
@@ -111,11 +114,71 @@ impl<'a> FieldComparator<'a> {
         }
         match &self.matrix {
             Some(m) => m[a as usize * self.distinct.len() + b as usize],
+            None => unequal(),
+        }
+    }
+
+    /// Writes the level of gathered record `x` with each of the gathered records `ys` into
+    /// `out[j * k + f]` (`f` is this field's place among the `k` comparisons): when a word
+    /// kernel compares `x`'s value, it is prepared once for all of them ([`Pattern`]).
+    fn row_levels(
+        &self,
+        g: &Gathered<'a>,
+        (k, f): (usize, usize),
+        x: usize,
+        ys: &[u32],
+        out: &mut [i8],
+    ) {
+        let at = |r: usize| r * k + f;
+        let (ix, vx) = (g.ids[at(x)], g.value(at(x)));
+        let outs = out[f..].iter_mut().step_by(k).zip(ys);
+        match self.pattern_of(vx) {
+            Some(p) => {
+                for (o, &y) in outs {
+                    let y = at(y as usize);
+                    *o = self.level_with(ix, g.ids[y], || self.pattern_level(&p, vx, g.value(y)));
+                }
+            }
             None => {
-                let (x, y) = values();
-                self.values_level(x, y)
+                for (o, &y) in outs {
+                    let y = at(y as usize);
+                    *o = self.level_with(ix, g.ids[y], || self.values_level(vx, g.value(y)));
+                }
             }
         }
+    }
+
+    /// `x` prepared for a word kernel, when this field's levels come from one and `x` fits it.
+    fn pattern_of<'v>(&self, x: Value<'v>) -> Option<Pattern<'v>> {
+        let kernel = matches!(
+            self.method,
+            Method::JaroWinkler | Method::Jaro | Method::Levenshtein
+        );
+        let fits = x.ascii && x.text.len() <= kernels::WORD;
+        (kernel && fits && self.reads_values() && !self.thresholds.is_empty())
+            .then(|| Pattern::new(x.text.as_bytes()))
+    }
+
+    /// [`Self::values_level`] of `x`, prepared as `p`, and `y`: the same level (the kernels
+    /// are symmetric), without preparing either value again.
+    #[inline]
+    fn pattern_level(&self, p: &Pattern, x: Value, y: Value) -> i8 {
+        let yb = y.text.as_bytes();
+        if !y.ascii || (self.method != Method::Levenshtein && yb.len() > kernels::WORD) {
+            return self.values_level(x, y);
+        }
+        if method::out_of_reach(self.method, x.text.len(), yb.len(), self.lowest) {
+            return 0;
+        }
+        let s = match self.method {
+            Method::JaroWinkler => p.jaro_winkler(yb),
+            Method::Jaro => p.jaro(yb),
+            _ => {
+                let yb = &yb[..yb.len().min(method::MAX_COMPARED_CHARS)];
+                method::normalised(p.levenshtein(yb), x.text.len().max(yb.len()))
+            }
+        };
+        self.threshold_level(s)
     }
 
     /// Whether comparing two unequal ids of this field reads their values.
@@ -152,6 +215,12 @@ impl<'a> FieldComparator<'a> {
         } else {
             method::similarity(self.method, x, y)
         };
+        self.threshold_level(s)
+    }
+
+    /// The level of similarity `s`: one above "else" per threshold it reaches.
+    #[inline]
+    fn threshold_level(&self, s: f64) -> i8 {
         let n = self.thresholds.len();
         self.thresholds
             .iter()
@@ -175,6 +244,17 @@ pub struct Gathered<'a> {
     /// The values comparisons read ("" for the others), and whether each is ASCII.
     texts: Vec<&'a str>,
     ascii: Vec<bool>,
+}
+
+impl<'a> Gathered<'a> {
+    /// The gathered value at `i` (record-major).
+    #[inline]
+    fn value(&self, i: usize) -> Value<'a> {
+        Value {
+            text: self.texts[i],
+            ascii: self.ascii[i],
+        }
+    }
 }
 
 /// Compares records field by field, per the pipeline's comparisons.
@@ -250,12 +330,20 @@ impl<'a> Comparator<'a> {
     pub fn gathered_levels(&self, g: &Gathered<'a>, x: usize, y: usize, out: &mut [i8]) {
         let k = self.fields.len();
         let (ix, iy) = (&g.ids[x * k..(x + 1) * k], &g.ids[y * k..(y + 1) * k]);
-        let value = |i: usize| Value {
-            text: g.texts[i],
-            ascii: g.ascii[i],
-        };
         for (c, (f, o)) in self.fields.iter().zip(out.iter_mut()).enumerate() {
-            *o = f.gathered_level(ix[c], iy[c], value(x * k + c), value(y * k + c));
+            *o = f.gathered_level(ix[c], iy[c], g.value(x * k + c), g.value(y * k + c));
+        }
+    }
+
+    /// Writes the levels of gathered record `x` with each gathered record of `ys` into `out`
+    /// (`ys.len()` rows of [`Comparator::len`] levels): what [`Comparator::gathered_levels`]
+    /// writes for each pair, computed a field at a time, so each field's method is chosen and
+    /// `x`'s value prepared once per row.
+    pub fn row_levels(&self, g: &Gathered<'a>, x: usize, ys: &[u32], out: &mut [i8]) {
+        let k = self.fields.len();
+        debug_assert_eq!(out.len(), ys.len() * k);
+        for (f, field) in self.fields.iter().enumerate() {
+            field.row_levels(g, (k, f), x, ys, out);
         }
     }
 
@@ -388,12 +476,81 @@ mod tests {
         let mut g = Gathered::default();
         c.gather(&order, &mut g);
         for x in 0..order.len() {
-            for y in 0..order.len() {
+            // A row at a time (x's value prepared once), the same levels as pair by pair.
+            let ys: Vec<u32> = (0..order.len() as u32).rev().collect();
+            let mut row = vec![0i8; ys.len() * 2];
+            c.row_levels(&g, x, &ys, &mut row);
+            for (j, &y) in ys.iter().enumerate() {
+                let y = y as usize;
                 let mut gathered = [0i8; 2];
                 c.gathered_levels(&g, x, y, &mut gathered);
                 c.levels(order[x], order[y], &mut out);
                 assert_eq!(gathered, out, "records {} and {}", order[x], order[y]);
+                assert_eq!(
+                    row[j * 2..j * 2 + 2],
+                    out,
+                    "row of {} with {}",
+                    order[x],
+                    order[y]
+                );
             }
+        }
+    }
+
+    /// A row at a time (the first record's value prepared once as a [`Pattern`]), every
+    /// method gives the levels it gives pair by pair: ASCII and not, values longer than a word
+    /// on either side, missing values; enough distinct values that no table is built.
+    #[test]
+    fn row_levels_equal_pair_levels_for_every_method() {
+        let long = "abcdefghij".repeat(7);
+        let longer = format!("{long}x");
+        let huge = "ab".repeat(200);
+        let mut values: Vec<Option<String>> = [
+            "martha", "marhta", "marta", "zoë", "zoe", "m", "", "dwayne", "duane",
+        ]
+        .iter()
+        .map(|v| Some(v.to_string()))
+        .chain([Some(long), Some(longer), Some(huge), None])
+        .collect();
+        let shown = values.len();
+        values.extend((0..SMALL_DOMAIN).map(|i| Some(format!("filler {i}"))));
+        let schema = Schema::new(vec![Field::new(match_column("f"), DataType::Utf8, true)]);
+        let column: ArrayRef = Arc::new(StringArray::from(values));
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap();
+        for method in [
+            Method::JaroWinkler,
+            Method::Jaro,
+            Method::Levenshtein,
+            Method::DamerauLevenshtein,
+            Method::Exact,
+        ] {
+            let cmp = [ComparisonConfig {
+                field: "f".into(),
+                method,
+                levels: if method == Method::Exact {
+                    vec![]
+                } else {
+                    vec![0.9, 0.6, 0.3]
+                },
+            }];
+            let c = Comparator::new(&batch, &cmp).unwrap();
+            assert!(c.fields[0].matrix.is_none());
+            let members: Vec<u32> = (0..shown as u32).collect();
+            let mut g = Gathered::default();
+            c.gather(&members, &mut g);
+            let ys: Vec<u32> = members.clone();
+            let mut row = vec![0i8; ys.len()];
+            let mut kinds = std::collections::BTreeSet::new();
+            for x in 0..shown {
+                c.row_levels(&g, x, &ys, &mut row);
+                for (j, &y) in ys.iter().enumerate() {
+                    let mut out = [0i8];
+                    c.levels(x as u32, y, &mut out);
+                    assert_eq!(row[j], out[0], "{method:?}: {x} with {y}");
+                    kinds.insert(out[0]);
+                }
+            }
+            assert!(kinds.len() >= 3, "{method:?} gives only {kinds:?}");
         }
     }
 
