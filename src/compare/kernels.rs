@@ -43,62 +43,55 @@ impl<'a> Pattern<'a> {
     }
 
     /// Jaro similarity of `a` (ASCII, at most [`WORD`] bytes) and the pattern, `jaro(a,
-    /// pattern)`: strsim's algorithm (each character of `a` takes the first unflagged equal
-    /// character of the pattern in its window), the window searched as one word and slid along
-    /// without a branch (whether a character matches is as good as random, so a branch on it
-    /// is mispredicted half the time).
+    /// pattern)` ([`Pattern::jaro_lanes`] of one value).
     pub fn jaro(&self, a: &[u8]) -> f64 {
-        let b = self.text;
-        let (la, lb) = (a.len(), b.len());
-        if la == 0 && lb == 0 {
-            return 1.0;
-        } else if la == 0 || lb == 0 {
-            return 0.0;
-        }
-        debug_assert!(la <= WORD && lb <= WORD);
-        let range = (la.max(lb) / 2).saturating_sub(1);
-        let in_b = span(0, lb);
-        // The window of `a[i]`: positions i - range ..= i + range of `b`.
-        let mut window = span(0, range + 1) & in_b;
-        let (mut a_flags, mut b_flags) = (0u64, 0u64);
-        for (i, &c) in a.iter().enumerate() {
-            let free = self.pm[(c & 0x7f) as usize] & !b_flags & window;
-            let first = free & free.wrapping_neg();
-            b_flags |= first;
-            a_flags |= u64::from(first != 0) << i;
-            window = ((window << 1) | u64::from(i < range)) & in_b;
-        }
-        let matches = a_flags.count_ones() as usize;
-        if matches == 0 {
-            return 0.0;
-        }
-        let mut transpositions = 0usize;
-        let (mut af, mut bf) = (a_flags, b_flags);
-        while af != 0 {
-            let (i, j) = (af.trailing_zeros() as usize, bf.trailing_zeros() as usize);
-            af &= af - 1;
-            bf &= bf - 1;
-            transpositions += usize::from(a[i] != b[j]);
-        }
-        let (m, t) = (matches as f64, (transpositions / 2) as f64);
-        ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+        self.jaro_lanes([a])[0]
     }
 
-    /// Jaro–Winkler similarity of `a` and the pattern (strsim's: a common prefix of up to four
-    /// characters lifts a Jaro similarity above 0.7).
-    pub fn jaro_winkler(&self, a: &[u8]) -> f64 {
-        let sim = self.jaro(a);
-        if sim > 0.7 {
-            let prefix = a
-                .iter()
-                .zip(self.text)
-                .take(4)
-                .take_while(|(x, y)| x == y)
-                .count();
-            sim + 0.1 * prefix as f64 * (1.0 - sim)
-        } else {
-            sim
+    /// Jaro similarity of each of `N` values (ASCII, at most [`WORD`] bytes each) and the
+    /// pattern: strsim's algorithm (each character of `a` takes the first unflagged equal
+    /// character of the pattern in its window), the window searched as one word and slid along
+    /// without a branch (whether a character matches is as good as random, so a branch on it
+    /// is mispredicted half the time). Each value's loop waits on its previous match; the `N`
+    /// loops are interleaved so that the CPU runs them side by side.
+    pub fn jaro_lanes<const N: usize>(&self, values: [&[u8]; N]) -> [f64; N] {
+        let (b, lb) = (self.text, self.text.len());
+        let in_b = span(0, lb);
+        let mut text = [[0u8; WORD]; N];
+        let (mut range, mut window) = ([0usize; N], [0u64; N]);
+        let (mut a_flags, mut b_flags) = ([0u64; N], [0u64; N]);
+        let mut longest = 0;
+        for (l, a) in values.iter().enumerate() {
+            debug_assert!(a.len() <= WORD && lb <= WORD);
+            text[l][..a.len()].copy_from_slice(a);
+            range[l] = (a.len().max(lb) / 2).saturating_sub(1);
+            // The window of `a[i]`: positions i - range ..= i + range of `b`.
+            window[l] = span(0, range[l] + 1) & in_b;
+            longest = longest.max(a.len());
         }
+        for i in 0..longest {
+            for l in 0..N {
+                let live = 0u64.wrapping_sub(u64::from(i < values[l].len()));
+                let c = text[l][i] & 0x7f;
+                let free = self.pm[c as usize] & !b_flags[l] & window[l] & live;
+                let first = free & free.wrapping_neg();
+                b_flags[l] |= first;
+                a_flags[l] |= u64::from(first != 0) << i;
+                window[l] = ((window[l] << 1) | u64::from(i < range[l])) & in_b;
+            }
+        }
+        std::array::from_fn(|l| jaro_of(values[l], b, a_flags[l], b_flags[l]))
+    }
+
+    /// Jaro–Winkler similarity of `a` and the pattern.
+    pub fn jaro_winkler(&self, a: &[u8]) -> f64 {
+        winkler(self.jaro(a), a, self.text)
+    }
+
+    /// Jaro–Winkler similarity of each of `N` values and the pattern ([`Pattern::jaro_lanes`]).
+    pub fn jaro_winkler_lanes<const N: usize>(&self, values: [&[u8]; N]) -> [f64; N] {
+        let sims = self.jaro_lanes(values);
+        std::array::from_fn(|l| winkler(sims[l], values[l], self.text))
     }
 
     /// Levenshtein distance of the pattern and `t` (ASCII, any length): Myers' bit-vector
@@ -126,6 +119,44 @@ impl<'a> Pattern<'a> {
             mv = ph & xv;
         }
         score
+    }
+}
+
+/// The Jaro similarity of `a` and `b` whose matched characters are the set bits of `a_flags`
+/// and `b_flags` (in order, the k-th of one matched with the k-th of the other).
+#[inline]
+fn jaro_of(a: &[u8], b: &[u8], a_flags: u64, b_flags: u64) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    if la == 0 && lb == 0 {
+        return 1.0;
+    } else if la == 0 || lb == 0 {
+        return 0.0;
+    }
+    let matches = a_flags.count_ones() as usize;
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let (mut af, mut bf) = (a_flags, b_flags);
+    while af != 0 {
+        let (i, j) = (af.trailing_zeros() as usize, bf.trailing_zeros() as usize);
+        af &= af - 1;
+        bf &= bf - 1;
+        transpositions += usize::from(a[i] != b[j]);
+    }
+    let (m, t) = (matches as f64, (transpositions / 2) as f64);
+    ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+}
+
+/// strsim's Winkler lift of Jaro similarity `sim` of `a` and `b`: a common prefix of up to
+/// four characters lifts a similarity above 0.7.
+#[inline]
+fn winkler(sim: f64, a: &[u8], b: &[u8]) -> f64 {
+    if sim > 0.7 {
+        let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
     }
 }
 
@@ -188,6 +219,13 @@ mod tests {
                 assert_eq!(levenshtein(a, b), strsim::generic_levenshtein(&x, &y));
                 // A pattern longer than the text it runs over, too.
                 assert_eq!(Pattern::new(a).levenshtein(b), levenshtein(a, b));
+                // Interleaved with other values of other lengths, the same bits.
+                let lanes = Pattern::new(b).jaro_winkler_lanes([a, b"", b, &a[..a.len() / 2]]);
+                let one = |v: &[u8]| jaro_winkler(v, b).to_bits();
+                assert_eq!(
+                    lanes.map(f64::to_bits),
+                    [one(a), one(b""), one(b), one(&a[..a.len() / 2])]
+                );
             }
         }
     }

@@ -39,6 +39,12 @@ struct FieldComparator<'a> {
     matrix: Option<Vec<i8>>,
 }
 
+/// Values that one call of the Jaro kernel compares with a prepared value, side by side.
+const LANES: usize = 4;
+
+/// A level not yet computed, in [`FieldComparator::row_levels`]'s output.
+const PENDING: i8 = i8::MIN;
+
 /// Most distinct values of a field whose levels are all computed up front (a 1 MiB table).
 const SMALL_DOMAIN: usize = 1024;
 
@@ -120,7 +126,8 @@ impl<'a> FieldComparator<'a> {
 
     /// Writes the level of gathered record `x` with each of the gathered records `ys` into
     /// `out[j * k + f]` (`f` is this field's place among the `k` comparisons): when a word
-    /// kernel compares `x`'s value, it is prepared once for all of them ([`Pattern`]).
+    /// kernel compares `x`'s value, it is prepared once for all of them ([`Pattern`]), and
+    /// Jaro's values go through it [`LANES`] at a time.
     fn row_levels(
         &self,
         g: &Gathered<'a>,
@@ -129,22 +136,47 @@ impl<'a> FieldComparator<'a> {
         ys: &[u32],
         out: &mut [i8],
     ) {
-        let at = |r: usize| r * k + f;
-        let (ix, vx) = (g.ids[at(x)], g.value(at(x)));
-        let outs = out[f..].iter_mut().step_by(k).zip(ys);
-        match self.pattern_of(vx) {
-            Some(p) => {
-                for (o, &y) in outs {
-                    let y = at(y as usize);
-                    *o = self.level_with(ix, g.ids[y], || self.pattern_level(&p, vx, g.value(y)));
+        let at = |r: u32| r as usize * k + f;
+        let (ix, vx) = (g.ids[at(x as u32)], g.value(at(x as u32)));
+        let Some(p) = self.pattern_of(vx) else {
+            for (o, &y) in out[f..].iter_mut().step_by(k).zip(ys) {
+                let y = at(y);
+                *o = self.level_with(ix, g.ids[y], || self.values_level(vx, g.value(y)));
+            }
+            return;
+        };
+        for (o, &y) in out[f..].iter_mut().step_by(k).zip(ys) {
+            let y = at(y);
+            *o = self.level_with(ix, g.ids[y], || {
+                self.pattern_level(&p, vx, g.value(y)).unwrap_or(PENDING)
+            });
+        }
+        // The values left to Jaro, in lanes.
+        let (mut lane, mut n) = ([0usize; LANES], 0);
+        for j in 0..ys.len() {
+            if out[j * k + f] == PENDING {
+                lane[n] = j;
+                n += 1;
+                if n == LANES {
+                    let values = lane.map(|j| g.texts[at(ys[j])].as_bytes());
+                    let sims = match self.method {
+                        Method::Jaro => p.jaro_lanes(values),
+                        _ => p.jaro_winkler_lanes(values),
+                    };
+                    for (&j, s) in lane.iter().zip(sims) {
+                        out[j * k + f] = self.threshold_level(s);
+                    }
+                    n = 0;
                 }
             }
-            None => {
-                for (o, &y) in outs {
-                    let y = at(y as usize);
-                    *o = self.level_with(ix, g.ids[y], || self.values_level(vx, g.value(y)));
-                }
-            }
+        }
+        for &j in &lane[..n] {
+            let y = g.texts[at(ys[j])].as_bytes();
+            let s = match self.method {
+                Method::Jaro => p.jaro(y),
+                _ => p.jaro_winkler(y),
+            };
+            out[j * k + f] = self.threshold_level(s);
         }
     }
 
@@ -160,25 +192,23 @@ impl<'a> FieldComparator<'a> {
     }
 
     /// [`Self::values_level`] of `x`, prepared as `p`, and `y`: the same level (the kernels
-    /// are symmetric), without preparing either value again.
+    /// are symmetric), without preparing either value again; `None` when it takes Jaro, which
+    /// [`Self::row_levels`] runs on several values at once.
     #[inline]
-    fn pattern_level(&self, p: &Pattern, x: Value, y: Value) -> i8 {
+    fn pattern_level(&self, p: &Pattern, x: Value, y: Value) -> Option<i8> {
         let yb = y.text.as_bytes();
         if !y.ascii || (self.method != Method::Levenshtein && yb.len() > kernels::WORD) {
-            return self.values_level(x, y);
+            return Some(self.values_level(x, y));
         }
         if method::out_of_reach(self.method, x.text.len(), yb.len(), self.lowest) {
-            return 0;
+            return Some(0);
         }
-        let s = match self.method {
-            Method::JaroWinkler => p.jaro_winkler(yb),
-            Method::Jaro => p.jaro(yb),
-            _ => {
-                let yb = &yb[..yb.len().min(method::MAX_COMPARED_CHARS)];
-                method::normalised(p.levenshtein(yb), x.text.len().max(yb.len()))
-            }
-        };
-        self.threshold_level(s)
+        if self.method != Method::Levenshtein {
+            return None;
+        }
+        let yb = &yb[..yb.len().min(method::MAX_COMPARED_CHARS)];
+        let s = method::normalised(p.levenshtein(yb), x.text.len().max(yb.len()));
+        Some(self.threshold_level(s))
     }
 
     /// Whether comparing two unequal ids of this field reads their values.
