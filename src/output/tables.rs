@@ -6,11 +6,11 @@ use crate::compare::Compared;
 use crate::config::Pipeline;
 use crate::model::decisions_table::decisions;
 use crate::model::{Decision, Scored};
-use crate::run::{RunDir, Table, TableWriter};
+use crate::run::{RunDir, Table, TableWriter, build_in_waves};
 use arrow::array::RecordBatch;
 
 /// Pairs per batch of `decisions.parquet` and `review.parquet`.
-const DECISION_CHUNK: usize = 1 << 18;
+const DECISION_CHUNK: usize = 1 << 16;
 
 /// Writes `decisions.parquet` (every scored pair) and `review.parquet` (the pairs in the review
 /// band) into `dir`, chunk by chunk, so neither table is ever whole in memory.
@@ -30,7 +30,7 @@ pub fn write_decisions(
     } else {
         (0..n).step_by(DECISION_CHUNK).collect()
     };
-    for start in starts {
+    let build = |&start: &usize| {
         let rows: Vec<u32> = (start..n.min(start + DECISION_CHUNK))
             .map(|i| i as u32)
             .collect();
@@ -39,9 +39,17 @@ pub fn write_decisions(
             .copied()
             .filter(|&i| scored.decision[i as usize] == Decision::Review)
             .collect();
-        all.write(decisions(batch, pipeline, compared, scored, &rows)?)?;
-        review.write(decisions(batch, pipeline, compared, scored, &in_review)?)?;
-    }
+        let all = decisions(batch, pipeline, compared, scored, &rows)?;
+        Ok((
+            all,
+            decisions(batch, pipeline, compared, scored, &in_review)?,
+        ))
+    };
+    // Chunks are built in parallel while the previous ones are written.
+    build_in_waves(&starts, build, |(chunk, in_review)| {
+        all.write(chunk)?;
+        review.write(in_review)
+    })?;
     all.finish()?;
     review.finish()
 }

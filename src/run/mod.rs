@@ -14,6 +14,7 @@ pub mod layout;
 pub mod lock;
 pub mod parquet;
 pub mod previous;
+pub mod waves;
 
 pub use columns::{Text, as_utf8, column, non_null_text, text, utf8_column};
 pub use commit::RunDir;
@@ -24,3 +25,4 @@ pub use parquet::{
     TableWriter, column_names, read_columns, read_parquet, read_rows, write_batches, write_parquet,
 };
 pub use previous::{Previous, previous_run_dir, read_manifest, resolve_run};
+pub use waves::build_in_waves;

@@ -15,7 +15,6 @@ pub mod rules;
 use std::ops::Range;
 
 use arrow::array::RecordBatch;
-use rayon::prelude::*;
 
 use crate::cluster::Clusters;
 use crate::config::Pipeline;
@@ -69,31 +68,12 @@ fn survive_in_chunks(
         return emit(golden, lineage);
     }
     let starts: Vec<usize> = (0..n).step_by(chunk.max(1)).collect();
-    let wave = 2 * rayon::current_num_threads().max(1);
     // Clusters are independent: chunks of them are survived in parallel and concatenated.
-    // Each wave of chunks is built while the previous wave is handed to `emit` (which writes
-    // it), so writing does not leave the other threads idle.
-    let mut ready: Vec<(RecordBatch, RecordBatch)> = Vec::new();
-    for starts in starts.chunks(wave) {
-        let (emitted, built) = rayon::join(
-            || {
-                std::mem::take(&mut ready)
-                    .into_iter()
-                    .try_for_each(|(golden, lineage)| emit(golden, lineage))
-            },
-            || {
-                starts
-                    .par_iter()
-                    .map(|&start| plan.build(start..n.min(start + chunk)))
-                    .collect::<Result<Vec<_>>>()
-            },
-        );
-        emitted?;
-        ready = built?;
-    }
-    ready
-        .into_iter()
-        .try_for_each(|(golden, lineage)| emit(golden, lineage))
+    crate::run::build_in_waves(
+        &starts,
+        |&start| plan.build(start..n.min(start + chunk)),
+        |(golden, lineage)| emit(golden, lineage),
+    )
 }
 
 /// Everything a chunk of clusters is survived from, read once per run.
