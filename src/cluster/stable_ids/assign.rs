@@ -178,6 +178,6 @@ fn new_ids_clash(ids: &[String], kept: &[Option<usize>], prev: &PreviousRun) -> 
         return true;
     }
     let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
-    sorted.par_sort_unstable();
+    sorted.par_sort_unstable_by(|a, b| super::id_order(a, b));
     sorted.windows(2).any(|w| w[0] == w[1])
 }

@@ -137,7 +137,9 @@ pub fn change_rows(
             rows.push(previous_change(i, into, golden_ids, prev));
         }
     }
-    rows.par_sort_unstable();
+    rows.par_sort_unstable_by(|a, b| {
+        super::id_order(&a.golden_id, &b.golden_id).then_with(|| a.cmp(b))
+    });
     rows
 }
 
