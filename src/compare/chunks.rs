@@ -231,6 +231,25 @@ pub struct ChunkTable<'a> {
     pub vectors: &'a [i8],
 }
 
+impl ChunkTable<'_> {
+    /// The levels of pair `i` (`k` comparisons).
+    #[inline]
+    pub fn levels(&self, i: usize, k: usize) -> &[i8] {
+        let id = self.ids.get(i);
+        &self.vectors[id * k..(id + 1) * k]
+    }
+
+    /// `pairs` (this chunk's, without levels) with each one's levels.
+    pub fn with_levels(&self, pairs: &Compared) -> Compared {
+        let k = pairs.n_comparisons;
+        let mut out = pairs.clone();
+        out.levels = (0..pairs.len())
+            .flat_map(|i| self.levels(i, k).iter().copied())
+            .collect();
+        out
+    }
+}
+
 /// Every candidate pair's comparison vector, packed, with the chunks to enumerate the pairs
 /// again.
 pub struct Packed {
@@ -320,9 +339,10 @@ pub fn compare_packed<T: Send>(
 }
 
 impl Packed {
-    /// Enumerates each chunk's pairs again, with their levels, and hands them to `f` with
-    /// the chunk's table (each pair's vector id, and the distinct vectors row-major); chunks
-    /// in parallel, the results in chunk order.
+    /// Enumerates each chunk's pairs again and hands them to `f`, without their levels, with
+    /// the chunk's table (each pair's vector id, and the distinct vectors row-major: the
+    /// levels of pair `i` are [`ChunkTable::levels`]); chunks in parallel, the results in
+    /// chunk order.
     pub fn map_chunks<T: Send>(
         &self,
         blocks: &Blocks,
@@ -334,11 +354,8 @@ impl Packed {
             .map(|c| {
                 let chunk = &self.packed[c];
                 let mut out = Compared::with_comparisons(k);
-                let mut i = 0;
                 self.chunks.for_each_pair(blocks, c, |block, m, x, y| {
-                    let id = chunk.ids.get(i);
-                    i += 1;
-                    out.push(m[x], m[y], block.rule, &chunk.table[id * k..(id + 1) * k]);
+                    out.push(m[x], m[y], block.rule, &[]);
                 });
                 f(out, chunk.view())
             })

@@ -42,6 +42,11 @@ impl<'a> Pattern<'a> {
         }
     }
 
+    /// Length of the pattern, in bytes.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
     /// Jaro similarity of `a` (ASCII, at most [`WORD`] bytes) and the pattern, `jaro(a,
     /// pattern)` ([`Pattern::jaro_lanes`] of one value).
     pub fn jaro(&self, a: &[u8]) -> f64 {
@@ -54,6 +59,8 @@ impl<'a> Pattern<'a> {
     /// without a branch (whether a character matches is as good as random, so a branch on it
     /// is mispredicted half the time). Each value's loop waits on its previous match; the `N`
     /// loops are interleaved so that the CPU runs them side by side.
+    // Indexing by position is the point: lane `l` reads its `i`-th character at step `i`.
+    #[allow(clippy::needless_range_loop)]
     pub fn jaro_lanes<const N: usize>(&self, values: [&[u8]; N]) -> [f64; N] {
         let (b, lb) = (self.text, self.text.len());
         let in_b = span(0, lb);
@@ -94,29 +101,39 @@ impl<'a> Pattern<'a> {
         std::array::from_fn(|l| winkler(sims[l], values[l], self.text))
     }
 
-    /// Levenshtein distance of the pattern and `t` (ASCII, any length): Myers' bit-vector
-    /// algorithm in Hyyrö's formulation, one pass over `t`.
+    /// Levenshtein distance of the pattern and `t` (ASCII, any length)
+    /// ([`Pattern::levenshtein_lanes`] of one value).
     pub fn levenshtein(&self, t: &[u8]) -> usize {
+        self.levenshtein_lanes([t])[0]
+    }
+
+    /// Levenshtein distance of the pattern and each of `N` values (ASCII, any length): Myers'
+    /// bit-vector algorithm in Hyyrö's formulation, one pass over each value, the `N` passes
+    /// interleaved (each step waits on the previous one of its value).
+    pub fn levenshtein_lanes<const N: usize>(&self, texts: [&[u8]; N]) -> [usize; N] {
         let p = self.text;
         if p.is_empty() {
-            return t.len();
+            return texts.map(<[u8]>::len);
         }
         let last = 1u64 << (p.len() - 1);
-        let (mut pv, mut mv, mut score) = (u64::MAX, 0u64, p.len());
-        for &c in t {
-            let eq = self.pm[(c & 0x7f) as usize];
-            let xv = eq | mv;
-            let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
-            let ph = mv | !(xh | pv);
-            let mh = pv & xh;
-            if ph & last != 0 {
-                score += 1;
-            } else if mh & last != 0 {
-                score -= 1;
+        let (mut pv, mut mv, mut score) = ([u64::MAX; N], [0u64; N], [p.len(); N]);
+        let longest = texts.iter().map(|t| t.len()).max().unwrap_or(0);
+        for i in 0..longest {
+            for l in 0..N {
+                let Some(&c) = texts[l].get(i) else {
+                    continue;
+                };
+                let eq = self.pm[(c & 0x7f) as usize];
+                let xv = eq | mv[l];
+                let xh = ((eq & pv[l]).wrapping_add(pv[l]) ^ pv[l]) | eq;
+                let ph = mv[l] | !(xh | pv[l]);
+                let mh = pv[l] & xh;
+                // The last row's horizontal step: +1, -1 or 0 (never both).
+                score[l] = (score[l] + usize::from(ph & last != 0)) - usize::from(mh & last != 0);
+                let ph = (ph << 1) | 1;
+                pv[l] = (mh << 1) | !(xv | ph);
+                mv[l] = ph & xv;
             }
-            let ph = (ph << 1) | 1;
-            pv = (mh << 1) | !(xv | ph);
-            mv = ph & xv;
         }
         score
     }
@@ -219,6 +236,9 @@ mod tests {
                 assert_eq!(levenshtein(a, b), strsim::generic_levenshtein(&x, &y));
                 // A pattern longer than the text it runs over, too.
                 assert_eq!(Pattern::new(a).levenshtein(b), levenshtein(a, b));
+                let texts = [b, &a[..], b"", &b[..b.len() / 3]];
+                let lanes = Pattern::new(a).levenshtein_lanes(texts);
+                assert_eq!(lanes, texts.map(|t| levenshtein(a, t)));
                 // Interleaved with other values of other lengths, the same bits.
                 let lanes = Pattern::new(b).jaro_winkler_lanes([a, b"", b, &a[..a.len() / 2]]);
                 let one = |v: &[u8]| jaro_winkler(v, b).to_bits();

@@ -126,8 +126,8 @@ impl<'a> FieldComparator<'a> {
 
     /// Writes the level of gathered record `x` with each of the gathered records `ys` into
     /// `out[j * k + f]` (`f` is this field's place among the `k` comparisons): when a word
-    /// kernel compares `x`'s value, it is prepared once for all of them ([`Pattern`]), and
-    /// Jaro's values go through it [`LANES`] at a time.
+    /// kernel compares `x`'s value, it is prepared once for all of them ([`Pattern`]), and the
+    /// others go through the kernel [`LANES`] at a time.
     fn row_levels(
         &self,
         g: &Gathered<'a>,
@@ -148,36 +148,44 @@ impl<'a> FieldComparator<'a> {
         for (o, &y) in out[f..].iter_mut().step_by(k).zip(ys) {
             let y = at(y);
             *o = self.level_with(ix, g.ids[y], || {
-                self.pattern_level(&p, vx, g.value(y)).unwrap_or(PENDING)
+                self.pattern_level(vx, g.value(y)).unwrap_or(PENDING)
             });
         }
-        // The values left to Jaro, in lanes.
+        // The values left to a kernel, in lanes.
         let (mut lane, mut n) = ([0usize; LANES], 0);
+        let value = |j: usize| g.texts[at(ys[j])].as_bytes();
         for j in 0..ys.len() {
             if out[j * k + f] == PENDING {
                 lane[n] = j;
                 n += 1;
                 if n == LANES {
-                    let values = lane.map(|j| g.texts[at(ys[j])].as_bytes());
-                    let sims = match self.method {
-                        Method::Jaro => p.jaro_lanes(values),
-                        _ => p.jaro_winkler_lanes(values),
-                    };
-                    for (&j, s) in lane.iter().zip(sims) {
-                        out[j * k + f] = self.threshold_level(s);
+                    let levels = self.lane_levels(&p, lane.map(value));
+                    for (&j, level) in lane.iter().zip(levels) {
+                        out[j * k + f] = level;
                     }
                     n = 0;
                 }
             }
         }
         for &j in &lane[..n] {
-            let y = g.texts[at(ys[j])].as_bytes();
-            let s = match self.method {
-                Method::Jaro => p.jaro(y),
-                _ => p.jaro_winkler(y),
-            };
-            out[j * k + f] = self.threshold_level(s);
+            out[j * k + f] = self.lane_levels(&p, [value(j)])[0];
         }
+    }
+
+    /// The levels of `N` values against the prepared `p`, by this field's word kernel.
+    #[inline]
+    fn lane_levels<const N: usize>(&self, p: &Pattern, values: [&[u8]; N]) -> [i8; N] {
+        let sims = match self.method {
+            Method::Jaro => p.jaro_lanes(values),
+            Method::JaroWinkler => p.jaro_winkler_lanes(values),
+            _ => {
+                let capped = values.map(|v| &v[..v.len().min(method::MAX_COMPARED_CHARS)]);
+                let distances = p.levenshtein_lanes(capped);
+                let longest = |l: usize| p.len().max(capped[l].len());
+                std::array::from_fn(|l| method::normalised(distances[l], longest(l)))
+            }
+        };
+        sims.map(|s| self.threshold_level(s))
     }
 
     /// `x` prepared for a word kernel, when this field's levels come from one and `x` fits it.
@@ -191,11 +199,11 @@ impl<'a> FieldComparator<'a> {
             .then(|| Pattern::new(x.text.as_bytes()))
     }
 
-    /// [`Self::values_level`] of `x`, prepared as `p`, and `y`: the same level (the kernels
-    /// are symmetric), without preparing either value again; `None` when it takes Jaro, which
-    /// [`Self::row_levels`] runs on several values at once.
+    /// [`Self::values_level`] of `x` and `y` when it needs no kernel; `None` when it takes the
+    /// word kernel, which [`Self::row_levels`] runs against `x` (prepared, and the kernels are
+    /// symmetric, so the level is the same) for several values at once.
     #[inline]
-    fn pattern_level(&self, p: &Pattern, x: Value, y: Value) -> Option<i8> {
+    fn pattern_level(&self, x: Value, y: Value) -> Option<i8> {
         let yb = y.text.as_bytes();
         if !y.ascii || (self.method != Method::Levenshtein && yb.len() > kernels::WORD) {
             return Some(self.values_level(x, y));
@@ -203,12 +211,7 @@ impl<'a> FieldComparator<'a> {
         if method::out_of_reach(self.method, x.text.len(), yb.len(), self.lowest) {
             return Some(0);
         }
-        if self.method != Method::Levenshtein {
-            return None;
-        }
-        let yb = &yb[..yb.len().min(method::MAX_COMPARED_CHARS)];
-        let s = method::normalised(p.levenshtein(yb), x.text.len().max(yb.len()));
-        Some(self.threshold_level(s))
+        None
     }
 
     /// Whether comparing two unequal ids of this field reads their values.

@@ -60,7 +60,8 @@ pub fn select(
             }
             let x = if v.by_vector { id } else { i };
             if v.keep[x] || manual(a, b) {
-                part.kept.push(a, b, rule, chunk.pair_levels(i));
+                part.kept
+                    .push(a, b, rule, table.levels(i, chunk.n_comparisons));
             } else {
                 part.below_floor[rule as usize] += 1;
             }
@@ -94,7 +95,7 @@ struct Verdicts {
 }
 
 impl Verdicts {
-    /// Scores `chunk` (whose vectors `table` packs).
+    /// Scores `chunk` (pairs without their levels; `table` holds them).
     fn of(scorer: &Scorer, chunk: &Compared, table: &ChunkTable, floor: f64) -> Verdicts {
         let k = chunk.n_comparisons;
         let vectors = table.vectors.len() / k.max(1);
@@ -110,7 +111,12 @@ impl Verdicts {
             .map(|v| scorer.is_conflict(distinct.pair_levels(v)))
             .collect();
         let by_vector = !scorer.has_term_frequencies();
-        let scored = scorer.score(if by_vector { &distinct } else { chunk });
+        let scored = if by_vector {
+            scorer.score(&distinct)
+        } else {
+            // A term-frequency adjustment depends on the pair's records: scored pair by pair.
+            scorer.score(&table.with_levels(chunk))
+        };
         let keep = (scored.probability.iter().zip(&scored.decision))
             .map(|(&p, &d)| p >= floor || d != Decision::NonMatch)
             .collect();
