@@ -39,7 +39,8 @@ struct FieldComparator<'a> {
     matrix: Option<Vec<i8>>,
 }
 
-/// Values that one call of the Jaro kernel compares with a prepared value, side by side.
+/// Values that one call of a word kernel (Jaro, Levenshtein) compares with a prepared value,
+/// side by side.
 const LANES: usize = 4;
 
 /// A level not yet computed, in [`FieldComparator::row_levels`]'s output.
