@@ -21,8 +21,9 @@ pub fn write_decisions(
     compared: &Compared,
     scored: &Scored,
 ) -> Result<()> {
-    let mut all = TableWriter::new(&dir.table(Table::Decisions));
-    let mut review = TableWriter::new(&dir.table(Table::Review));
+    // In pair order: no text column is sorted.
+    let mut all = TableWriter::new(&dir.table(Table::Decisions)).text_statistics(&[]);
+    let mut review = TableWriter::new(&dir.table(Table::Review)).text_statistics(&[]);
     let n = compared.len();
     // At least one chunk, so an empty run still writes both files with their schema.
     let starts: Vec<usize> = if n == 0 {

@@ -279,8 +279,9 @@ pub(super) fn survive_stage(
 ) -> Result<()> {
     let (p, dir) = (ctx.p, ctx.dir);
     ctx.stages.time("survive", || {
-        let mut golden = TableWriter::new(&dir.table(Table::Golden));
-        let mut lineage = TableWriter::new(&dir.table(Table::Lineage));
+        // Both in cluster order: no text column is sorted.
+        let mut golden = TableWriter::new(&dir.table(Table::Golden)).text_statistics(&[]);
+        let mut lineage = TableWriter::new(&dir.table(Table::Lineage)).text_statistics(&[]);
         let mut start = 0;
         survive::survive(records, p, clusters, &changes.created_run, |g, l| {
             start += g.num_rows();
@@ -329,7 +330,11 @@ pub(super) fn write_stage(
 /// `records.parquet` ([`standardize::records::records_table`]).
 fn write_records(dir: &RunDir, records: &RecordBatch) -> Result<()> {
     let table = standardize::records::records_table(records)?;
-    write_parquet(&dir.table(Table::Records), &table)
+    // Grouped by source, each in its file order: only the keys keep text statistics.
+    let keys = [crate::schema::SOURCE, crate::schema::SOURCE_ID];
+    let mut w = TableWriter::new(&dir.table(Table::Records)).text_statistics(&keys);
+    w.write(table)?;
+    w.finish()
 }
 
 /// Counts of the scored pairs, for the manifest.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::properties::WriterProperties;
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
@@ -40,6 +41,8 @@ pub struct TableWriter {
     group_rows: usize,
     rows: usize,
     started: std::time::Instant,
+    /// The text columns that keep min/max statistics; `None`: all of them.
+    text_statistics: Option<Vec<String>>,
 }
 
 /// The parts of an open Parquet file: its writer and its column-writer factory.
@@ -61,21 +64,50 @@ impl TableWriter {
             group_rows: ROW_GROUP_ROWS,
             rows: 0,
             started: std::time::Instant::now(),
+            text_statistics: None,
         }
+    }
+
+    /// Keeps min/max statistics of the text columns `sorted` only (numbers keep theirs). In a
+    /// column of ids or text in no order, every row group's minimum and maximum span nearly
+    /// the whole range, so they prune nothing, and computing them costs two string
+    /// comparisons a value; a column the table is sorted by lets DuckDB or Spark skip row
+    /// groups.
+    pub fn text_statistics(mut self, sorted: &[&str]) -> Self {
+        self.text_statistics = Some(sorted.iter().map(|c| c.to_string()).collect());
+        self
+    }
+
+    /// The writer properties of a file of `schema`.
+    fn properties(&self, schema: &arrow::datatypes::Schema) -> WriterProperties {
+        use ::parquet::file::properties::EnabledStatistics;
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_max_row_group_row_count(Some(self.group_rows))
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES);
+        if let Some(sorted) = &self.text_statistics {
+            let unsorted = schema.fields().iter().filter(|f| {
+                matches!(
+                    f.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) && !sorted.contains(f.name())
+            });
+            for f in unsorted {
+                let column = ::parquet::schema::types::ColumnPath::from(f.name().as_str());
+                props = props.set_column_statistics_enabled(column, EnabledStatistics::None);
+            }
+        }
+        props.build()
     }
 
     /// Appends `batch` (the schema of the first batch); full row groups are written now.
     pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
         if self.open.is_none() {
             let file = File::create(&self.path).map_err(|e| Error::io(&self.path, e))?;
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                .set_max_row_group_row_count(Some(self.group_rows))
-                .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
-                .build();
             // The high-level writer embeds the Arrow schema; its parts then take the columns
             // one by one.
             let schema = batch.schema();
+            let props = self.properties(&schema);
             let (writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))?
                 .into_serialized_writer()?;
             self.open = Some(OpenTable {
@@ -264,6 +296,44 @@ mod tests {
     use arrow::array::{AsArray, StringArray, UInt32Array};
     use arrow::datatypes::UInt32Type;
     use std::sync::Arc;
+
+    /// Text columns not listed carry no min/max statistics; listed ones and numbers do, and
+    /// the values read back the same.
+    #[test]
+    fn only_listed_text_columns_keep_statistics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let names = StringArray::from_iter_values((0..10).map(|i| format!("k{i}")));
+        let b = RecordBatch::try_from_iter([
+            ("id", Arc::new(UInt32Array::from_iter_values(0..10)) as _),
+            ("key", Arc::new(names.clone()) as _),
+            ("text", Arc::new(names) as _),
+        ])
+        .expect("batch");
+        for (listed, want) in [
+            (None, [true, true, true]),
+            (Some(&["key"]), [true, true, false]),
+        ] {
+            let path = dir.path().join("t.parquet");
+            let mut w = TableWriter::new(&path);
+            if let Some(listed) = listed {
+                w = w.text_statistics(listed);
+            }
+            w.write(b.clone()).expect("write");
+            w.finish().expect("finish");
+            let file = File::open(&path).expect("open");
+            let reader = ::parquet::file::reader::SerializedFileReader::new(file).expect("read");
+            use ::parquet::file::reader::FileReader;
+            let group = reader.metadata().row_group(0).clone();
+            let has = |c: usize| {
+                group
+                    .column(c)
+                    .statistics()
+                    .is_some_and(|s| s.min_bytes_opt().is_some())
+            };
+            assert_eq!([has(0), has(1), has(2)], want, "{listed:?}");
+            assert_eq!(read_parquet(&path).expect("read back"), b);
+        }
+    }
 
     fn batch(from: u32, to: u32) -> RecordBatch {
         let ids = UInt32Array::from_iter_values(from..to);
