@@ -281,7 +281,7 @@ pub fn compare_packed<T: Send>(
             // The pairs without their levels: those go straight into the packed table.
             let mut out = Compared::with_comparisons(k);
             let mut packer = Packer::new(k);
-            let (mut buf, mut row) = (vec![0i8; k], Vec::new());
+            let mut row = Vec::new();
             let mut gathered = Gathered::default();
             // The block whose members are gathered: a large block's items follow each other.
             let mut at = None;
@@ -291,22 +291,20 @@ pub fn compare_packed<T: Send>(
                     at = Some(block.start);
                 }
                 let a = m[x];
-                if let Some(cache) = cache {
-                    // An incremental run: each pair's levels may be the previous run's.
-                    for &y in ys {
-                        let b = m[y as usize];
-                        if cache.get(a, b, &mut buf) {
-                            out.reused += 1;
-                        } else {
-                            comparator.gathered_levels(&gathered, x, y as usize, &mut buf);
-                        }
-                        out.push(a, b, block.rule, &[]);
-                        packer.push(&buf);
-                    }
-                    return;
-                }
                 row.resize(ys.len() * k, 0);
-                comparator.row_levels(&gathered, x, ys, &mut row);
+                match cache {
+                    None => comparator.row_levels(&gathered, x, ys, &mut row),
+                    // An incremental run: each pair's levels may be the previous run's.
+                    Some(cache) => {
+                        for (&y, levels) in ys.iter().zip(row.chunks_exact_mut(k.max(1))) {
+                            if cache.get(a, m[y as usize], levels) {
+                                out.reused += 1;
+                            } else {
+                                comparator.gathered_levels(&gathered, x, y as usize, levels);
+                            }
+                        }
+                    }
+                }
                 for (j, &y) in ys.iter().enumerate() {
                     out.push(a, m[y as usize], block.rule, &[]);
                     packer.push(&row[j * k..(j + 1) * k]);

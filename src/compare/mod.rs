@@ -402,7 +402,9 @@ pub struct Compared {
     pub right: Vec<u32>,
     /// Index of the first blocking rule that found the pair.
     pub rule: Vec<u8>,
-    /// Levels, row-major: `levels[pair * n_comparisons + comparison]`.
+    /// Levels, row-major: `levels[pair * n_comparisons + comparison]`; empty where the pairs
+    /// come without them (compare's chunks and scoring's re-enumeration, whose levels are in
+    /// their chunk's table, [`chunks::ChunkTable::levels`]).
     pub levels: Vec<i8>,
     /// Number of comparisons per pair.
     pub n_comparisons: usize,
