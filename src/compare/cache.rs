@@ -51,12 +51,23 @@ pub fn record_hashes(batch: &RecordBatch, comparisons: &[ComparisonConfig]) -> R
         .collect())
 }
 
-/// Levels of the previous run's pairs whose two records are unchanged, by current indices.
+/// Levels of the previous run's pairs whose two records are unchanged, by current indices:
+/// each record's cached partners side by side (sorted), so a row of pairs is looked up
+/// without hashing, and a record without any costs one comparison.
 #[derive(Debug, Default)]
 pub struct PairCache {
-    index: HashMap<(u32, u32), u32>,
+    /// Where each record's partners start in `partners` (one more entry than records).
+    offsets: Vec<u32>,
+    /// Each record's cached partners, ascending.
+    partners: Vec<u32>,
+    /// The pair of each entry of `partners`: where its levels start in `levels`, over `k`.
+    slots: Vec<u32>,
+    /// Levels of each cached pair, `k` a pair.
     levels: Vec<i8>,
+    /// Comparisons.
     k: usize,
+    /// Cached pairs.
+    pairs: usize,
 }
 
 /// Column `name` of the previous run's table `file` (or of this run's records) as Utf8.
@@ -140,36 +151,71 @@ impl PreviousPairs {
     }
 
     /// The cache of the pairs whose two records are unchanged (`current`: their current
-    /// indices); `k` comparisons.
-    fn cache(&self, current: &HashMap<(&str, &str), u32>, k: usize) -> PairCache {
+    /// indices, of `n` records); `k` comparisons.
+    fn cache(&self, current: &HashMap<(&str, &str), u32>, n: usize, k: usize) -> PairCache {
         let cols = &self.keys;
-        let mut cache = PairCache {
-            k,
-            ..Default::default()
-        };
         // Each previous pair, by current record indices, when both records are unchanged.
-        let pairs: Vec<Option<(u32, u32)>> = (0..cols[0].len())
+        let found: Vec<Option<(u32, u32)>> = (0..cols[0].len())
             .into_par_iter()
             .map(|r| {
                 let a = current.get(&(cols[0].value(r), cols[1].value(r)))?;
                 let b = current.get(&(cols[2].value(r), cols[3].value(r)))?;
-                Some((*a.min(b), *a.max(b)))
+                (a != b).then_some((*a.min(b), *a.max(b)))
             })
             .collect();
-        cache.index.reserve(pairs.len());
-        for (r, key) in pairs.into_iter().enumerate() {
-            if let Some(key) = key
-                && let std::collections::hash_map::Entry::Vacant(slot) = cache.index.entry(key)
-            {
-                slot.insert((cache.levels.len() / k.max(1)) as u32);
-                cache.levels.extend(self.levels.iter().map(|c| c.value(r)));
-            }
+        let mut pairs: Vec<(u32, u32, u32)> = (found.into_iter().enumerate())
+            .filter_map(|(r, key)| key.map(|(a, b)| (a, b, r as u32)))
+            .collect();
+        // The first row of a pair written twice wins, as a map insert would.
+        pairs.par_sort_unstable();
+        pairs.dedup_by_key(|&mut (a, b, _)| (a, b));
+        let mut levels = Vec::with_capacity(pairs.len() * k);
+        for &(_, _, r) in &pairs {
+            levels.extend(self.levels.iter().map(|c| c.value(r as usize)));
         }
-        cache
+        PairCache::index(&pairs, n, k, levels)
     }
 }
 
 impl PairCache {
+    /// The partner lists of `pairs` (`(a, b, _)` with a < b, sorted, the i-th pair's levels at
+    /// `levels[i * k..]`) over `n` records.
+    fn index(pairs: &[(u32, u32, u32)], n: usize, k: usize, levels: Vec<i8>) -> PairCache {
+        let mut offsets = vec![0u32; n + 1];
+        for &(a, b, _) in pairs {
+            offsets[a as usize + 1] += 1;
+            offsets[b as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut partners = vec![0u32; pairs.len() * 2];
+        let mut slots = vec![0u32; pairs.len() * 2];
+        // Pairs come sorted by (a, b), so each record's partners land in ascending order: the
+        // smaller partners (as b) of a pair sorted first, then the larger ones (as a).
+        let mut place = |at: u32, partner: u32, slot: usize| {
+            let i = &mut next[at as usize];
+            partners[*i as usize] = partner;
+            slots[*i as usize] = slot as u32;
+            *i += 1;
+        };
+        for (slot, &(a, b, _)) in pairs.iter().enumerate() {
+            place(b, a, slot);
+        }
+        for (slot, &(a, b, _)) in pairs.iter().enumerate() {
+            place(a, b, slot);
+        }
+        PairCache {
+            offsets,
+            partners,
+            slots,
+            levels,
+            k,
+            pairs: pairs.len(),
+        }
+    }
+
     /// Builds the cache from the previous run `prev` (its crosswalk and decisions) for the
     /// current records.
     pub fn load(
@@ -204,29 +250,61 @@ impl PairCache {
             current.insert((src.value(r), ids.value(r)), r as u32);
         }
         let pairs = PreviousPairs::read(prev, comparisons)?;
-        Ok(pairs.cache(&current, comparisons.len()))
+        Ok(pairs.cache(&current, hashes.len(), comparisons.len()))
     }
 
-    /// Copies the cached levels of `(a, b)` (a < b) into `out`; false when not cached.
+    /// Record `a`'s cached partners, ascending, empty for a record outside the cache.
     #[inline]
-    pub fn get(&self, a: u32, b: u32, out: &mut [i8]) -> bool {
-        match self.index.get(&(a, b)) {
-            Some(&i) => {
-                let i = i as usize * self.k;
-                out.copy_from_slice(&self.levels[i..i + self.k]);
-                true
-            }
-            None => false,
+    pub fn partners(&self, a: u32) -> &[u32] {
+        let a = a as usize;
+        match (self.offsets.get(a), self.offsets.get(a + 1)) {
+            (Some(&s), Some(&e)) => &self.partners[s as usize..e as usize],
+            _ => &[],
         }
+    }
+
+    /// The levels of `a` with its `i`-th partner of [`PairCache::partners`].
+    #[inline]
+    pub fn levels_of(&self, a: u32, i: usize) -> &[i8] {
+        let slot = self.slots[self.offsets[a as usize] as usize + i] as usize * self.k;
+        &self.levels[slot..slot + self.k]
     }
 
     /// Number of cached pairs.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.pairs
     }
 
     /// True when nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.pairs == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_record_lists_its_partners_ascending_with_their_pairs_levels() {
+        // Pairs (a, b, _) sorted, two comparisons; record 4 has no pair.
+        let pairs = [(0, 2, 0), (0, 3, 0), (1, 2, 0), (2, 3, 0)];
+        let levels = vec![1, 2, 3, 4, 5, 6, 7, 8];
+        let cache = PairCache::index(&pairs, 5, 2, levels);
+        assert_eq!(cache.len(), 4);
+        let lists: Vec<&[u32]> = (0..5).map(|r| cache.partners(r)).collect();
+        assert_eq!(lists, [&[2, 3][..], &[2], &[0, 1, 3], &[0, 2], &[]]);
+        let of = |a: u32, b: u32| {
+            let i = cache.partners(a).binary_search(&b).expect("cached");
+            cache.levels_of(a, i).to_vec()
+        };
+        // Either record of a pair finds the same levels.
+        assert_eq!((of(0, 3), of(3, 0)), (vec![3, 4], vec![3, 4]));
+        assert_eq!((of(2, 1), of(1, 2)), (vec![5, 6], vec![5, 6]));
+        assert_eq!(of(3, 2), vec![7, 8]);
+        assert!(
+            cache.partners(9).is_empty(),
+            "a record past the end has none"
+        );
     }
 }

@@ -282,6 +282,7 @@ pub fn compare_packed<T: Send>(
             let mut out = Compared::with_comparisons(k);
             let mut packer = Packer::new(k);
             let mut row = Vec::new();
+            let mut reuse = Reuse::default();
             let mut gathered = Gathered::default();
             // The block whose members are gathered: a large block's items follow each other.
             let mut at = None;
@@ -292,17 +293,12 @@ pub fn compare_packed<T: Send>(
                 }
                 let a = m[x];
                 row.resize(ys.len() * k, 0);
-                match cache {
+                match cache.filter(|c| !c.partners(a).is_empty()) {
                     None => comparator.row_levels(&gathered, x, ys, &mut row),
-                    // An incremental run: each pair's levels may be the previous run's.
+                    // An incremental run: some of the row's pairs have the previous run's levels.
                     Some(cache) => {
-                        for (&y, levels) in ys.iter().zip(row.chunks_exact_mut(k.max(1))) {
-                            if cache.get(a, m[y as usize], levels) {
-                                out.reused += 1;
-                            } else {
-                                comparator.gathered_levels(&gathered, x, y as usize, levels);
-                            }
-                        }
+                        out.reused +=
+                            reuse.row(cache, (comparator, &gathered), (m, x, ys), &mut row)
                     }
                 }
                 for (j, &y) in ys.iter().enumerate() {
@@ -334,6 +330,51 @@ pub fn compare_packed<T: Send>(
         tallies.push(t);
     }
     (packed, tallies)
+}
+
+/// Buffers of a row whose outer record has pairs in the previous run's cache.
+#[derive(Default)]
+struct Reuse {
+    /// Positions in the row of the pairs not cached.
+    fresh: Vec<usize>,
+    /// Their members.
+    fresh_ys: Vec<u32>,
+    /// Their levels, computed.
+    levels: Vec<i8>,
+}
+
+impl Reuse {
+    /// Writes the levels of gathered record `x` of block `m` with each of `ys` into `row`, as
+    /// [`Comparator::row_levels`] does, copying those `cache` holds; returns how many it copied.
+    fn row(
+        &mut self,
+        cache: &PairCache,
+        (comparator, g): (&Comparator, &Gathered),
+        (m, x, ys): (&[u32], usize, &[u32]),
+        row: &mut [i8],
+    ) -> u64 {
+        let (a, k) = (m[x], comparator.len());
+        let partners = cache.partners(a);
+        self.fresh.clear();
+        self.fresh_ys.clear();
+        for (j, &y) in ys.iter().enumerate() {
+            match partners.binary_search(&m[y as usize]) {
+                Ok(i) => row[j * k..(j + 1) * k].copy_from_slice(cache.levels_of(a, i)),
+                Err(_) => {
+                    self.fresh.push(j);
+                    self.fresh_ys.push(y);
+                }
+            }
+        }
+        if !self.fresh.is_empty() {
+            self.levels.resize(self.fresh.len() * k, 0);
+            comparator.row_levels(g, x, &self.fresh_ys, &mut self.levels);
+            for (levels, &j) in self.levels.chunks_exact(k.max(1)).zip(&self.fresh) {
+                row[j * k..(j + 1) * k].copy_from_slice(levels);
+            }
+        }
+        (ys.len() - self.fresh.len()) as u64
+    }
 }
 
 impl Packed {
