@@ -5,19 +5,19 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use arrow::array::{Array, StringArray};
 use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::read::{Clustering, TableRead, text};
+use super::index::{Crosswalk, NO_CLUSTER};
+use super::read::{TableRead, text};
 use super::records::{RecordKey, RecordValues};
 use super::review::shown;
 use crate::Result;
 use crate::run::Table;
-use crate::schema::{GOLDEN_ID, MATCH_PROBABILITY, RECORD_COUNT, SOURCE, SOURCE_ID, SOURCES};
+use crate::schema::{MATCH_PROBABILITY, RECORD_COUNT, SOURCES};
 
 /// Clusters listed in each of the two lists.
 pub const CLUSTER_CAP: usize = 20;
@@ -112,142 +112,78 @@ pub fn read_links(dir: &Path) -> Result<TableRead> {
     TableRead::of(dir, Table::Decisions, Some(&LINK_COLUMNS))
 }
 
-/// The clusters section, from the run's golden records and crosswalk (`tables`) and the
-/// decisions read by [`read_links`].
-pub fn clusters_view(tables: &Clustering, decisions: &TableRead) -> Result<ClustersView> {
-    let (golden, xw) = (&tables.golden, &tables.crosswalk);
-    let (ids, sizes, sources) = (
-        golden.strings(GOLDEN_ID)?,
-        golden.floats(RECORD_COUNT)?,
-        golden.strings(SOURCES)?,
-    );
-    let (xs, xi, xg) = (
-        xw.strings(SOURCE)?,
-        xw.strings(SOURCE_ID)?,
-        xw.strings(GOLDEN_ID)?,
-    );
-    let records = Records::new(&xs, &xi, &xg, &ids);
-    let links = internal_links(decisions, &records, golden.rows())?;
+/// The clusters section, from the run's golden records (`golden`), its crosswalk indexed
+/// (`xw`) and the decisions read by [`read_links`].
+pub fn clusters_view(
+    golden: &TableRead,
+    xw: &Crosswalk,
+    decisions: &TableRead,
+) -> Result<ClustersView> {
+    let ids = &xw.keys.golden;
+    let (sizes, sources) = (golden.floats(RECORD_COUNT)?, golden.strings(SOURCES)?);
+    let size = |c: usize| sizes[c].unwrap_or(0.0) as u64;
+    let links = internal_links(decisions, xw)?;
+    let weakest = weakest_links(&links, golden.rows());
+    let (by_size, by_weak) = listed(golden.rows(), |c| text(ids, c), size, |c| weakest[c]);
     let entry = |c: usize| Entry {
-        id: text(&ids, c).to_string(),
-        size: sizes[c].unwrap_or(0.0) as u64,
-        weakest: weakest_link(&links[c]),
+        id: text(ids, c).to_string(),
+        size: size(c),
+        weakest: weakest[c],
     };
-    let entries: Vec<Entry> = (0..golden.rows()).map(entry).collect();
-    let (by_size, by_weak) = listed(&entries);
     let chosen: BTreeSet<usize> = by_size.iter().chain(&by_weak).copied().collect();
-    let mut members = records.members_of(&chosen);
+    let mut members = members_of(xw, &chosen);
+    let mut chosen_links: HashMap<usize, Vec<Link>> = HashMap::new();
+    for &(c, link) in links
+        .iter()
+        .filter(|(c, _)| chosen.contains(&(*c as usize)))
+    {
+        chosen_links.entry(c as usize).or_default().push(link);
+    }
     let clusters = chosen
         .iter()
         .map(|&c| {
             let rows = members.remove(&c).unwrap_or_default();
-            let mut view = graph(&records, rows, &links[c]);
-            view.id = entries[c].id.clone();
-            view.size = entries[c].size;
+            let links = chosen_links.remove(&c).unwrap_or_default();
+            let mut view = graph(xw, rows, &links);
+            let e = entry(c);
+            (view.id, view.size, view.weakest) = (e.id, e.size, e.weakest);
             view.sources = text(&sources, c).replace(',', ", ");
-            view.weakest = entries[c].weakest;
             view
         })
         .collect();
-    let pick = |list: Vec<usize>| list.into_iter().map(|c| entries[c].clone()).collect();
     Ok(ClustersView {
         total: golden.rows(),
-        largest: pick(by_size),
-        weakest: pick(by_weak),
+        largest: by_size.into_iter().map(entry).collect(),
+        weakest: by_weak.into_iter().map(entry).collect(),
         clusters,
     })
 }
 
-/// The crosswalk's records by row: their keys, the row of each key and each row's cluster
-/// (its golden record's row), without a string copy per record.
-struct Records<'a> {
-    /// Source of each row.
-    sources: &'a StringArray,
-    /// Source id of each row.
-    ids: &'a StringArray,
-    /// The row of each `(source, source_id)`.
-    row_of: HashMap<(&'a str, &'a str), u32>,
-    /// The cluster of each row, `None` when its golden id is not in `golden.parquet`.
-    cluster: Vec<Option<usize>>,
-}
-
-impl<'a> Records<'a> {
-    /// Indexes the crosswalk columns against the golden ids `golden`.
-    fn new(
-        sources: &'a StringArray,
-        ids: &'a StringArray,
-        golden_of: &'a StringArray,
-        golden: &'a StringArray,
-    ) -> Self {
-        // Two maps of millions of strings at scale: built side by side, then looked up in
-        // parallel.
-        let (index, row_of) = rayon::join(
-            || -> HashMap<&str, usize> {
-                (0..golden.len()).map(|i| (text(golden, i), i)).collect()
-            },
-            || {
-                (0..sources.len())
-                    .map(|i| ((text(sources, i), text(ids, i)), i as u32))
-                    .collect()
-            },
-        );
-        let cluster = (0..sources.len())
-            .into_par_iter()
-            .map(|i| index.get(text(golden_of, i)).copied())
-            .collect();
-        Records {
-            sources,
-            ids,
-            row_of,
-            cluster,
+/// The rows of each of the `chosen` clusters.
+fn members_of(xw: &Crosswalk, chosen: &BTreeSet<usize>) -> HashMap<usize, Vec<u32>> {
+    let mut members: HashMap<usize, Vec<u32>> = HashMap::new();
+    for (r, &c) in xw.cluster.iter().enumerate() {
+        if c != NO_CLUSTER && chosen.contains(&(c as usize)) {
+            members.entry(c as usize).or_default().push(r as u32);
         }
     }
-
-    /// The key of row `r`.
-    fn key(&self, r: u32) -> RecordKey {
-        let r = r as usize;
-        (
-            text(self.sources, r).to_string(),
-            text(self.ids, r).to_string(),
-        )
-    }
-
-    /// The row and cluster of record `(source, id)`.
-    fn find(&self, source: &str, id: &str) -> Option<(u32, usize)> {
-        let r = *self.row_of.get(&(source, id))?;
-        Some((r, self.cluster[r as usize]?))
-    }
-
-    /// The rows of each of the `chosen` clusters.
-    fn members_of(&self, chosen: &BTreeSet<usize>) -> HashMap<usize, Vec<u32>> {
-        let mut members: HashMap<usize, Vec<u32>> = HashMap::new();
-        for (r, c) in self.cluster.iter().enumerate() {
-            if let Some(c) = c.filter(|c| chosen.contains(c)) {
-                members.entry(c).or_default().push(r as u32);
-            }
-        }
-        members
-    }
+    members
 }
 
-/// The clusters listed: the largest (more than one record) and those with the weakest links,
-/// [`CLUSTER_CAP`] of each, ties by golden id.
-fn listed(entries: &[Entry]) -> (Vec<usize>, Vec<usize>) {
-    let by_size = |&a: &usize, &b: &usize| {
-        let (x, y) = (&entries[a], &entries[b]);
-        y.size.cmp(&x.size).then_with(|| x.id.cmp(&y.id))
-    };
-    let by_weak = |&a: &usize, &b: &usize| {
-        let (x, y) = (&entries[a], &entries[b]);
-        let w = |e: &Entry| e.weakest.unwrap_or(1.0);
-        w(x).total_cmp(&w(y)).then_with(|| x.id.cmp(&y.id))
-    };
-    let sized = (0..entries.len())
-        .filter(|&c| entries[c].size > 1)
-        .collect();
-    let linked = (0..entries.len())
-        .filter(|&c| entries[c].weakest.is_some())
-        .collect();
+/// The clusters listed among `n`: the largest (more than one record) and those with the
+/// weakest links, [`CLUSTER_CAP`] of each, ties by golden id (`id`, `size` and `weakest` of
+/// each cluster).
+fn listed<'i>(
+    n: usize,
+    id: impl Fn(usize) -> &'i str,
+    size: impl Fn(usize) -> u64,
+    weakest: impl Fn(usize) -> Option<f64>,
+) -> (Vec<usize>, Vec<usize>) {
+    let by_size = |&a: &usize, &b: &usize| size(b).cmp(&size(a)).then_with(|| id(a).cmp(id(b)));
+    let w = |c: usize| weakest(c).unwrap_or(1.0);
+    let by_weak = |&a: &usize, &b: &usize| w(a).total_cmp(&w(b)).then_with(|| id(a).cmp(id(b)));
+    let sized = (0..n).filter(|&c| size(c) > 1).collect();
+    let linked = (0..n).filter(|&c| weakest(c).is_some()).collect();
     (first(sized, by_size), first(linked, by_weak))
 }
 
@@ -274,8 +210,9 @@ struct Link {
     d: &'static str,
 }
 
-/// Per cluster index, the linked, manual and review pairs of `decisions.parquet` within it.
-fn internal_links(t: &TableRead, records: &Records, clusters: usize) -> Result<Vec<Vec<Link>>> {
+/// The linked, manual and review pairs of `decisions.parquet` within one cluster, in
+/// decision order, each with its cluster.
+fn internal_links(t: &TableRead, xw: &Crosswalk) -> Result<Vec<(u32, Link)>> {
     let cols = LINK_COLUMNS;
     let (ls, li, rs, ri) = (
         t.strings(cols[0])?,
@@ -285,37 +222,33 @@ fn internal_links(t: &TableRead, records: &Records, clusters: usize) -> Result<V
     );
     let (p, d) = (t.floats(MATCH_PROBABILITY)?, t.strings("decision")?);
     // Each decision's two records looked up in parallel, kept in decision order.
-    let found: Vec<(usize, Link)> = (0..t.rows())
+    Ok((0..t.rows())
         .into_par_iter()
         .filter_map(|i| {
             let &kind = LINKS.iter().find(|k| **k == text(&d, i))?;
-            let (a, x) = records.find(text(&ls, i), text(&li, i))?;
-            let (b, y) = records.find(text(&rs, i), text(&ri, i))?;
+            let (a, x) = xw.find(text(&ls, i), text(&li, i))?;
+            let (b, y) = xw.find(text(&rs, i), text(&ri, i))?;
             let p = p[i].unwrap_or(0.0);
             (x == y).then_some((x, Link { a, b, p, d: kind }))
         })
-        .collect();
-    let mut out: Vec<Vec<Link>> = vec![Vec::new(); clusters];
-    for (x, link) in found {
-        out[x].push(link);
-    }
-    Ok(out)
+        .collect())
 }
 
-/// The lowest probability among `links` that join (match and manual), `None` without any.
-fn weakest_link(links: &[Link]) -> Option<f64> {
-    links
-        .iter()
-        .filter(|l| l.d != "review")
-        .map(|l| l.p)
-        .min_by(f64::total_cmp)
+/// Per cluster of `n`, the lowest probability among its `links` that join (match and
+/// manual), `None` without any.
+fn weakest_links(links: &[(u32, Link)], n: usize) -> Vec<Option<f64>> {
+    let mut weakest: Vec<Option<f64>> = vec![None; n];
+    for (c, l) in links.iter().filter(|(_, l)| l.d != "review") {
+        let w = &mut weakest[*c as usize];
+        *w = Some(w.map_or(l.p, |w| if l.p.total_cmp(&w).is_lt() { l.p } else { w }));
+    }
+    weakest
 }
 
 /// The drawn graph of a cluster with `members` and `links`: at most [`NODE_CAP`] records (by
 /// key order) and [`EDGE_CAP`] links among them, bridges marked.
-fn graph(records: &Records, rows: Vec<u32>, links: &[Link]) -> ClusterView {
-    let mut members: Vec<(RecordKey, u32)> =
-        rows.into_iter().map(|r| (records.key(r), r)).collect();
+fn graph(xw: &Crosswalk, rows: Vec<u32>, links: &[Link]) -> ClusterView {
+    let mut members: Vec<(RecordKey, u32)> = rows.into_iter().map(|r| (xw.key(r), r)).collect();
     members.sort();
     members.truncate(NODE_CAP);
     let at: HashMap<u32, usize> = members
@@ -427,6 +360,11 @@ mod tests {
         assert_eq!(bridges, [false, false, false, true, false]);
     }
 
+    fn list(entries: &[Entry]) -> (Vec<usize>, Vec<usize>) {
+        let e = |c: usize| &entries[c];
+        listed(entries.len(), |c| &e(c).id, |c| e(c).size, |c| e(c).weakest)
+    }
+
     #[test]
     fn lists_put_the_largest_and_the_weakest_first_ties_by_id() {
         let e = |id: &str, size, weakest| Entry {
@@ -440,7 +378,7 @@ mod tests {
             e("Gc", 1, None),
             e("Gd", 2, Some(0.7)),
         ];
-        assert_eq!(listed(&entries), (vec![1, 0, 3], vec![0, 3, 1]));
+        assert_eq!(list(&entries), (vec![1, 0, 3], vec![0, 3, 1]));
     }
 
     #[test]
@@ -462,6 +400,6 @@ mod tests {
         });
         by_size.truncate(CLUSTER_CAP);
         by_weak.truncate(CLUSTER_CAP);
-        assert_eq!(listed(&entries), (by_size, by_weak));
+        assert_eq!(list(&entries), (by_size, by_weak));
     }
 }

@@ -5,6 +5,7 @@
 //! the run store, so `golden report` rebuilds the same bytes; values are `***` when redacted.
 
 pub mod clusters;
+pub mod index;
 pub mod model;
 pub mod read;
 pub mod records;
@@ -66,15 +67,21 @@ pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
     // by side, then the profile beside the review queue and the clusters.
     let (tables, links) = rayon::join(|| read::Clustering::read(dir), || clusters::read_links(dir));
     let (tables, links) = (tables?, links?);
+    let keys = index::Keys::of(&tables)?;
+    let xw = index::Crosswalk::new(&keys);
     let (profile, views) = rayon::join(
-        || summary::profile(&m, &tables),
+        || summary::profile(&m, &tables.golden, &xw),
         || -> Result<_> {
             let review = review::review_view(dir, params.as_ref(), match_threshold)?;
-            Ok((review, clusters::clusters_view(&tables, &links)?))
+            Ok((
+                review,
+                clusters::clusters_view(&tables.golden, &xw, &links)?,
+            ))
         },
     );
     let (profile, (mut review, mut clusters)) = (profile?, views?);
-    drop((tables, links));
+    drop(xw);
+    drop((keys, tables, links));
     let model = model::model_view(&m, params.as_ref());
     lap("profile, review and clusters");
     let mut wanted = clusters::wanted(&clusters);

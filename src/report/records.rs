@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use arrow::array::Array;
+use rayon::prelude::*;
 
 use super::read::{TableRead, text};
 use crate::Result;
@@ -49,11 +50,12 @@ pub fn read_values(dir: &Path, wanted: &HashSet<RecordKey>) -> Result<Option<Rec
     // millions at scale: the others are skipped, not decoded).
     let keys = TableRead::file(&path, Some(&[SOURCE, SOURCE_ID]))?;
     let (sources, ids) = (keys.strings(SOURCE)?, keys.strings(SOURCE_ID)?);
-    let wanted: HashSet<(&str, &str)> = wanted
+    let wanted: foldhash::HashSet<(&str, &str)> = wanted
         .iter()
         .map(|(s, i)| (s.as_str(), i.as_str()))
         .collect();
     let rows: Vec<usize> = (0..keys.rows())
+        .into_par_iter()
         .filter(|&i| wanted.contains(&(text(&sources, i), text(&ids, i))))
         .collect();
     let columns: Vec<&str> = fields.iter().map(String::as_str).collect();

@@ -7,15 +7,18 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use serde::Serialize;
 
-use super::read::{Clustering, TableRead, text};
+use super::index::{Crosswalk, NO_CLUSTER};
+use super::read::{TableRead, text};
 use crate::Result;
 use crate::cluster::stable_ids::ChangeKind;
 use crate::output::Manifest;
 use crate::output::manifest::{Counts, InputFile};
 use crate::run::Table;
-use crate::schema::{GOLDEN_ID, SOURCE, SOURCES};
+use crate::schema::{SOURCE, SOURCES};
 
 /// A named count.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -232,8 +235,8 @@ pub fn percent(n: u64, of: u64) -> String {
 }
 
 /// The profile of the run in `dir` described by `m`.
-pub fn profile(m: &Manifest, tables: &Clustering) -> Result<ProfileView> {
-    let dups = duplicates_within_sources(&tables.crosswalk)?;
+pub fn profile(m: &Manifest, golden: &TableRead, xw: &Crosswalk) -> Result<ProfileView> {
+    let dups = duplicates_within_sources(xw);
     let sources = m
         .profile
         .iter()
@@ -259,7 +262,7 @@ pub fn profile(m: &Manifest, tables: &Clustering) -> Result<ProfileView> {
             }
         })
         .collect();
-    let mut overlap = overlap(&tables.golden)?;
+    let mut overlap = overlap(golden)?;
     let overlap_rest = overlap.len().saturating_sub(OVERLAP_CAP);
     overlap.truncate(OVERLAP_CAP);
     Ok(ProfileView {
@@ -269,21 +272,38 @@ pub fn profile(m: &Manifest, tables: &Clustering) -> Result<ProfileView> {
     })
 }
 
-/// Per source, the golden records holding two or more of its records, and those records.
-fn duplicates_within_sources(t: &TableRead) -> Result<HashMap<String, (u64, u64)>> {
-    let (sources, golden) = (t.strings(SOURCE)?, t.strings(GOLDEN_ID)?);
-    let mut per: HashMap<(&str, &str), u64> = HashMap::new();
-    for i in 0..t.rows() {
-        *per.entry((text(&sources, i), text(&golden, i)))
+/// Per source, the golden records holding two or more of its records, and those records
+/// (rows whose golden id is unknown are grouped by that id).
+fn duplicates_within_sources(xw: &Crosswalk) -> HashMap<String, (u64, u64)> {
+    let rows = xw.cluster.len();
+    let known = |r: &usize| xw.cluster[*r] != NO_CLUSTER;
+    // (source, cluster) of every row as one number, sorted: equal neighbours share a cluster.
+    let mut keys: Vec<u64> = (0..rows)
+        .into_par_iter()
+        .filter(known)
+        .map(|r| ((xw.source[r] as u64) << 32) | xw.cluster[r] as u64)
+        .collect();
+    keys.par_sort_unstable();
+    let mut counts: Vec<(u32, u64)> = keys
+        .chunk_by(|a, b| a == b)
+        .map(|run| ((run[0] >> 32) as u32, run.len() as u64))
+        .collect();
+    let mut unknown: HashMap<(u32, &str), u64> = HashMap::new();
+    for r in (0..rows).filter(|r| !known(r)) {
+        *unknown
+            .entry((xw.source[r], text(&xw.keys.golden_of, r)))
             .or_default() += 1;
     }
+    counts.extend(unknown.into_iter().map(|((s, _), n)| (s, n)));
     let mut out: HashMap<String, (u64, u64)> = HashMap::new();
-    for ((source, _), n) in per.into_iter().filter(|(_, n)| *n > 1) {
-        let e = out.entry(source.to_string()).or_default();
+    for (source, n) in counts.into_iter().filter(|(_, n)| *n > 1) {
+        let e = out
+            .entry(xw.names[source as usize].to_string())
+            .or_default();
         e.0 += 1;
         e.1 += n;
     }
-    Ok(out)
+    out
 }
 
 /// Golden records per combination of sources (`golden.parquet` → `sources`), most first.
