@@ -61,6 +61,7 @@ pub(super) fn finish_run(
         stats.below_floor = selected.below_floor.get(r).copied();
     }
     manifest.decisions = Some(ctx.p.output.decisions.describe(DECISIONS_FLOOR));
+    let known = report_known(&records, &clusters, &compared, &scored)?;
     drop((compared, scored, selected));
     crate::memory::release_free_memory();
     survive_stage(ctx, &records, &clusters, &changes)?;
@@ -82,8 +83,9 @@ pub(super) fn finish_run(
     };
     counts.write_into(&mut manifest.counts, &changes);
     counts.log(changes.rows.len());
-    // The report reads the written files back: free the run's own copies first, so its
-    // reading reuses that memory instead of adding to the run's peak.
+    // The report reads the golden records and review queue back (the crosswalk and links it
+    // takes from `known`): free the run's own copies first, so its reading reuses that memory
+    // instead of adding to the run's peak.
     drop((records, clusters, changes, content_hashes, rejects, manual));
     manifest.sources = sources;
     manifest.source_columns = source_columns;
@@ -91,8 +93,42 @@ pub(super) fn finish_run(
     manifest.placeholders = placeholders;
     manifest.profile = profile;
     manifest.report_redact = ctx.p.report.redact;
-    report_stage(ctx, manifest)?;
+    report_stage(ctx, manifest, Some(known))?;
     write_manifest(ctx, manifest)
+}
+
+/// What the report reads of this run's crosswalk and decisions, from what the run holds: each
+/// record's key and cluster (golden rows are written in cluster order), and the linked,
+/// manual and review pairs within one cluster in `decisions.parquet` order (its row `i` is
+/// pair `i`).
+fn report_known(
+    records: &RecordBatch,
+    clusters: &Clusters,
+    compared: &Compared,
+    scored: &Scored,
+) -> Result<crate::report::index::Known> {
+    use crate::report::clusters::{LINKS, Link};
+    let text =
+        |name| crate::run::text(records, name, crate::run::Text::Cast).map_err(Error::Internal);
+    let of = &clusters.cluster_of;
+    let links = (0..compared.len())
+        .into_par_iter()
+        .filter_map(|i| {
+            let d = scored.decision[i].as_str();
+            let (a, b) = (compared.left[i], compared.right[i]);
+            let c = of[a as usize];
+            (LINKS.contains(&d) && c == of[b as usize]).then(|| {
+                let p = scored.probability[i];
+                (c, Link { a, b, p, d })
+            })
+        })
+        .collect();
+    Ok(crate::report::index::Known {
+        sources: text(crate::schema::SOURCE)?,
+        ids: text(crate::schema::SOURCE_ID)?,
+        cluster: of.clone(),
+        links,
+    })
 }
 
 /// Records in the manifest whether the run is incremental and how many comparisons it reused.
@@ -111,7 +147,11 @@ pub(super) fn load_manual(p: &Pipeline, records: &RecordBatch) -> Result<cluster
 
 /// The stage `report`: `report.html`, built from the files just written (the manifest as it
 /// stands, written first) through the same function as `golden report`.
-pub(super) fn report_stage(ctx: &mut RunContext, manifest: &mut Manifest) -> Result<()> {
+pub(super) fn report_stage(
+    ctx: &mut RunContext,
+    manifest: &mut Manifest,
+    known: Option<crate::report::index::Known>,
+) -> Result<()> {
     let dir = ctx.dir;
     manifest.timings_s = ctx.stages.timings.clone();
     manifest.write(&dir.file(layout::MANIFEST))?;
@@ -119,7 +159,7 @@ pub(super) fn report_stage(ctx: &mut RunContext, manifest: &mut Manifest) -> Res
         redact: manifest.report_redact,
     };
     ctx.stages
-        .time("report", || crate::report::write(&dir.tmp, opts))
+        .time("report", || crate::report::write(&dir.tmp, opts, known))
 }
 
 /// Checksums the run's files (stage `checksum_outputs`) and writes the manifest as succeeded,

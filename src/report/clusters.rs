@@ -11,7 +11,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::index::{Crosswalk, NO_CLUSTER};
+use super::index::{Crosswalk, NO_CLUSTER, RowIndex};
 use super::read::{TableRead, text};
 use super::records::{RecordKey, RecordValues};
 use super::review::shown;
@@ -105,7 +105,7 @@ const LINK_COLUMNS: [&str; 6] = [
 ];
 
 /// Decisions that hold a cluster together (or sit inside one).
-const LINKS: [&str; 3] = ["match", "manual", "review"];
+pub const LINKS: [&str; 3] = ["match", "manual", "review"];
 
 /// The columns of `decisions.parquet` the clusters' links come from, of the run in `dir`.
 pub fn read_links(dir: &Path) -> Result<TableRead> {
@@ -113,16 +113,15 @@ pub fn read_links(dir: &Path) -> Result<TableRead> {
 }
 
 /// The clusters section, from the run's golden records (`golden`), its crosswalk indexed
-/// (`xw`) and the decisions read by [`read_links`].
+/// (`xw`) and the links within its clusters.
 pub fn clusters_view(
     golden: &TableRead,
     xw: &Crosswalk,
-    decisions: &TableRead,
+    links: Vec<(u32, Link)>,
 ) -> Result<ClustersView> {
     let ids = &xw.keys.golden;
     let (sizes, sources) = (golden.floats(RECORD_COUNT)?, golden.strings(SOURCES)?);
     let size = |c: usize| sizes[c].unwrap_or(0.0) as u64;
-    let links = internal_links(decisions, xw)?;
     let weakest = weakest_links(&links, golden.rows());
     let (by_size, by_weak) = listed(golden.rows(), |c| text(ids, c), size, |c| weakest[c]);
     let entry = |c: usize| Entry {
@@ -198,21 +197,21 @@ fn first(mut items: Vec<usize>, cmp: impl Fn(&usize, &usize) -> std::cmp::Orderi
 }
 
 /// A link between two records of one cluster.
-#[derive(Debug, Clone, Copy)]
-struct Link {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
     /// One record (its crosswalk row).
-    a: u32,
+    pub a: u32,
     /// The other.
-    b: u32,
+    pub b: u32,
     /// Match probability.
-    p: f64,
+    pub p: f64,
     /// Decision (one of [`LINKS`]).
-    d: &'static str,
+    pub d: &'static str,
 }
 
 /// The linked, manual and review pairs of `decisions.parquet` within one cluster, in
 /// decision order, each with its cluster.
-fn internal_links(t: &TableRead, xw: &Crosswalk) -> Result<Vec<(u32, Link)>> {
+pub fn internal_links(t: &TableRead, xw: &RowIndex) -> Result<Vec<(u32, Link)>> {
     let cols = LINK_COLUMNS;
     let (ls, li, rs, ri) = (
         t.strings(cols[0])?,

@@ -47,8 +47,8 @@ struct ChartData<'a> {
     clusters: &'a clusters::ClustersView,
 }
 
-/// The report of the run in `dir`, as HTML.
-pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
+/// The report of the run in `dir`, as HTML; `known`: what the run writing it still holds.
+pub fn build(dir: &Path, opts: ReportOptions, known: Option<index::Known>) -> Result<String> {
     let clock = std::time::Instant::now();
     let lap = |part: &str| {
         tracing::debug!(
@@ -65,23 +65,16 @@ pub fn build(dir: &Path, opts: ReportOptions) -> Result<String> {
     lap("summary");
     // Decoding the tables is most of the report's time: golden, crosswalk and decisions side
     // by side, then the profile beside the review queue and the clusters.
-    let (tables, links) = rayon::join(|| read::Clustering::read(dir), || clusters::read_links(dir));
-    let (tables, links) = (tables?, links?);
-    let keys = index::Keys::of(&tables)?;
-    let xw = index::Crosswalk::new(&keys);
+    let (golden, xw, links) = index::clusters(dir, known)?;
     let (profile, views) = rayon::join(
-        || summary::profile(&m, &tables.golden, &xw),
+        || summary::profile(&m, &golden, &xw),
         || -> Result<_> {
             let review = review::review_view(dir, params.as_ref(), match_threshold)?;
-            Ok((
-                review,
-                clusters::clusters_view(&tables.golden, &xw, &links)?,
-            ))
+            Ok((review, clusters::clusters_view(&golden, &xw, links)?))
         },
     );
     let (profile, (mut review, mut clusters)) = (profile?, views?);
-    drop(xw);
-    drop((keys, tables, links));
+    drop((golden, xw));
     let model = model::model_view(&m, params.as_ref());
     lap("profile, review and clusters");
     let mut wanted = clusters::wanted(&clusters);
@@ -156,9 +149,10 @@ fn render(context: Value) -> Result<String> {
         .map_err(bug)
 }
 
-/// Builds the report of run directory `dir` and writes it there as `report.html`.
-pub fn write(dir: &Path, opts: ReportOptions) -> Result<()> {
-    let html = build(dir, opts)?;
+/// Builds the report of run directory `dir` (with what the run writing it holds, `known`) and
+/// writes it there as `report.html`.
+pub fn write(dir: &Path, opts: ReportOptions, known: Option<index::Known>) -> Result<()> {
+    let html = build(dir, opts, known)?;
     crate::run::write_file(&dir.join(crate::run::layout::REPORT), html.as_bytes())
 }
 
@@ -177,7 +171,7 @@ pub fn rebuild(run: &Path, out: Option<&Path>, redact: bool) -> Result<PathBuf> 
         }
         None => dir.join(crate::run::layout::REPORT),
     };
-    let html = build(&dir, ReportOptions { redact })?;
+    let html = build(&dir, ReportOptions { redact }, None)?;
     crate::run::replace_file(&target, |tmp| crate::run::write_file(tmp, html.as_bytes()))?;
     Ok(target)
 }

@@ -10,7 +10,6 @@ use arrow::datatypes::{DataType, Float64Type};
 use crate::model::ModelParams;
 use crate::output::Manifest;
 use crate::run::{Table, Text, layout, read_columns};
-use crate::schema::{GOLDEN_ID, RECORD_COUNT, SOURCE, SOURCE_ID, SOURCES};
 use crate::{Error, Result};
 
 /// One table of a run, read whole or in part, with its file for error messages.
@@ -70,35 +69,6 @@ impl TableRead {
     /// Whether the table has a column `name`.
     pub fn has(&self, name: &str) -> bool {
         self.batch.column_by_name(name).is_some()
-    }
-}
-
-/// The golden and crosswalk columns that both the profile and the clusters section use,
-/// decoded once, side by side.
-pub struct Clustering {
-    /// `golden.parquet`: golden id, record count, sources.
-    pub golden: TableRead,
-    /// `crosswalk.parquet`: source, source id, golden id.
-    pub crosswalk: TableRead,
-}
-
-impl Clustering {
-    /// Reads both tables of run directory `dir`.
-    pub fn read(dir: &Path) -> Result<Clustering> {
-        let (golden, crosswalk) = rayon::join(
-            || {
-                TableRead::of(
-                    dir,
-                    Table::Golden,
-                    Some(&[GOLDEN_ID, RECORD_COUNT, SOURCES]),
-                )
-            },
-            || TableRead::of(dir, Table::Crosswalk, Some(&[SOURCE, SOURCE_ID, GOLDEN_ID])),
-        );
-        Ok(Clustering {
-            golden: golden?,
-            crosswalk: crosswalk?,
-        })
     }
 }
 
