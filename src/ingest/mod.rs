@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod drift;
 pub mod limit;
 pub mod mapping;
+pub mod ndjson;
 pub mod rejects;
 pub mod source;
 pub mod updated_at;
@@ -506,7 +507,7 @@ async fn source_schema(src: &SourceConfig, file: &std::path::Path) -> Result<Arc
     };
     match src.format {
         Format::Csv => text(source::csv_header(file, src.delimiter)?),
-        Format::Ndjson => text(source::ndjson_columns(&src.files)?),
+        Format::Ndjson => text(ndjson::ndjson_columns(&src.files)?),
         Format::Parquet => source::parquet_schema(file).await,
     }
 }

@@ -5,9 +5,8 @@
 //! Parquet keeps its types and is read with DataFusion. Every raw table gets two extra columns:
 //! [`ROW_COL`] (1-based data row number within its file) and [`FILE_COL`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,12 +14,10 @@ use arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder, UInt64Array};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
 
 pub use super::delimited::csv_header;
 use super::delimited::{check_columns, read_csv};
-use super::rejects::{Reject, RejectReason};
+use super::rejects::Reject;
 use crate::config::{Format, SourceConfig};
 use crate::{Error, Result};
 
@@ -98,6 +95,7 @@ fn check_parquet_footer(path: &Path) -> Result<File> {
 }
 
 /// One source's rows as read, before mapping onto the canonical schema.
+#[derive(Debug)]
 pub struct RawTable {
     /// Every readable row: the source's own columns plus [`ROW_COL`] and [`FILE_COL`].
     pub batch: RecordBatch,
@@ -134,7 +132,7 @@ impl TextColumns {
     }
 
     /// Index of column `name`, adding it (null for earlier rows) when new.
-    fn column(&mut self, name: &str) -> usize {
+    pub(super) fn column(&mut self, name: &str) -> usize {
         if let Some(&i) = self.index.get(name) {
             return i;
         }
@@ -147,10 +145,10 @@ impl TextColumns {
     }
 
     /// Appends one row given as (column index, value) cells; missing cells are null.
-    fn push_row(&mut self, row_number: u64, cells: &mut [Option<String>]) {
+    pub(super) fn push_row<S: AsRef<str>>(&mut self, row_number: u64, cells: &mut [Option<S>]) {
         for (b, cell) in self.builders.iter_mut().zip(cells.iter_mut()) {
             match cell.take() {
-                Some(v) if !v.is_empty() => b.append_value(v),
+                Some(v) if !v.as_ref().is_empty() => b.append_value(v),
                 _ => b.append_null(),
             }
         }
@@ -229,7 +227,7 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
                 let id = source.id.clone();
                 tokio::task::spawn_blocking(move || match format {
                     Format::Csv => read_csv(&name, &file, delimiter),
-                    _ => read_ndjson(&name, &file, &wanted, &id),
+                    _ => super::ndjson::read_ndjson(&name, &file, &wanted, &id),
                 })
                 .await
                 .map_err(|e| Error::Internal(format!("reader task of {}: {e}", path.display())))??
@@ -252,7 +250,7 @@ pub async fn read_source(source: &SourceConfig) -> Result<RawTable> {
 }
 
 /// Concatenates batches whose columns may differ, matching columns by name.
-fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, String> {
+pub(super) fn union_by_name(batches: &[RecordBatch]) -> std::result::Result<RecordBatch, String> {
     let mut fields: Vec<Field> = Vec::new();
     for b in batches {
         for f in b.schema().fields() {
@@ -338,219 +336,6 @@ fn special_kind(path: &Path) -> Option<&'static str> {
     }
 }
 
-/// Column names of NDJSON files: every key of every object line, in first-seen order; an
-/// error when the files hold no line at all.
-pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut rows = 0;
-    for path in paths {
-        rows += for_each_line(path, |_, line| {
-            if let Ok(map) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(line) {
-                for k in map.into_keys() {
-                    if seen.insert(k.clone()) {
-                        names.push(k);
-                    }
-                }
-            }
-            Ok(())
-        })?;
-    }
-    match (rows, paths.first()) {
-        (0, Some(path)) => Err(Error::Input {
-            path: path.clone(),
-            message: "the source's files hold no JSON lines (empty); check the export".into(),
-        }),
-        _ => Ok(names),
-    }
-}
-
-/// Calls `f` with (line number, bytes) for each non-blank line of an NDJSON file (trimmed,
-/// a leading UTF-8 byte-order mark removed) and returns how many there were; blank lines count
-/// as lines but are not rows. A file whose first row opens a JSON array is an error.
-fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<u64> {
-    let reader = BufReader::with_capacity(1 << 20, open(path)?);
-    let mut rows = 0;
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
-        let line = match i {
-            0 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
-            _ => &line,
-        };
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        rows += 1;
-        if rows == 1 && trimmed.starts_with(b"[") {
-            return Err(Error::Input {
-                path: path.to_path_buf(),
-                message: format!(
-                    "line {} starts a JSON array: the file looks like one JSON array, not \
-                     NDJSON (one JSON object per line); export one object per line (for \
-                     example `jq -c '.[]' FILE`)",
-                    i + 1
-                ),
-            });
-        }
-        f(i as u64 + 1, trimmed)?;
-    }
-    Ok(rows)
-}
-
-/// Reads an NDJSON file, keeping only the keys in `wanted` (the columns the source's
-/// expressions use). Values stay as written: strings unescaped, numbers and other values as
-/// their JSON text (`123456789012345678901234567890` and `1.50` unchanged). Row numbers are
-/// line numbers.
-fn read_ndjson(
-    source: &str,
-    path: &Path,
-    wanted: &HashSet<String>,
-    id_key: &str,
-) -> Result<RawTable> {
-    let file = path.display().to_string();
-    let mut cols = TextColumns::new(Vec::new());
-    let mut rejects = Vec::new();
-    let mut cells: Vec<Option<String>> = Vec::new();
-    let rows = for_each_line(path, |line_number, line| {
-        match ndjson_row(path, line, wanted, id_key)? {
-            Ok(values) => {
-                for (k, v) in values {
-                    let i = cols.column(&k);
-                    if cells.len() <= i {
-                        cells.resize(i + 1, None);
-                    }
-                    cells[i] = v;
-                }
-                cells.resize(cols.names.len(), None);
-                cols.push_row(line_number, &mut cells);
-            }
-            Err((reason, detail)) => rejects.push(Reject {
-                source: source.to_string(),
-                file: file.clone(),
-                row_number: line_number,
-                raw: String::from_utf8_lossy(line).into_owned(),
-                reason,
-                detail,
-            }),
-        }
-        Ok(())
-    })?;
-    if rows == 0 {
-        tracing::warn!(file = %file, "NDJSON file without lines (empty)");
-    }
-    Ok(RawTable {
-        batch: cols.finish(&file)?,
-        rejects,
-        rows_seen: rows,
-    })
-}
-
-/// The cell text of each key of `wanted` in one NDJSON line (keys sorted, so columns come in
-/// the same order on every run), or why the line cannot be a row: a key written twice, an id
-/// (`id_key`) that is an object, array or boolean, a string that is not valid Unicode; an error
-/// for a key golden reserves (`__row`, `__file`).
-fn ndjson_row(
-    path: &Path,
-    line: &[u8],
-    wanted: &HashSet<String>,
-    id_key: &str,
-) -> Result<NdjsonRow> {
-    let entries = match ndjson_object(line) {
-        Ok(entries) => entries.0,
-        Err(reject) => return Ok(Err(reject)),
-    };
-    let mut map = BTreeMap::new();
-    for (k, v) in entries {
-        check_names(path, [k.as_str()])?;
-        if map.contains_key(&k) {
-            let why = "a key appears twice in the object; keep one".to_string();
-            return Ok(Err((RejectReason::DuplicateKey, why)));
-        }
-        map.insert(k, v);
-    }
-    Ok(map
-        .into_iter()
-        .filter(|(k, _)| wanted.contains(k))
-        .map(|(k, v)| {
-            let kind = match v.get().as_bytes().first() {
-                Some(b'{') => "an object",
-                Some(b'[') => "an array",
-                Some(b't' | b'f') => "a boolean",
-                _ => "",
-            };
-            if k == id_key && !kind.is_empty() {
-                let why = format!("the id key `{k}` holds {kind}; an id is a string or a number");
-                return Err((RejectReason::MissingId, why));
-            }
-            let text = json_text(v).map_err(|()| {
-                let why = format!("the string of key `{k}` holds a lone UTF-16 surrogate escape");
-                (RejectReason::InvalidJson, why)
-            })?;
-            Ok((k, text))
-        })
-        .collect())
-}
-
-/// One NDJSON line's used values by key, or why the line is rejected.
-type NdjsonRow = std::result::Result<Vec<(String, Option<String>)>, (RejectReason, String)>;
-
-/// One JSON object's entries in the order written, a key written twice kept twice.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de> serde::Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        d.deserialize_map(Visit)
-    }
-}
-
-/// One NDJSON line as an object of raw values, or why it cannot be a row.
-fn ndjson_object(line: &[u8]) -> std::result::Result<Entries<'_>, (RejectReason, String)> {
-    serde_json::from_slice(line).map_err(|e| {
-        if std::str::from_utf8(line).is_err() {
-            (RejectReason::InvalidUtf8, e.to_string())
-        } else if e.classify() == serde_json::error::Category::Data {
-            (
-                RejectReason::NotAnObject,
-                "expected one JSON object per line".into(),
-            )
-        } else {
-            (RejectReason::InvalidJson, e.to_string())
-        }
-    })
-}
-
-/// A JSON value as cell text: null is none, a string its unescaped text, anything else
-/// (numbers, booleans, objects, arrays) its JSON text exactly as written.
-/// An error when a string's escapes are not valid Unicode (a lone surrogate).
-fn json_text(v: &RawValue) -> std::result::Result<Option<String>, ()> {
-    let text = v.get();
-    Ok(match text.as_bytes().first() {
-        Some(b'n') if text == "null" => None,
-        // A string without escapes is its text between the quotes.
-        Some(b'"') if !text.contains('\\') => Some(text[1..text.len() - 1].to_string()),
-        Some(b'"') => Some(serde_json::from_str::<String>(text).map_err(|_| ())?),
-        _ => Some(text.to_string()),
-    })
-}
-
 /// Arrow schema of a Parquet file, read from its footer.
 pub async fn parquet_schema(path: &Path) -> Result<Arc<Schema>> {
     // Also says that a directory is not a file (DataFusion would read it as a table of files).
@@ -630,6 +415,7 @@ pub fn row_as_json(batch: &RecordBatch, i: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rejects::RejectReason;
     use super::*;
     use arrow::array::AsArray;
 
@@ -675,40 +461,5 @@ mod tests {
         let rows = t.batch.column_by_name(ROW_COL).expect("rows");
         let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
         assert_eq!(rows.values().to_vec(), [1, 3]);
-    }
-
-    #[test]
-    fn ndjson_values_keep_their_text_and_only_used_keys_become_columns() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("s.ndjson");
-        let text = "\u{feff}{\"id\": 1e400, \"n\": \"a\\\"b\", \"x1\": 1}\n\n\
-                    {\"id\": 12345678901234567890123, \"n\": \"\u{e9}\", \"x2\": true}\n";
-        std::fs::write(&path, text).expect("write");
-        let wanted: HashSet<String> = ["id", "n", "absent"].map(String::from).into();
-        let t = read_ndjson("s", &path, &wanted, "id").expect("read");
-        assert!(t.rejects.is_empty(), "{:?}", t.rejects);
-        assert_eq!(t.rows_seen, 2);
-        let schema = t.batch.schema();
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, ["id", "n", ROW_COL, FILE_COL]);
-        let text_of = |c: &str| {
-            let col = t.batch.column_by_name(c).expect("column");
-            col.as_string::<i32>()
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            text_of("id"),
-            [Some("1e400".into()), Some("12345678901234567890123".into())]
-        );
-        assert_eq!(text_of("n"), [Some("a\"b".into()), Some("\u{e9}".into())]);
-        let rows = t.batch.column_by_name(ROW_COL).expect("rows");
-        assert_eq!(
-            rows.as_primitive::<arrow::datatypes::UInt64Type>()
-                .values()
-                .to_vec(),
-            [1, 3]
-        );
     }
 }
