@@ -101,7 +101,14 @@ pub fn golden_id(source: &str, source_id: &str) -> String {
     h.update([0x1f]);
     h.update(source_id.as_bytes());
     let d = h.finalize();
-    format!("G{}", hex::encode(&d[..8]))
+    let mut id = String::with_capacity(17);
+    id.push('G');
+    for &b in &d[..8] {
+        for nibble in [b >> 4, b & 0xf] {
+            id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    id
 }
 
 /// The identity-conflict pairs among the candidates (`candidates`, from scoring) that no

@@ -177,7 +177,10 @@ fn new_ids_clash(ids: &[String], kept: &[Option<usize>], prev: &PreviousRun) -> 
     {
         return true;
     }
-    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
-    sorted.par_sort_unstable_by(|a, b| super::id_order(a, b));
+    let sorted = super::sort_by_id(
+        ids.iter().collect(),
+        |s| s.as_str(),
+        |_, _| std::cmp::Ordering::Equal,
+    );
     sorted.windows(2).any(|w| w[0] == w[1])
 }

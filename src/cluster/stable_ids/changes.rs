@@ -137,10 +137,7 @@ pub fn change_rows(
             rows.push(previous_change(i, into, golden_ids, prev));
         }
     }
-    rows.par_sort_unstable_by(|a, b| {
-        super::id_order(&a.golden_id, &b.golden_id).then_with(|| a.cmp(b))
-    });
-    rows
+    super::sort_by_id(rows, |r| &r.golden_id, Change::cmp)
 }
 
 /// The change of cluster `c` (`size` members, overlaps `shared` as (members, previous id),
