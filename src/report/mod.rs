@@ -1,8 +1,10 @@
 //! Stage "report": a run directory → `report.html`, one self-contained page (no network
 //! access; charts as inline SVG drawn by a small inline script from JSON in the page) with tabs
 //! for the run summary, the source profile, the model, the review queue (with an export to
-//! `decisions/manual.csv`) and the clusters. Built only from what the run wrote, read through
-//! the run store, so `golden report` rebuilds the same bytes; values are `***` when redacted.
+//! `decisions/manual.csv`) and the clusters. Built from what the run wrote, read through the
+//! run store — except that a run writing its own report passes the crosswalk and the links it
+//! still holds ([`index::Known`]) instead of reading millions of keys back — so `golden
+//! report` rebuilds the same bytes from the files (tested); values are `***` when redacted.
 
 pub mod clusters;
 pub mod index;
