@@ -121,11 +121,11 @@ impl<'a> RowIndex<'a> {
 }
 
 /// The golden records (golden id, record count, sources), the crosswalk indexed and the links
-/// within clusters of the run in `dir`: read back from its files, or taken from `known`.
-pub fn clusters(
-    dir: &Path,
-    known: Option<Known>,
-) -> Result<(TableRead, Crosswalk, Vec<(u32, Link)>)> {
+/// within its clusters, with each link's cluster.
+pub type ClustersInput = (TableRead, Crosswalk, Vec<(u32, Link)>);
+
+/// The [`ClustersInput`] of the run in `dir`: read back from its files, or taken from `known`.
+pub fn clusters(dir: &Path, known: Option<Known>) -> Result<ClustersInput> {
     let golden_columns = [GOLDEN_ID, RECORD_COUNT, SOURCES];
     let golden = || TableRead::of(dir, Table::Golden, Some(&golden_columns));
     let Some(known) = known else {

@@ -187,7 +187,8 @@ fn mostly_distinct(values: &StringArray) -> bool {
     let n = values.len() as u64;
     let sample: Vec<&str> = (0..SAMPLE_ROWS.min(values.len()) as u64)
         .map(|j| (splitmix64(j) % n.max(1)) as usize)
-        .filter_map(|i| values.is_valid(i).then(|| values.value(i)))
+        .filter(|&i| values.is_valid(i))
+        .map(|i| values.value(i))
         .collect();
     let distinct: HashSet<&str> = sample.iter().copied().collect();
     sample.len() >= SAMPLE_ROWS / 2 && distinct.len() * 50 >= sample.len() * 49
