@@ -268,7 +268,7 @@ fn graph(xw: &Crosswalk, rows: Vec<u32>, links: &[Link]) -> ClusterView {
             })
         })
         .collect();
-    edges.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    edges.sort_by_key(|e| (e.a, e.b));
     edges.truncate(EDGE_CAP);
     mark_bridges(members.len(), &mut edges);
     let nodes = members

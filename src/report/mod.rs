@@ -165,7 +165,7 @@ pub fn write(dir: &Path, opts: ReportOptions, known: Option<index::Known>) -> Re
 pub fn rebuild(run: &Path, out: Option<&Path>, redact: bool) -> Result<PathBuf> {
     let dir = crate::run::resolve_run(run)?;
     let target = match out {
-        Some(out) => crate::run::guard_output_file(out, &[dir.clone()])?,
+        Some(out) => crate::run::guard_output_file(out, std::slice::from_ref(&dir))?,
         None if redact => {
             return Err(Error::Usage(
                 "--redact needs --out FILE: the run's own report.html is checksummed in its manifest; write the redacted report elsewhere".into(),
