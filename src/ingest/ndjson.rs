@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,22 +19,30 @@ use super::source::{FILE_COL, ROW_COL, RawTable, TextColumns, check_names, open,
 use crate::{Error, Result};
 
 /// Column names of NDJSON files: every key of every object line, in first-seen order; an
-/// error when the files hold no line at all.
+/// error when the files hold no line at all, or when a file's first row opens a JSON array.
 pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut rows = 0;
     for path in paths {
-        rows += for_each_line(path, |_, line| {
-            if let Ok(map) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(line) {
-                for k in map.into_keys() {
-                    if seen.insert(k.clone()) {
-                        names.push(k);
+        let mut file_rows = 0;
+        for_each_wave(path, BLOCK_BYTES, |blocks| {
+            for (number, line) in blocks.iter().flat_map(Block::rows) {
+                file_rows += 1;
+                if file_rows == 1 && line.starts_with(b"[") {
+                    return Err(json_array(path, number));
+                }
+                if let Ok(map) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(line) {
+                    for k in map.into_keys() {
+                        if seen.insert(k.clone()) {
+                            names.push(k);
+                        }
                     }
                 }
             }
             Ok(())
         })?;
+        rows += file_rows;
     }
     match (rows, paths.first()) {
         (0, Some(path)) => Err(Error::Input {
@@ -43,31 +51,6 @@ pub fn ndjson_columns(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
         }),
         _ => Ok(names),
     }
-}
-
-/// Calls `f` with (line number, bytes) for each non-blank line of an NDJSON file (trimmed,
-/// a leading UTF-8 byte-order mark removed) and returns how many there were; blank lines count
-/// as lines but are not rows. A file whose first row opens a JSON array is an error.
-fn for_each_line(path: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<u64> {
-    let reader = BufReader::with_capacity(1 << 20, open(path)?);
-    let mut rows = 0;
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
-        let line = match i {
-            0 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
-            _ => &line,
-        };
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        rows += 1;
-        if rows == 1 && trimmed.starts_with(b"[") {
-            return Err(json_array(path, i as u64 + 1));
-        }
-        f(i as u64 + 1, trimmed)?;
-    }
-    Ok(rows)
 }
 
 /// Bytes of an NDJSON file parsed as one block (whole lines, a longer line makes its block
@@ -80,6 +63,22 @@ struct Block {
     first_line: u64,
     /// The lines, each ended by `\n` but perhaps the file's last.
     bytes: Vec<u8>,
+}
+
+impl Block {
+    /// Each row of the block with its line number: lines trimmed, blank lines skipped (they
+    /// count as lines but are not rows), a UTF-8 byte-order mark on line 1 removed.
+    fn rows(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let body = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
+        body.split(|&b| b == b'\n')
+            .zip(self.first_line..)
+            .map(|(line, number)| match number {
+                1 => (number, line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)),
+                _ => (number, line),
+            })
+            .map(|(number, line)| (number, line.trim_ascii()))
+            .filter(|(_, line)| !line.is_empty())
+    }
 }
 
 /// Reads an NDJSON file, keeping only the keys in `wanted` (the columns the source's
@@ -259,17 +258,7 @@ impl LineReader<'_> {
         let mut cols = TextColumns::new(Vec::new());
         let (mut rejects, mut cells) = (Vec::new(), Vec::new());
         let (mut rows, mut first_row, mut error) = (0, None, None);
-        let body = block.bytes.strip_suffix(b"\n").unwrap_or(&block.bytes);
-        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-            let number = block.first_line + i as u64;
-            let line = match number {
-                1 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line),
-                _ => line,
-            };
-            let line = line.trim_ascii();
-            if line.is_empty() {
-                continue;
-            }
+        for (number, line) in block.rows() {
             rows += 1;
             first_row.get_or_insert((number, line.starts_with(b"[")));
             match ndjson_row(self.path, line, self.wanted, self.id_key) {
@@ -288,12 +277,12 @@ impl LineReader<'_> {
                 }
             }
         }
-        let batch = cols.finish(self.file);
-        let (batch, error) = match batch {
-            Ok(b) => (b, error),
-            Err(e) => (
+        // `finish` fails only on a reserved column name, which `ndjson_row` reports first.
+        let (batch, error) = match (error, cols.finish(self.file)) {
+            (None, Ok(batch)) => (batch, None),
+            (error, finished) => (
                 RecordBatch::new_empty(Arc::new(Schema::empty())),
-                error.or(Some(e)),
+                error.or(finished.err()),
             ),
         };
         Part {
@@ -340,29 +329,31 @@ fn ndjson_row<'a>(
         Err(reject) => return Ok(Err(reject)),
     };
     // What one pass in written order meets first: a reserved key (an error) or the second
-    // writing of a key (a reject).
-    let reserved = (entries.iter()).position(|(k, _)| k == ROW_COL || k == FILE_COL);
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
-    let twice = (order.windows(2))
-        .filter(|w| entries[w[0]].0 == entries[w[1]].0)
-        .map(|w| w[1])
+    // writing of a key (a reject). Sorted by key, then place, a key's second writing follows
+    // its first.
+    let reserved = (entries.iter()).find_map(|(at, k, _)| {
+        [ROW_COL, FILE_COL]
+            .into_iter()
+            .find(|r| k == r)
+            .map(|r| (*at, r))
+    });
+    entries.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let twice = (entries.windows(2))
+        .filter(|w| w[0].1 == w[1].1)
+        .map(|w| w[1].0)
         .min();
     match (reserved, twice) {
-        (Some(r), t) if t.is_none_or(|t| r < t) => {
-            check_names(path, [entries[r].0.as_ref()])?;
-        }
+        (Some((r, key)), t) if t.is_none_or(|t| r < t) => check_names(path, [key])?,
         (_, Some(_)) => {
             let why = "a key appears twice in the object; keep one".to_string();
             return Ok(Err((RejectReason::DuplicateKey, why)));
         }
         _ => {}
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries
         .into_iter()
-        .filter(|(k, _)| wanted.contains(k.as_ref()))
-        .map(|(k, v)| {
+        .filter(|(_, k, _)| wanted.contains(k.as_ref()))
+        .map(|(_, k, v)| {
             let kind = match v.get().as_bytes().first() {
                 Some(b'{') => "an object",
                 Some(b'[') => "an array",
@@ -386,8 +377,9 @@ fn ndjson_row<'a>(
 type NdjsonRow<'a> =
     std::result::Result<Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>, (RejectReason, String)>;
 
-/// One JSON object's entries in the order written, a key written twice kept twice.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// One JSON object's entries in the order written, each with its place, a key written twice
+/// kept twice.
+struct Entries<'a>(Vec<(usize, Cow<'a, str>, &'a RawValue)>);
 
 /// An object key: borrowed from the line unless it holds escapes.
 struct Key<'a>(Cow<'a, str>);
@@ -425,7 +417,7 @@ impl<'de> serde::Deserialize<'de> for Entries<'de> {
             ) -> std::result::Result<Self::Value, A::Error> {
                 let mut entries = Vec::new();
                 while let Some((Key(k), v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    entries.push((k, v));
+                    entries.push((entries.len(), k, v));
                 }
                 Ok(Entries(entries))
             }

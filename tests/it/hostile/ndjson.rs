@@ -1,7 +1,8 @@
 //! Hostile NDJSON exports and field expressions (issue 12 items 5, 10, 11, 12, 14 and 17):
 //! a value an expression cannot convert, a key per line, ids beyond 2^64, SQL pasted into an
 //! expression, empty and array-shaped files, a key that is in no row, nested Parquet columns,
-//! unknown functions, a key first seen after line 1000, a byte-order mark and blank lines.
+//! unknown functions, a key first seen after line 1000, a byte-order mark and blank lines, and an
+//! export longer than the reader's blocks.
 
 use std::path::Path;
 
@@ -388,4 +389,59 @@ fn item17_a_bom_is_stripped_and_row_numbers_are_line_numbers() {
             (6, "invalid_json".to_string())
         ]
     );
+}
+
+/// `n` people, one per line, each with a 3,000-character key no field uses, so that the file
+/// spans several of the reader's 4 MiB blocks; `line(i)` replaces line `i` when it gives one.
+fn long_export(n: usize, line: impl Fn(usize) -> Option<String>) -> String {
+    let note = "x".repeat(3000);
+    (1..=n)
+        .map(|i| {
+            line(i).unwrap_or_else(|| {
+                let dob = format!("19{:02}-{:02}-{:02}", 40 + i % 50, 1 + i % 12, 1 + i % 28);
+                let p = person(&i.to_string(), &format!("Ann{i}"), &dob);
+                p.replacen('{', &format!("{{\"note\": \"{note}\", "), 1)
+            })
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+#[test]
+fn an_export_over_several_read_blocks_keeps_every_row_reject_and_error_in_line_order() {
+    let case = Case::new();
+    let n = 3000;
+    let text = long_export(n, |i| match i {
+        1500 => Some("not json\n".into()),
+        2900 => Some("{\"id\": 2900, \"first_name\": \"Bo\", \"first_name\": \"Bo\"}\n".into()),
+        _ => None,
+    });
+    assert!(text.len() > 2 * (4 << 20), "three blocks at least");
+    case.write("support.ndjson", &text);
+    case.pipeline(&support("support.ndjson", FIELDS));
+    case.run(&[])
+        .code(0)
+        .no_values(&["Ann1", "Quarmby", "not json"]);
+    let run = case.out().join("latest");
+    assert_accounted(&run, &[("support", "support.ndjson", n as u64)]);
+    assert_eq!(
+        rejects_of(&run, "support"),
+        vec![
+            (1500, "invalid_json".to_string()),
+            (2900, "duplicate_key".to_string())
+        ]
+    );
+    // A reserved key in the last block stops the next run; the last good run stays.
+    let before = case.latest();
+    let text = long_export(n, |i| {
+        (i == 2950).then(|| "{\"id\": 1, \"__row\": 7}\n".into())
+    });
+    case.write("support.ndjson", &text);
+    case.run(&[])
+        .code(3)
+        .says("support.ndjson")
+        .says("column `__row` has a name golden reserves")
+        .no_values(&["Ann1", "Quarmby"]);
+    assert_eq!(case.latest(), before);
 }
