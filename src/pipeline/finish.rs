@@ -54,14 +54,15 @@ pub(super) fn finish_run(
         manual: &manual,
         conflicts: &selected.conflicts,
     };
-    let (clusters, changes) = cluster_and_write_decisions(ctx, &scored_pairs, previous.as_ref())?;
+    let (mut clusters, changes) =
+        cluster_and_write_decisions(ctx, &scored_pairs, previous.as_ref())?;
     let pair_counts = PairCounts::of(&scored_pairs, &selected);
     for (r, stats) in blocking_stats.iter_mut().enumerate() {
         stats.candidate_pairs = selected.per_rule.get(r).copied();
         stats.below_floor = selected.below_floor.get(r).copied();
     }
     manifest.decisions = Some(ctx.p.output.decisions.describe(DECISIONS_FLOOR));
-    let known = report_known(&records, &clusters, &compared, &scored)?;
+    let mut known = report_known(&records, &clusters, &compared, &scored)?;
     drop((compared, scored, selected));
     crate::memory::release_free_memory();
     survive_stage(ctx, &records, &clusters, &changes)?;
@@ -86,6 +87,7 @@ pub(super) fn finish_run(
     // The report reads the golden records and review queue back (the crosswalk and links it
     // takes from `known`): free the run's own copies first, so its reading reuses that memory
     // instead of adding to the run's peak.
+    known.cluster = std::mem::take(&mut clusters.cluster_of);
     drop((records, clusters, changes, content_hashes, rejects, manual));
     manifest.sources = sources;
     manifest.source_columns = source_columns;
@@ -98,9 +100,9 @@ pub(super) fn finish_run(
 }
 
 /// What the report reads of this run's crosswalk and decisions, from what the run holds: each
-/// record's key and cluster (golden rows are written in cluster order), and the linked,
-/// manual and review pairs within one cluster in `decisions.parquet` order (its row `i` is
-/// pair `i`).
+/// record's key, and the linked, manual and review pairs within one cluster in
+/// `decisions.parquet` order (its row `i` is pair `i`). Each record's cluster (golden rows are
+/// written in cluster order) is moved in once survive and write are done with it.
 fn report_known(
     records: &RecordBatch,
     clusters: &Clusters,
@@ -126,7 +128,7 @@ fn report_known(
     Ok(crate::report::index::Known {
         sources: text(crate::schema::SOURCE)?,
         ids: text(crate::schema::SOURCE_ID)?,
-        cluster: of.clone(),
+        cluster: Vec::new(),
         links,
     })
 }
@@ -146,7 +148,8 @@ pub(super) fn load_manual(p: &Pipeline, records: &RecordBatch) -> Result<cluster
 }
 
 /// The stage `report`: `report.html`, built from the files just written (the manifest as it
-/// stands, written first) through the same function as `golden report`.
+/// stands, written first) and what the run holds (`known`), through the same function as
+/// `golden report`.
 pub(super) fn report_stage(
     ctx: &mut RunContext,
     manifest: &mut Manifest,
