@@ -53,6 +53,39 @@ pub fn out_of_reach(method: Method, la: usize, lb: usize, lowest: f64) -> bool {
     bound < lowest
 }
 
+/// [`out_of_reach`] of one method and lowest threshold for every two lengths, as a table: for
+/// each length (capped at [`MAX_COMPARED_CHARS`]), the interval of other lengths within reach.
+/// The bound grows with the ratio of the shorter length to the longer, so that set is an
+/// interval around the length itself; a test checks the table against the function.
+pub struct Reach {
+    within: Vec<(u16, u16)>,
+}
+
+impl Reach {
+    /// The table of `method` with lowest threshold `lowest`.
+    pub fn new(method: Method, lowest: f64) -> Reach {
+        let lengths = 0..=MAX_COMPARED_CHARS;
+        let within = lengths
+            .clone()
+            .map(|la| {
+                let mut reached = lengths.clone().filter(|&lb| !out_of_reach(method, la, lb, lowest));
+                let lo = reached.next().unwrap_or(usize::MAX);
+                let hi = reached.last().unwrap_or(lo);
+                (lo.min(u16::MAX as usize) as u16, hi.min(u16::MAX as usize) as u16)
+            })
+            .collect();
+        Reach { within }
+    }
+
+    /// [`out_of_reach`] of two non-null, unequal ASCII values of lengths `la` and `lb`.
+    #[inline]
+    pub fn out(&self, la: usize, lb: usize) -> bool {
+        let (lo, hi) = self.within[la.min(MAX_COMPARED_CHARS)];
+        let lb = lb.min(MAX_COMPARED_CHARS) as u16;
+        lb < lo || lb > hi
+    }
+}
+
 /// [`similarity`] of two ASCII values: the same values as strsim's `&str` functions (one byte
 /// is one char) without decoding UTF-8 and counting chars on every call.
 pub fn ascii_similarity(method: Method, a: &str, b: &str) -> f64 {
@@ -176,6 +209,37 @@ mod tests {
                 Method::DamerauLevenshtein,
             ] {
                 assert_eq!(similarity(m, &a, &b), 1.0, "{m:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_reach_table_is_the_bound() {
+        for method in [
+            Method::JaroWinkler,
+            Method::Jaro,
+            Method::Levenshtein,
+            Method::DamerauLevenshtein,
+            Method::Exact,
+        ] {
+            for lowest in [0.0, 0.3, 0.6, 0.8, 0.88, 0.92, 0.97, 1.0] {
+                let reach = Reach::new(method, lowest);
+                let mut pruned = 0;
+                for la in 1..=MAX_COMPARED_CHARS + 3 {
+                    for lb in 1..=MAX_COMPARED_CHARS + 3 {
+                        let want = out_of_reach(method, la, lb, lowest);
+                        assert_eq!(reach.out(la, lb), want, "{method:?} {lowest} {la} {lb}");
+                        pruned += usize::from(want);
+                    }
+                }
+                // Jaro–Winkler's bound never falls below 0.8, Jaro's below 2/3.
+                let prunes = match method {
+                    Method::JaroWinkler => lowest > 0.8,
+                    Method::Jaro => lowest > 2.0 / 3.0,
+                    Method::Levenshtein | Method::DamerauLevenshtein => lowest > 0.0,
+                    Method::Exact | Method::Date => false,
+                };
+                assert_eq!(pruned > 0, prunes, "{method:?} {lowest}");
             }
         }
     }

@@ -31,8 +31,9 @@ struct FieldComparator<'a> {
     ascii: Vec<bool>,
     method: Method,
     thresholds: Vec<f64>,
-    /// The lowest threshold: below it the level is "else" whatever the exact similarity.
-    lowest: f64,
+    /// Which lengths of two values can reach the lowest threshold at all (below it the level
+    /// is "else" whatever the exact similarity).
+    reach: method::Reach,
     exact_level: i8,
     /// With at most [`SMALL_DOMAIN`] distinct values (a city, a country, a title), the level
     /// of every two ids, row-major, computed once: such a field differs in most pairs.
@@ -69,12 +70,13 @@ impl<'a> FieldComparator<'a> {
             })
             .collect();
         let ascii = distinct.iter().map(|s| s.is_ascii()).collect();
+        let lowest = c.levels.iter().copied().fold(f64::INFINITY, f64::min);
         let mut field = FieldComparator {
             distinct,
             ascii,
             method: c.method,
             thresholds: c.levels.clone(),
-            lowest: c.levels.iter().copied().fold(f64::INFINITY, f64::min),
+            reach: method::Reach::new(c.method, lowest),
             exact_level: (c.level_count() - 1) as i8,
             matrix: None,
         };
@@ -209,7 +211,7 @@ impl<'a> FieldComparator<'a> {
         if !y.ascii || (self.method != Method::Levenshtein && yb.len() > kernels::WORD) {
             return Some(self.values_level(x, y));
         }
-        if method::out_of_reach(self.method, x.text.len(), yb.len(), self.lowest) {
+        if self.reach.out(x.text.len(), yb.len()) {
             return Some(0);
         }
         None
@@ -242,7 +244,7 @@ impl<'a> FieldComparator<'a> {
             return 0;
         }
         let s = if ascii {
-            if method::out_of_reach(self.method, x.len(), y.len(), self.lowest) {
+            if self.reach.out(x.len(), y.len()) {
                 return 0;
             }
             method::ascii_similarity(self.method, x, y)
