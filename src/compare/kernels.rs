@@ -47,6 +47,15 @@ impl<'a> Pattern<'a> {
         }
     }
 
+    /// Whether four values cost about what one does here (the AVX2 kernel runs).
+    #[inline]
+    pub fn wide(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return self.simd;
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
     /// Length of the pattern, in bytes.
     pub fn len(&self) -> usize {
         self.text.len()
@@ -186,6 +195,33 @@ mod simd {
         std::arch::is_x86_feature_detected!("avx2")
     }
 
+    /// Whether this CPU compresses bytes under a mask (AVX-512 VBMI2).
+    #[inline]
+    pub fn compresses() -> bool {
+        std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi2")
+    }
+
+    /// [`super::unequal_matches_scalar`] in a few instructions: each value's matched bytes are
+    /// packed to the front of a register in order, and the two registers compared byte by byte
+    /// (past the last match both hold zeros). Masked loads read no byte past either value.
+    #[target_feature(enable = "avx512bw,avx512vbmi2")]
+    pub fn unequal_matches(a: &[u8], b: &[u8], a_flags: u64, b_flags: u64) -> usize {
+        debug_assert!(a.len() <= WORD && b.len() <= WORD);
+        // SAFETY: the masks cover exactly each value's bytes; masked-off bytes are not read.
+        let (x, y) = unsafe {
+            (
+                _mm512_maskz_loadu_epi8(span(0, a.len()), a.as_ptr().cast()),
+                _mm512_maskz_loadu_epi8(span(0, b.len()), b.as_ptr().cast()),
+            )
+        };
+        let (x, y) = (
+            _mm512_maskz_compress_epi8(a_flags, x),
+            _mm512_maskz_compress_epi8(b_flags, y),
+        );
+        _mm512_cmpneq_epi8_mask(x, y).count_ones() as usize
+    }
+
     /// [`super::Pattern::jaro_flags`] of four values against the pattern of `lb` bytes whose
     /// positions are `pm`: the same steps, each on the four lanes of a register.
     #[target_feature(enable = "avx2")]
@@ -250,16 +286,35 @@ fn jaro_of(a: &[u8], b: &[u8], a_flags: u64, b_flags: u64) -> f64 {
     if matches == 0 {
         return 0.0;
     }
-    let mut transpositions = 0usize;
+    let transpositions = unequal_matches(a, b, a_flags, b_flags);
+    let (m, t) = (matches as f64, (transpositions / 2) as f64);
+    ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+}
+
+/// How many of the k-th matched characters of `a` and of `b` differ, for each k: through
+/// AVX-512's byte compression where the CPU has it ([`simd::unequal_matches`]).
+#[inline]
+fn unequal_matches(a: &[u8], b: &[u8], a_flags: u64, b_flags: u64) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if simd::compresses() {
+        // SAFETY: the CPU runs the instructions (`compresses`); both values fit a word.
+        return unsafe { simd::unequal_matches(a, b, a_flags, b_flags) };
+    }
+    unequal_matches_scalar(a, b, a_flags, b_flags)
+}
+
+/// [`unequal_matches`], one matched pair at a time.
+#[inline]
+fn unequal_matches_scalar(a: &[u8], b: &[u8], a_flags: u64, b_flags: u64) -> usize {
+    let mut unequal = 0usize;
     let (mut af, mut bf) = (a_flags, b_flags);
     while af != 0 {
         let (i, j) = (af.trailing_zeros() as usize, bf.trailing_zeros() as usize);
         af &= af - 1;
         bf &= bf - 1;
-        transpositions += usize::from(a[i] != b[j]);
+        unequal += usize::from(a[i] != b[j]);
     }
-    let (m, t) = (matches as f64, (transpositions / 2) as f64);
-    ((m / la as f64) + (m / lb as f64) + ((m - t) / m)) / 3.0
+    unequal
 }
 
 /// strsim's Winkler lift of Jaro similarity `sim` of `a` and `b`: a common prefix of up to
@@ -390,6 +445,20 @@ mod tests {
                     let one = p.jaro_flags([four[l]]);
                     assert_eq!(one, ([a_flags[l]], [b_flags[l]]), "{:?} {b:?}", four[l]);
                 }
+            }
+        }
+    }
+
+    /// The AVX-512 count of transposed matches (where the CPU has it) equals the scalar one.
+    #[test]
+    fn unequal_matches_are_counted_alike() {
+        let words = strings(200);
+        for a in &words {
+            for b in words.iter().step_by(5) {
+                let p = Pattern::new(b);
+                let (af, bf) = p.jaro_flags([&a[..]]);
+                let want = unequal_matches_scalar(a, b, af[0], bf[0]);
+                assert_eq!(unequal_matches(a, b, af[0], bf[0]), want, "{a:?} {b:?}");
             }
         }
     }

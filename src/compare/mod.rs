@@ -170,6 +170,18 @@ impl<'a> FieldComparator<'a> {
                 }
             }
         }
+        if n > 0 && p.wide() {
+            // The last few in one more call of the wide kernel, its other lanes empty.
+            let mut values = [&b""[..]; LANES];
+            for (v, &j) in values.iter_mut().zip(&lane[..n]) {
+                *v = value(j);
+            }
+            let levels = self.lane_levels(&p, values);
+            for (&j, level) in lane[..n].iter().zip(levels) {
+                out[j * k + f] = level;
+            }
+            return;
+        }
         for &j in &lane[..n] {
             out[j * k + f] = self.lane_levels(&p, [value(j)])[0];
         }
