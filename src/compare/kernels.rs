@@ -195,6 +195,39 @@ mod simd {
         std::arch::is_x86_feature_detected!("avx2")
     }
 
+    /// The first `longest` bytes of four values (each below [`WORD`] bytes), masked to 7 bits,
+    /// position-major: step `i` of [`jaro_flags4`] reads the `i`-th byte of each value as one
+    /// `u32` (0 past a value's end). Sixteen positions at a time, by byte and word unpacking.
+    #[target_feature(enable = "avx2")]
+    fn transposed(values: [&[u8]; 4], longest: usize) -> [[u8; 4]; WORD] {
+        let mut rows = [[0u8; WORD]; 4];
+        for (row, a) in rows.iter_mut().zip(values) {
+            row[..a.len()].copy_from_slice(a);
+        }
+        let mut bytes = [[0u8; 4]; WORD];
+        let seven_bits = _mm_set1_epi8(0x7f);
+        for q in (0..longest).step_by(16) {
+            // SAFETY: `q + 16 <= WORD`, so each load reads within its row.
+            let row = |l: usize| unsafe {
+                _mm_and_si128(_mm_loadu_si128(rows[l][q..].as_ptr().cast()), seven_bits)
+            };
+            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+            let (lo01, hi01) = (_mm_unpacklo_epi8(r0, r1), _mm_unpackhi_epi8(r0, r1));
+            let (lo23, hi23) = (_mm_unpacklo_epi8(r2, r3), _mm_unpackhi_epi8(r2, r3));
+            let fours = [
+                _mm_unpacklo_epi16(lo01, lo23),
+                _mm_unpackhi_epi16(lo01, lo23),
+                _mm_unpacklo_epi16(hi01, hi23),
+                _mm_unpackhi_epi16(hi01, hi23),
+            ];
+            for (k, four) in fours.into_iter().enumerate() {
+                // SAFETY: positions q + 4k .. q + 4k + 4 lie within `bytes` (q + 16 <= WORD).
+                unsafe { _mm_storeu_si128(bytes[q + 4 * k..].as_mut_ptr().cast(), four) };
+            }
+        }
+        bytes
+    }
+
     /// Whether this CPU compresses bytes under a mask (AVX-512 VBMI2).
     #[inline]
     pub fn compresses() -> bool {
@@ -226,20 +259,16 @@ mod simd {
     /// positions are `pm`: the same steps, each on the four lanes of a register.
     #[target_feature(enable = "avx2")]
     pub fn jaro_flags4(pm: &[u64; 128], lb: usize, values: [&[u8]; 4]) -> ([u64; 4], [u64; 4]) {
-        // Step i reads the i-th byte of each value as one u32 (0 past a value's end).
-        let mut bytes = [[0u8; 4]; WORD];
         let (mut len, mut range, mut window) = ([0i64; 4], [0i64; 4], [0i64; 4]);
         let in_b = span(0, lb);
         for (l, a) in values.iter().enumerate() {
             debug_assert!(a.len() <= WORD && lb <= WORD);
-            for (i, &c) in a.iter().enumerate() {
-                bytes[i][l] = c & 0x7f;
-            }
             len[l] = a.len() as i64;
             range[l] = match_range(a.len(), lb) as i64;
             window[l] = (span(0, match_range(a.len(), lb) + 1) & in_b) as i64;
         }
         let longest = values.iter().map(|a| a.len()).max().unwrap_or(0);
+        let bytes = transposed(values, longest);
         let load = |v: &[i64; 4]| unsafe { _mm256_loadu_si256(v.as_ptr().cast()) };
         let (len, range, mut window) = (load(&len), load(&range), load(&window));
         let (zero, one) = (_mm256_setzero_si256(), _mm256_set1_epi64x(1));
