@@ -123,6 +123,8 @@ impl<'a> FieldComparator<'a> {
         }
         match &self.matrix {
             Some(m) => m[a as usize * self.distinct.len() + b as usize],
+            // Unequal values never agree exactly: nothing to read.
+            None if self.method == Method::Exact => 0,
             None => unequal(),
         }
     }
@@ -141,6 +143,13 @@ impl<'a> FieldComparator<'a> {
     ) {
         let at = |r: u32| r as usize * k + f;
         let (ix, vx) = (g.ids[at(x as u32)], g.value(at(x as u32)));
+        if !self.reads_values() {
+            // Exact, or a small domain's table: the ids alone give each level.
+            for (o, &y) in out[f..].iter_mut().step_by(k).zip(ys) {
+                *o = self.level(ix, g.ids[at(y)]);
+            }
+            return;
+        }
         let Some(p) = self.pattern_of(vx) else {
             for (o, &y) in out[f..].iter_mut().step_by(k).zip(ys) {
                 let y = at(y);
