@@ -29,6 +29,8 @@ fn span(lo: usize, hi: usize) -> u64 {
 pub struct Pattern<'a> {
     text: &'a [u8],
     pm: [u64; 128],
+    /// The set of its characters ([`char_set`]).
+    chars: u128,
     /// Whether four values at a time go through the AVX2 kernel.
     #[cfg(target_arch = "x86_64")]
     simd: bool,
@@ -42,6 +44,7 @@ impl<'a> Pattern<'a> {
         Pattern {
             text,
             pm: positions(text),
+            chars: char_set(text),
             #[cfg(target_arch = "x86_64")]
             simd: simd::available(),
         }
@@ -54,6 +57,12 @@ impl<'a> Pattern<'a> {
         return self.simd;
         #[cfg(not(target_arch = "x86_64"))]
         false
+    }
+
+    /// The set of the pattern's characters ([`char_set`]).
+    #[inline]
+    pub fn chars(&self) -> u128 {
+        self.chars
     }
 
     /// Length of the pattern, in bytes.
@@ -173,6 +182,20 @@ impl<'a> Pattern<'a> {
         }
         score
     }
+}
+
+/// The set of the characters of ASCII value `s`: bit `c` for each character `c`.
+#[inline]
+pub fn char_set(s: &[u8]) -> u128 {
+    s.iter().fold(0, |set, &c| set | 1 << (c & 0x7f))
+}
+
+/// A lower bound of the Levenshtein distance of two values whose character sets are `a` and
+/// `b`: each character of one that the other lacks is deleted, inserted or substituted, one
+/// edit apiece.
+#[inline]
+pub fn missing_chars(a: u128, b: u128) -> usize {
+    (a & !b).count_ones().max((b & !a).count_ones()) as usize
 }
 
 /// How far from its own position a character may match in Jaro (strsim's window) between
@@ -490,6 +513,22 @@ mod tests {
                 assert_eq!(unequal_matches(a, b, af[0], bf[0]), want, "{a:?} {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn missing_characters_never_exceed_the_distance() {
+        let words = strings(300);
+        let mut reached = 0;
+        for a in &words {
+            for b in words.iter().step_by(3) {
+                let bound = missing_chars(char_set(a), char_set(b));
+                let distance = levenshtein(a, b);
+                assert!(bound <= distance, "{a:?} {b:?}");
+                reached += usize::from(bound == distance && distance > 0);
+            }
+        }
+        assert!(reached > 0, "the bound is never tight");
+        assert_eq!(missing_chars(char_set(b"kitten"), char_set(b"sitting")), 2);
     }
 
     #[test]

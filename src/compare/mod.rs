@@ -31,8 +31,9 @@ struct FieldComparator<'a> {
     ascii: Vec<bool>,
     method: Method,
     thresholds: Vec<f64>,
-    /// Which lengths of two values can reach the lowest threshold at all (below it the level
-    /// is "else" whatever the exact similarity).
+    /// The lowest threshold: below it the level is "else" whatever the exact similarity.
+    lowest: f64,
+    /// Which lengths of two values can reach `lowest` at all.
     reach: method::Reach,
     exact_level: i8,
     /// With at most [`SMALL_DOMAIN`] distinct values (a city, a country, a title), the level
@@ -76,6 +77,7 @@ impl<'a> FieldComparator<'a> {
             ascii,
             method: c.method,
             thresholds: c.levels.clone(),
+            lowest,
             reach: method::Reach::new(c.method, lowest),
             exact_level: (c.level_count() - 1) as i8,
             matrix: None,
@@ -160,7 +162,7 @@ impl<'a> FieldComparator<'a> {
         for (o, &y) in out[f..].iter_mut().step_by(k).zip(ys) {
             let y = at(y);
             *o = self.level_with(ix, g.ids[y], || {
-                self.pattern_level(vx, g.value(y)).unwrap_or(PENDING)
+                self.pattern_level(&p, vx, g.value(y)).unwrap_or(PENDING)
             });
         }
         // The values left to a kernel, in lanes.
@@ -227,13 +229,21 @@ impl<'a> FieldComparator<'a> {
     /// word kernel, which [`Self::row_levels`] runs against `x` (prepared, and the kernels are
     /// symmetric, so the level is the same) for several values at once.
     #[inline]
-    fn pattern_level(&self, x: Value, y: Value) -> Option<i8> {
+    fn pattern_level(&self, p: &Pattern, x: Value, y: Value) -> Option<i8> {
         let yb = y.text.as_bytes();
         if !y.ascii || (self.method != Method::Levenshtein && yb.len() > kernels::WORD) {
             return Some(self.values_level(x, y));
         }
         if self.reach.out(x.text.len(), yb.len()) {
             return Some(0);
+        }
+        if self.method == Method::Levenshtein {
+            // Each character of one value missing from the other costs an edit at least.
+            let yb = &yb[..yb.len().min(method::MAX_COMPARED_CHARS)];
+            let at_least = kernels::missing_chars(p.chars(), kernels::char_set(yb));
+            if method::normalised(at_least, p.len().max(yb.len())) < self.lowest {
+                return Some(0);
+            }
         }
         None
     }
