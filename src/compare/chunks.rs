@@ -157,6 +157,8 @@ struct PackedChunk {
 /// at most eight levels (every pipeline of the README), as a slice otherwise.
 struct Packer {
     k: usize,
+    /// The last small vector and its id: neighbouring pairs often share their vector.
+    last: Option<(u64, u16)>,
     small: HashMap<u64, u16>,
     large: HashMap<Vec<i8>, u16>,
     chunk: PackedChunk,
@@ -167,6 +169,7 @@ impl Packer {
     fn new(k: usize) -> Packer {
         Packer {
             k,
+            last: None,
             small: HashMap::default(),
             large: HashMap::default(),
             chunk: PackedChunk {
@@ -185,10 +188,17 @@ impl Packer {
             let key = levels
                 .iter()
                 .fold(0u64, |key, &l| (key << 8) | u64::from(l as u8));
-            *self.small.entry(key).or_insert_with(|| {
-                table.extend_from_slice(levels);
-                next
-            })
+            match self.last {
+                Some((last, id)) if last == key => id,
+                _ => {
+                    let id = *self.small.entry(key).or_insert_with(|| {
+                        table.extend_from_slice(levels);
+                        next
+                    });
+                    self.last = Some((key, id));
+                    id
+                }
+            }
         } else {
             match self.large.get(levels) {
                 Some(&id) => id,

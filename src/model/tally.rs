@@ -93,11 +93,14 @@ impl<'a> TallyPlan<'a> {
     }
 
     /// The rules whose blocks hold pair (`a`, `b`), found first by rule `first` (no rule
-    /// before it shares a group: that is what "first" means), each kept by its sampling.
+    /// before it shares a group: that is what "first" means, and `first` itself does, since
+    /// its block gave the pair), each kept by its sampling.
     fn rules_of(&self, a: u32, b: u32, first: u8) -> impl Iterator<Item = usize> + '_ {
         (self.blocks.groups.iter().enumerate().skip(first as usize)).filter_map(move |(r, g)| {
-            let ga = g[a as usize];
-            let shared = ga != block::NONE && ga == g[b as usize];
+            let shared = r == first as usize || {
+                let ga = g[a as usize];
+                ga != block::NONE && ga == g[b as usize]
+            };
             let keep = self.keep_below[r];
             (shared && (keep == u64::MAX || mix(self.seed, a, b) <= keep)).then_some(r)
         })
