@@ -171,7 +171,7 @@ fn ten_byte_level(x: &[u8; 10], y: &[u8; 10]) -> i8 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -232,15 +232,18 @@ mod tests {
         }
     }
 
+    /// The methods that compare two values (dates have their own levels).
+    pub(in crate::compare) const VALUE_METHODS: [Method; 5] = [
+        Method::JaroWinkler,
+        Method::Jaro,
+        Method::Levenshtein,
+        Method::DamerauLevenshtein,
+        Method::Exact,
+    ];
+
     #[test]
     fn the_reach_table_is_the_bound() {
-        for method in [
-            Method::JaroWinkler,
-            Method::Jaro,
-            Method::Levenshtein,
-            Method::DamerauLevenshtein,
-            Method::Exact,
-        ] {
+        for method in VALUE_METHODS {
             for lowest in [0.0, 0.3, 0.6, 0.8, 0.88, 0.92, 0.97, 1.0] {
                 let reach = Reach::new(method, lowest);
                 let mut pruned = 0;

@@ -586,13 +586,7 @@ mod tests {
         let schema = Schema::new(vec![Field::new(match_column("f"), DataType::Utf8, true)]);
         let column: ArrayRef = Arc::new(StringArray::from(values));
         let batch = RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap();
-        for method in [
-            Method::JaroWinkler,
-            Method::Jaro,
-            Method::Levenshtein,
-            Method::DamerauLevenshtein,
-            Method::Exact,
-        ] {
+        for method in method::tests::VALUE_METHODS {
             let cmp = [ComparisonConfig {
                 field: "f".into(),
                 method,
