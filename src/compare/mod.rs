@@ -359,11 +359,18 @@ impl<'a> Comparator<'a> {
         let (fields, columns): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
         let k = columns.len();
         let mut ids = vec![NO_VALUE; batch.num_rows() * k];
-        for (c, column) in columns.iter().enumerate() {
-            for (row, &id) in column.iter().enumerate() {
-                ids[row * k + c] = id;
-            }
-        }
+        // Interleaved record by record, in parallel blocks of rows.
+        const ROWS: usize = 64 * 1024;
+        ids.par_chunks_mut((ROWS * k).max(1))
+            .enumerate()
+            .for_each(|(block, out)| {
+                for (c, column) in columns.iter().enumerate() {
+                    let rows = &column[(block * ROWS).min(column.len())..];
+                    for (slot, &id) in out[c..].iter_mut().step_by(k).zip(rows) {
+                        *slot = id;
+                    }
+                }
+            });
         Ok(Comparator { fields, ids })
     }
 
