@@ -68,10 +68,15 @@ impl Reach {
         let within = lengths
             .clone()
             .map(|la| {
-                let mut reached = lengths.clone().filter(|&lb| !out_of_reach(method, la, lb, lowest));
+                let mut reached = lengths
+                    .clone()
+                    .filter(|&lb| !out_of_reach(method, la, lb, lowest));
                 let lo = reached.next().unwrap_or(usize::MAX);
                 let hi = reached.next_back().unwrap_or(lo);
-                (lo.min(u16::MAX as usize) as u16, hi.min(u16::MAX as usize) as u16)
+                (
+                    lo.min(u16::MAX as usize) as u16,
+                    hi.min(u16::MAX as usize) as u16,
+                )
             })
             .collect();
         Reach { within }
