@@ -11,7 +11,7 @@ pub mod method;
 
 use kernels::Pattern;
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use crate::config::{ComparisonConfig, Method};
@@ -58,16 +58,8 @@ impl<'a> FieldComparator<'a> {
     /// Interns `values` (`None` and empty strings are missing): the comparator, and each
     /// record's id ([`NO_VALUE`] when missing).
     fn new(values: &'a StringArray, c: &ComparisonConfig) -> (Self, Vec<u32>) {
-        // A column whose values hardly repeat (e-mails, phones) is sized for all of them at
-        // once, not grown by doubling through a dozen rehashes of millions of keys.
-        let expected = if crate::standardize::mostly_distinct(values) {
-            values.len() - values.null_count()
-        } else {
-            0
-        };
-        let mut index: foldhash::HashMap<&str, u32> =
-            foldhash::HashMap::with_capacity_and_hasher(expected, Default::default());
-        let mut distinct = Vec::with_capacity(expected);
+        let mut index: foldhash::HashMap<&str, u32> = Default::default();
+        let mut distinct = Vec::new();
         let ids = values
             .iter()
             .map(|v| match v {

@@ -16,9 +16,6 @@ pub mod profile;
 pub mod records;
 mod text;
 
-/// Whether nearly every value of a column is distinct, judged on a random sample.
-pub(crate) use text::mostly_distinct;
-
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray, UInt32Array};

@@ -181,7 +181,7 @@ const SAMPLE_ROWS: usize = 4096;
 /// repeats in a sample of a twelfth of it): e-mails, phones and streets of one export, where
 /// finding the distinct values costs a hash lookup per row and saves almost no
 /// standardisation.
-pub(crate) fn mostly_distinct(values: &StringArray) -> bool {
+fn mostly_distinct(values: &StringArray) -> bool {
     // Rows picked at random (a fixed seed), not at a fixed stride, which a column that repeats
     // with some period would fool.
     let n = values.len() as u64;
