@@ -70,6 +70,9 @@ pub enum Error {
     /// Parquet failed while writing or reading a file.
     #[error("Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// A Ballista scheduler or executor could not start or serve (the `distributed` feature).
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// A bug in golden: please report it with the command and the manifest.
     #[error("internal error (a bug in golden, please report it): {0}")]
     Internal(String),

@@ -14,6 +14,8 @@ pub mod cli;
 pub mod cluster;
 pub mod compare;
 pub mod config;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod error;
 pub mod evaluate;
 pub mod explain;

@@ -2,6 +2,8 @@
 //! "arguments → library call → print".
 
 mod check;
+#[cfg(feature = "distributed")]
+mod cluster;
 mod evaluate;
 mod explain;
 mod generate;
@@ -144,6 +146,53 @@ pub enum Command {
     Verify {
         /// A run directory, or an output directory (its `latest` run).
         run: PathBuf,
+    },
+    /// Start a Ballista scheduler that knows golden's functions (feature `distributed`).
+    #[cfg(feature = "distributed")]
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0")]
+        host: String,
+        /// Port to listen on (clients connect to df://HOST:PORT).
+        #[arg(long, default_value_t = 50050)]
+        port: u16,
+    },
+    /// Start a Ballista executor that knows golden's functions (feature `distributed`).
+    #[cfg(feature = "distributed")]
+    Executor {
+        /// The scheduler to register with, HOST:PORT.
+        #[arg(long, default_value = "localhost:50050")]
+        scheduler: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0")]
+        host: String,
+        /// Arrow Flight port (other executors and clients fetch results there).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port (the scheduler sends tasks there).
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Tasks run at once (default: every core).
+        #[arg(long, default_value_t = 0)]
+        concurrent_tasks: usize,
+        /// Directory for shuffle files (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<String>,
+    },
+    /// Recompute a run's comparison levels on a Ballista cluster and check them against the
+    /// run's decisions (feature `distributed`).
+    ///
+    /// Every pair in decisions.parquet is joined with its two records in records.parquet and
+    /// each field's level computed again by golden's function on the executors; the run's
+    /// files must be readable at the same path on every executor. Exit 0 when every level
+    /// equals the run's, 3 when some differ.
+    #[cfg(feature = "distributed")]
+    Recompare {
+        /// A run directory, or an output directory (its `latest` run).
+        run: PathBuf,
+        /// The scheduler, df://HOST:PORT (default: a standalone cluster in this process).
+        #[arg(long)]
+        scheduler: Option<String>,
     },
     /// Write synthetic multi-source customer exports with known truth.
     Generate {
@@ -308,6 +357,24 @@ pub fn run(cli: Cli) -> ExitCode {
             ),
             Command::Verify { run } => verify::verify(&run),
             Command::Report { run, out, redact } => report::report(&run, out.as_deref(), redact),
+            #[cfg(feature = "distributed")]
+            Command::Scheduler { host, port } => cluster::scheduler(host, port).await,
+            #[cfg(feature = "distributed")]
+            Command::Executor {
+                scheduler,
+                host,
+                port,
+                grpc_port,
+                concurrent_tasks,
+                work_dir,
+            } => {
+                let opts = (scheduler, grpc_port, concurrent_tasks, work_dir);
+                cluster::executor(host, port, opts).await
+            }
+            #[cfg(feature = "distributed")]
+            Command::Recompare { run, scheduler } => {
+                cluster::recompare(&run, scheduler.as_deref()).await
+            }
         }
     });
     match result {

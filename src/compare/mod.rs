@@ -11,7 +11,7 @@ pub mod method;
 
 use kernels::Pattern;
 
-use arrow::array::{AsArray, RecordBatch, StringArray};
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use crate::config::{ComparisonConfig, Method};
@@ -431,6 +431,24 @@ impl<'a> Comparator<'a> {
             *o = f.level(ra[c], rb[c]);
         }
     }
+}
+
+/// The level of each pair `(a[i], b[i])` under comparison `c`: the same function as the compare
+/// stage (the values interned together, equal ones agreeing exactly, a small domain's table,
+/// the same kernels), for callers that hold pairs of values rather than records, such as
+/// golden's functions on a cluster (`distributed`). Both arrays must be of one length.
+pub fn pair_levels(c: &ComparisonConfig, a: &StringArray, b: &StringArray) -> Result<Vec<i8>> {
+    if a.len() != b.len() {
+        return Err(Error::Internal(format!(
+            "pair_levels: {} left values for {} right values",
+            a.len(),
+            b.len()
+        )));
+    }
+    let both = arrow::compute::concat(&[a, b])?;
+    let (field, ids) = FieldComparator::new(both.as_string::<i32>(), c);
+    let n = a.len();
+    Ok((0..n).map(|i| field.level(ids[i], ids[n + i])).collect())
 }
 
 /// Comparison vectors of every candidate pair, column-wise.

@@ -4,6 +4,8 @@ mod cli;
 mod config_errors;
 mod config_examples;
 mod decisions_floor;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod explain;
 mod explain_pair;
 mod golden_files;

@@ -1,0 +1,121 @@
+//! golden's functions as DataFusion scalar functions, registered on every process of a
+//! cluster: each wraps the function the local path runs, so a value computed on an executor is
+//! the value a local run computes.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int8Array};
+use arrow::datatypes::DataType;
+use datafusion::common::{Result as DfResult, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::compare;
+use crate::config::{ComparisonConfig, Method};
+
+/// Every function golden registers on a cluster.
+pub fn all() -> Vec<Arc<ScalarUDF>> {
+    vec![Arc::new(ScalarUDF::from(Level::new()))]
+}
+
+/// `golden_level(method, thresholds, a, b)`: the comparison level of values `a` and `b` (the
+/// fields' match values) under `method` (`jaro_winkler`, `levenshtein`, `exact`, `date`, …)
+/// and `thresholds` (comma-separated, best first; `''` for exact and date), as the compare
+/// stage computes it: -1 when either is missing, 0 "else", the top level for equal values.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Level {
+    signature: Signature,
+}
+
+impl Level {
+    /// The function's name in SQL.
+    pub const NAME: &'static str = "golden_level";
+
+    /// The function, taking four strings of any string type.
+    pub fn new() -> Self {
+        Level {
+            signature: Signature::string(4, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for Level {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [method, thresholds, a, b] = args.args.as_slice() else {
+            return plan_err!("{} takes 4 arguments, got {}", Self::NAME, args.args.len());
+        };
+        let c = comparison(
+            literal(method, "method")?,
+            literal(thresholds, "thresholds")?,
+        )?;
+        let (a, b) = (utf8(a, args.number_rows)?, utf8(b, args.number_rows)?);
+        let levels = compare::pair_levels(&c, a.as_string::<i32>(), b.as_string::<i32>())
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        Ok(ColumnarValue::Array(Arc::new(Int8Array::from(levels))))
+    }
+}
+
+/// The comparison that `golden_level`'s first two arguments name.
+fn comparison(method: &str, thresholds: &str) -> DfResult<ComparisonConfig> {
+    let Some(method) = Method::parse(method) else {
+        return plan_err!(
+            "{}: unknown method `{method}`; one of {}",
+            Level::NAME,
+            Method::NAMES.join(", ")
+        );
+    };
+    let levels = thresholds
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.parse::<f64>() {
+            Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+            _ => plan_err!("{}: threshold `{t}` is not a number in (0, 1)", Level::NAME),
+        })
+        .collect::<DfResult<Vec<f64>>>()?;
+    Ok(ComparisonConfig {
+        field: String::new(),
+        method,
+        levels,
+    })
+}
+
+/// The text of a constant argument (the same in every row).
+fn literal<'a>(arg: &'a ColumnarValue, what: &str) -> DfResult<&'a str> {
+    match arg {
+        ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+        ) => Ok(s),
+        _ => exec_err!("{}: `{what}` must be a constant string", Level::NAME),
+    }
+}
+
+/// Argument `arg` as `rows` plain UTF-8 values (scans may give string views).
+fn utf8(arg: &ColumnarValue, rows: usize) -> DfResult<ArrayRef> {
+    let array = arg.to_array(rows)?;
+    Ok(match array.data_type() {
+        DataType::Utf8 => array,
+        _ => arrow::compute::cast(&array, &DataType::Utf8)?,
+    })
+}

@@ -1,0 +1,46 @@
+//! Beyond one machine (issue 17, cargo feature `distributed`): golden's functions on a
+//! DataFusion Ballista cluster. The scheduler and executors this binary starts
+//! ([`processes`]) know golden's functions ([`functions`]); [`session`] connects to such a
+//! scheduler, or starts a standalone one with an executor inside this process, and
+//! [`recompare`] recomputes a finished run's comparison levels on it.
+//!
+//! This is the first part of the issue: the run's stages themselves still run on one machine.
+
+pub mod functions;
+pub mod processes;
+pub mod recompare;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use datafusion::execution::{FunctionRegistry, SessionStateBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::{Error, Result};
+
+/// A session whose queries run on Ballista with golden's functions registered: on the
+/// scheduler at `url` (`df://host:port`), or, with `None`, on a scheduler and an executor
+/// started inside this process (Ballista's standalone mode: plans still travel over gRPC).
+pub async fn session(url: Option<&str>) -> Result<SessionContext> {
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(SessionConfig::new_with_ballista())
+        .build();
+    // The standalone scheduler and executor take their functions from this state; the client
+    // context below gets Ballista's own list instead, so golden's are added to it too.
+    for f in functions::all() {
+        state.register_udf(f)?;
+    }
+    let ctx = match url {
+        Some(url) => SessionContext::remote_with_state(url, state).await,
+        None => SessionContext::standalone_with_state(state).await,
+    };
+    let ctx = ctx.map_err(|e| match url {
+        Some(url) => Error::Usage(format!(
+            "cannot reach the Ballista scheduler at {url}: {e}; start one with `golden scheduler`"
+        )),
+        None => Error::DataFusion(e),
+    })?;
+    for f in functions::all() {
+        ctx.register_udf(f.as_ref().clone());
+    }
+    Ok(ctx)
+}

@@ -1,0 +1,100 @@
+//! `golden scheduler` and `golden executor`: Ballista's scheduler and executor processes, built
+//! as Ballista's custom-scheduler and custom-executor examples build them, with golden's
+//! functions in the scheduler's sessions and the executor's function registry.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::prelude::SessionConfig;
+
+use super::functions;
+use crate::{Error, Result};
+
+/// Where a process listens: host and port.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// Address to bind (`0.0.0.0` for every interface).
+    pub host: String,
+    /// Port to bind.
+    pub port: u16,
+}
+
+/// Runs a scheduler on `listen` until the process is stopped.
+pub async fn scheduler(listen: Listen) -> Result<()> {
+    let addr: SocketAddr = format!("{}:{}", listen.host, listen.port)
+        .parse()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot listen on {}:{}: {e}",
+                listen.host, listen.port
+            ))
+        })?;
+    let config = SchedulerConfig {
+        bind_host: listen.host,
+        bind_port: listen.port,
+        override_session_builder: Some(Arc::new(session_state)),
+        ..Default::default()
+    };
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(cluster_error)?;
+    start_server(cluster, addr, Arc::new(config))
+        .await
+        .map_err(cluster_error)
+}
+
+/// What an executor needs besides where it listens.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's host and port.
+    pub scheduler: Listen,
+    /// Port of the executor's gRPC service (the scheduler pushes tasks there).
+    pub grpc_port: u16,
+    /// Tasks run at once (0: every core).
+    pub concurrent_tasks: usize,
+    /// Directory for shuffle files (default: a temporary directory).
+    pub work_dir: Option<String>,
+}
+
+/// Runs an executor on `listen` (its Arrow Flight port) that registers with the scheduler and
+/// runs tasks until the process is stopped.
+pub async fn executor(listen: Listen, opts: ExecutorOptions) -> Result<()> {
+    let mut registry = BallistaFunctionRegistry::default();
+    for f in functions::all() {
+        registry.scalar_functions.insert(f.name().to_string(), f);
+    }
+    let config = ExecutorProcessConfig {
+        bind_host: listen.host,
+        port: listen.port,
+        grpc_port: opts.grpc_port,
+        scheduler_host: opts.scheduler.host,
+        scheduler_port: opts.scheduler.port,
+        vcores: opts.concurrent_tasks,
+        work_dir: opts.work_dir,
+        override_function_registry: Some(Arc::new(registry)),
+        ..Default::default()
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(cluster_error)
+}
+
+/// Ballista's default session for a job, with golden's functions registered.
+fn session_state(config: SessionConfig) -> datafusion::common::Result<SessionState> {
+    let mut state = ballista_core::utils::default_session_builder(config)?;
+    for f in functions::all() {
+        state.register_udf(f)?;
+    }
+    Ok(state)
+}
+
+/// A Ballista failure as golden's error.
+fn cluster_error(e: ballista_core::error::BallistaError) -> Error {
+    Error::Cluster(e.to_string())
+}

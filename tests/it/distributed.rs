@@ -1,0 +1,141 @@
+//! Feature `distributed`: golden's functions on a Ballista cluster (standalone, in the
+//! `golden recompare` process: plans still travel over loopback gRPC) compute what a local run
+//! computes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+
+use crate::util::{golden, golden_ok, repo, table, tempdir};
+
+/// Runs `pipeline` into `out` and recomputes its levels on a standalone cluster: every written
+/// pair's every level equals the run's, and the count of pairs is the decisions table's.
+fn run_and_recompare(pipeline: &Path, out: &Path) {
+    golden_ok(&[
+        "run",
+        pipeline.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let said = golden_ok(&["recompare", out.to_str().unwrap()]);
+    let decisions = table(&out.join("latest"), "decisions").num_rows();
+    assert!(decisions > 0, "the run wrote no decisions");
+    assert!(
+        said.starts_with(&format!("{decisions} pairs, ")),
+        "expected {decisions} pairs: {said}"
+    );
+    assert!(
+        said.contains("every level recomputed on the cluster equals the run's"),
+        "{said}"
+    );
+}
+
+#[test]
+fn levels_computed_on_a_cluster_equal_the_demo_and_a_generated_run() {
+    let dir = tempdir();
+    run_and_recompare(&repo("pipelines/demo.toml"), &dir.path().join("demo"));
+    let data = dir.path().join("data");
+    let entities = "3000";
+    golden_ok(&[
+        "generate",
+        "--entities",
+        entities,
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    run_and_recompare(&data.join("pipeline.toml"), &dir.path().join("generated"));
+}
+
+#[test]
+fn a_level_the_cluster_computes_otherwise_is_reported_by_field() {
+    let dir = tempdir();
+    let out = dir.path().join("demo");
+    let pipeline = repo("pipelines/demo.toml");
+    golden_ok(&[
+        "run",
+        pipeline.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    // One record of the first written pair gets another e-mail match value.
+    let run = std::fs::canonicalize(out.join("latest")).unwrap();
+    let decisions = table(&run, "decisions");
+    let left = |c: &str| {
+        decisions
+            .column_by_name(c)
+            .unwrap()
+            .as_string::<i32>()
+            .value(0)
+            .to_string()
+    };
+    let (source, id) = (left("left_source"), left("left_id"));
+    let records = table(&run, "records");
+    let text = |c: &str| {
+        records
+            .column_by_name(c)
+            .unwrap()
+            .as_string::<i32>()
+            .clone()
+    };
+    let (sources, ids) = (text("source"), text("source_id"));
+    let emails = text("email__match");
+    let changed: StringArray = (0..records.num_rows())
+        .map(|r| {
+            let hit = sources.value(r) == source && ids.value(r) == id;
+            if hit {
+                Some("someone.else@example.org".to_string())
+            } else {
+                emails.is_valid(r).then(|| emails.value(r).to_string())
+            }
+        })
+        .collect();
+    let columns: Vec<ArrayRef> = (records.schema().fields().iter().zip(records.columns()))
+        .map(|(f, c)| {
+            if f.name() == "email__match" {
+                Arc::new(changed.clone()) as ArrayRef
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    let tampered = RecordBatch::try_new(records.schema(), columns).unwrap();
+    let file = std::fs::File::create(run.join("records.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, tampered.schema(), None).unwrap();
+    w.write(&tampered).unwrap();
+    w.close().unwrap();
+    let said = golden(&["recompare", out.to_str().unwrap()]);
+    assert_eq!(said.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert!(
+        err.contains("differ from the run's decisions: email ("),
+        "{err}"
+    );
+    assert!(!err.contains("first_name ("), "only e-mail changed: {err}");
+}
+
+#[test]
+fn an_unreachable_scheduler_is_an_error_that_says_how_to_start_one() {
+    let dir = tempdir();
+    let out = dir.path().join("demo");
+    let pipeline = repo("pipelines/demo.toml");
+    golden_ok(&[
+        "run",
+        pipeline.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    // Port 9 (discard) has no scheduler behind it.
+    let said = golden(&[
+        "recompare",
+        out.to_str().unwrap(),
+        "--scheduler",
+        "df://127.0.0.1:9",
+    ]);
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert_eq!(said.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("df://127.0.0.1:9") && err.contains("golden scheduler"),
+        "{err}"
+    );
+}
