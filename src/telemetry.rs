@@ -34,9 +34,15 @@ pub fn progress_enabled(format: LogFormat, stderr_is_terminal: bool) -> bool {
     format == LogFormat::Text && stderr_is_terminal
 }
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default `info` level.
+/// The default filter: golden at `info`; Ballista's crates (feature `distributed`), which log
+/// every task and the physical plan of every job at `info`, at `warn`.
+const DEFAULT_FILTER: &str = "info,ballista=warn,ballista_core=warn,ballista_scheduler=warn,\
+                              ballista_executor=warn,ballista_history=warn";
+
+/// Installs the global subscriber; `RUST_LOG` overrides [`DEFAULT_FILTER`].
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let terminal = std::io::stderr().is_terminal();
     let progress = progress_enabled(format, terminal);
     PROGRESS.store(progress, Ordering::Relaxed);

@@ -69,21 +69,43 @@ pub async fn recompare(run: &Path, scheduler: Option<&str>) -> Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
     if !found.equal() {
-        let fields: Vec<String> = (found.differing.iter())
-            .filter(|(_, n)| *n > 0)
-            .map(|(f, n)| format!("{f} ({n} pairs)"))
-            .collect();
         return Err(Error::Input {
             path: run.to_path_buf(),
             message: format!(
-                "levels recomputed on the cluster differ from the run's decisions: {}",
-                fields.join(", ")
+                "the cluster's blocking or levels differ from the run's: {}",
+                differences(&found).join("; ")
             ),
         });
     }
     super::print::stdout(&format!(
-        "{} pairs, {} fields: every level recomputed on the cluster equals the run's ({seconds:.2} s)\n",
+        "{} written pairs, {} fields, {} blocking rules ({} candidate pairs): the cluster's \
+         blocking and every level recomputed on it equal the run's ({seconds:.2} s)\n",
         found.pairs,
-        found.differing.len()
+        found.differing.len(),
+        found.rules.len(),
+        found.rules.iter().map(|r| r.candidate_pairs.0).sum::<u64>(),
     ))
+}
+
+/// What differs, for the error: levels by field, counts by rule, missed pairs.
+fn differences(found: &distributed::recompare::Recompared) -> Vec<String> {
+    let levels = (found.differing.iter())
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| format!("{f} levels ({n} pairs)"));
+    let rules = found.rules.iter().filter_map(|r| {
+        let (b, c) = (r.pairs_in_blocks, r.candidate_pairs);
+        (b.0 != b.1 || c.0 != c.1).then(|| {
+            format!(
+                "rule `{}`: {} pairs in blocks and {} candidate pairs on the cluster, {} and {} in the run",
+                r.rule, b.0, c.0, b.1, c.1
+            )
+        })
+    });
+    let missed = (found.pairs_missed > 0).then(|| {
+        format!(
+            "{} written pairs not found under their rule",
+            found.pairs_missed
+        )
+    });
+    levels.chain(rules).chain(missed).collect()
 }

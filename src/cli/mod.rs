@@ -280,11 +280,12 @@ pub fn run(cli: Cli) -> ExitCode {
         crate::telemetry::report_error(format, &format!("cannot start {threads} threads: {e}"), 1);
         return ExitCode::from(1);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(threads).enable_all();
+    // Ballista's plans are deep trees, encoded and decoded recursively on these threads.
+    #[cfg(feature = "distributed")]
+    builder.thread_stack_size(64 << 20);
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             let message = format!("cannot start the async runtime: {e}");

@@ -16,7 +16,78 @@ use crate::config::{ComparisonConfig, Method};
 
 /// Every function golden registers on a cluster.
 pub fn all() -> Vec<Arc<ScalarUDF>> {
-    vec![Arc::new(ScalarUDF::from(Level::new()))]
+    vec![
+        Arc::new(ScalarUDF::from(Level::new())),
+        Arc::new(ScalarUDF::from(Key::new())),
+    ]
+}
+
+/// `golden_key(key, value)`: the blocking key of match value `value` under `key`, a key as a
+/// blocking rule writes it (`x`, `metaphone(x)`, `left(x, 3)`, …; the field name is not
+/// read), computed by the blocking stage's function: null when the value or the result is
+/// missing or empty.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    signature: Signature,
+}
+
+impl Key {
+    /// The function's name in SQL.
+    pub const NAME: &'static str = "golden_key";
+
+    /// The function, taking two strings of any string type.
+    pub fn new() -> Self {
+        Key {
+            signature: Signature::string(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for Key {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for Key {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [key, value] = args.args.as_slice() else {
+            return plan_err!("{} takes 2 arguments, got {}", Self::NAME, args.args.len());
+        };
+        let key = literal(key, "key", Self::NAME)?;
+        let transform = match crate::config::validate::parse_block_key(key) {
+            Ok(k) => k.transform,
+            Err(e) => return plan_err!("{}: {e}", Self::NAME),
+        };
+        let values = utf8(value, args.number_rows)?;
+        let keys = crate::standardize::keys::key(values.as_string::<i32>(), transform);
+        Ok(ColumnarValue::Array(Arc::new(keys)))
+    }
+}
+
+/// A blocking key's transform as [`Key`] takes it, on a placeholder field `x`.
+pub fn key_text(transform: crate::config::KeyTransform) -> String {
+    use crate::config::KeyTransform as T;
+    match transform {
+        T::Identity => "x".into(),
+        T::Metaphone => "metaphone(x)".into(),
+        T::Soundex => "soundex(x)".into(),
+        T::Nysiis => "nysiis(x)".into(),
+        T::Year => "year(x)".into(),
+        T::Prefix(n) => format!("left(x, {n})"),
+    }
 }
 
 /// `golden_level(method, thresholds, a, b)`: the comparison level of values `a` and `b` (the
@@ -64,8 +135,8 @@ impl ScalarUDFImpl for Level {
             return plan_err!("{} takes 4 arguments, got {}", Self::NAME, args.args.len());
         };
         let c = comparison(
-            literal(method, "method")?,
-            literal(thresholds, "thresholds")?,
+            literal(method, "method", Self::NAME)?,
+            literal(thresholds, "thresholds", Self::NAME)?,
         )?;
         let (a, b) = (utf8(a, args.number_rows)?, utf8(b, args.number_rows)?);
         let levels = compare::pair_levels(&c, a.as_string::<i32>(), b.as_string::<i32>())
@@ -99,15 +170,15 @@ fn comparison(method: &str, thresholds: &str) -> DfResult<ComparisonConfig> {
     })
 }
 
-/// The text of a constant argument (the same in every row).
-fn literal<'a>(arg: &'a ColumnarValue, what: &str) -> DfResult<&'a str> {
+/// The text of constant argument `what` of function `function` (the same in every row).
+fn literal<'a>(arg: &'a ColumnarValue, what: &str, function: &str) -> DfResult<&'a str> {
     match arg {
         ColumnarValue::Scalar(
             ScalarValue::Utf8(Some(s))
             | ScalarValue::Utf8View(Some(s))
             | ScalarValue::LargeUtf8(Some(s)),
         ) => Ok(s),
-        _ => exec_err!("{}: `{what}` must be a constant string", Level::NAME),
+        _ => exec_err!("{function}: `{what}` must be a constant string"),
     }
 }
 

@@ -16,13 +16,25 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::{Error, Result};
 
+/// Ballista's session configuration; a standalone cluster splits work into as many partitions
+/// as this machine has cores (not DataFusion's default 16: each partition of each stage is a
+/// task, and a task costs milliseconds of scheduling).
+fn config(standalone: bool) -> SessionConfig {
+    let config = SessionConfig::new_with_ballista();
+    if !standalone {
+        return config;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    config.with_target_partitions(cores)
+}
+
 /// A session whose queries run on Ballista with golden's functions registered: on the
 /// scheduler at `url` (`df://host:port`), or, with `None`, on a scheduler and an executor
 /// started inside this process (Ballista's standalone mode: plans still travel over gRPC).
 pub async fn session(url: Option<&str>) -> Result<SessionContext> {
     let mut state = SessionStateBuilder::new()
         .with_default_features()
-        .with_config(SessionConfig::new_with_ballista())
+        .with_config(config(url.is_none()))
         .build();
     // The standalone scheduler and executor take their functions from this state; the client
     // context below gets Ballista's own list instead, so golden's are added to it too.
