@@ -639,6 +639,22 @@ mod tests {
                 }
             }
             assert!(kinds.len() >= 3, "{method:?} gives only {kinds:?}");
+            // Pairs of values, as golden's functions on a cluster take them: the same levels.
+            let value = |r: usize| batch.column(0).as_string::<i32>().iter().nth(r).flatten();
+            let (mut a, mut b, mut want) = (vec![], vec![], vec![]);
+            for x in 0..shown {
+                for &y in &ys {
+                    a.push(value(x));
+                    b.push(value(y as usize));
+                    let mut out = [0i8];
+                    c.levels(x as u32, y, &mut out);
+                    want.push(out[0]);
+                }
+            }
+            let got = pair_levels(&cmp[0], &StringArray::from(a), &StringArray::from(b));
+            assert_eq!(got.unwrap(), want, "{method:?}: pair_levels");
+            let short = StringArray::from(vec!["a"]);
+            assert!(pair_levels(&cmp[0], &short, &StringArray::from(vec!["a", "b"])).is_err());
         }
     }
 

@@ -54,12 +54,22 @@ impl Recompared {
 /// directory's `latest`) wrote, on the cluster of `ctx` (see [`super::session`]). The run's
 /// files must be readable at the same path by every executor.
 pub async fn recompare(ctx: &SessionContext, run: &Path) -> Result<Recompared> {
+    // Absolute: executors in other working directories read the same files.
     let dir = crate::run::resolve_run(run)?;
+    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
     let copy = dir.join(layout::PIPELINE);
     let text = std::fs::read_to_string(&copy).map_err(|e| Error::io(&copy, e))?;
     let pipeline = crate::config::load_recorded(&text, &copy)?;
     for table in [Table::Records, Table::Decisions] {
         let path = dir.join(table.file_name());
+        if !path.is_file() {
+            return Err(Error::Input {
+                path,
+                message: "missing: recompare reads a complete run's records and decisions \
+                          (a failed run, or one written before records.parquet existed, has none)"
+                    .into(),
+            });
+        }
         let url = path
             .to_str()
             .ok_or_else(|| Error::Usage(format!("{}: the path is not UTF-8", path.display())))?;

@@ -9,15 +9,16 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 
 use crate::util::{golden, golden_ok, repo, table, tempdir};
 
+/// Runs `pipeline` with `--output out`.
+fn run_into(pipeline: &Path, out: &Path) {
+    let (pipeline, out) = (pipeline.to_str().unwrap(), out.to_str().unwrap());
+    golden_ok(&["run", pipeline, "--output", out]);
+}
+
 /// Runs `pipeline` into `out`, then blocks and compares its records again on a standalone
 /// cluster: each rule's pairs, every written pair's rule and every level equal the run's.
 fn run_and_recompare(pipeline: &Path, out: &Path) {
-    golden_ok(&[
-        "run",
-        pipeline.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    run_into(pipeline, out);
     let said = golden_ok(&["recompare", out.to_str().unwrap()]);
     let decisions = table(&out.join("latest"), "decisions").num_rows();
     assert!(decisions > 0, "the run wrote no decisions");
@@ -49,13 +50,7 @@ fn levels_computed_on_a_cluster_equal_the_demo_and_a_generated_run() {
 fn a_record_changed_after_the_run_is_reported_by_field_and_rule() {
     let dir = tempdir();
     let out = dir.path().join("demo");
-    let pipeline = repo("pipelines/demo.toml");
-    golden_ok(&[
-        "run",
-        pipeline.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    run_into(&repo("pipelines/demo.toml"), &out);
     // One record of the first written pair gets another e-mail match value.
     let run = std::fs::canonicalize(out.join("latest")).unwrap();
     let decisions = table(&run, "decisions");
@@ -118,19 +113,22 @@ fn a_record_changed_after_the_run_is_reported_by_field_and_rule() {
         !err.contains("first_name levels"),
         "only e-mail changed: {err}"
     );
+    // Without its records the run cannot be checked, and the message says which file.
+    std::fs::remove_file(run.join("records.parquet")).unwrap();
+    let said = golden(&["recompare", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert_eq!(said.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("records.parquet: missing: recompare reads"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_unreachable_scheduler_is_an_error_that_says_how_to_start_one() {
     let dir = tempdir();
     let out = dir.path().join("demo");
-    let pipeline = repo("pipelines/demo.toml");
-    golden_ok(&[
-        "run",
-        pipeline.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    run_into(&repo("pipelines/demo.toml"), &out);
     // Port 9 (discard) has no scheduler behind it.
     let said = golden(&[
         "recompare",
