@@ -12,17 +12,18 @@ pub async fn scheduler(host: String, port: u16) -> Result<()> {
 }
 
 /// Runs an executor until the process is stopped; `opts` are the scheduler (HOST:PORT), the
-/// gRPC port, the tasks at once and the work directory.
+/// gRPC port, the tasks at once, the work directory and the seconds job data is kept.
 pub async fn executor(
     host: String,
     port: u16,
-    (scheduler, grpc_port, concurrent_tasks, work_dir): (String, u16, usize, Option<String>),
+    (scheduler, grpc_port, concurrent_tasks, work_dir, keep_job_data): ExecutorArgs,
 ) -> Result<()> {
     let opts = processes::ExecutorOptions {
         scheduler: host_port(&scheduler)?,
         grpc_port,
         concurrent_tasks,
         work_dir,
+        keep_job_data,
     };
     tracing::info!(
         port,
@@ -31,6 +32,9 @@ pub async fn executor(
     );
     processes::executor(processes::Listen { host, port }, opts).await
 }
+
+/// `golden executor`'s options besides where it listens, as given.
+pub type ExecutorArgs = (String, u16, usize, Option<String>, u64);
 
 /// `--scheduler HOST:PORT` parsed.
 fn host_port(s: &str) -> Result<processes::Listen> {

@@ -175,9 +175,14 @@ pub enum Command {
         /// Tasks run at once (default: every core).
         #[arg(long, default_value_t = 0)]
         concurrent_tasks: usize,
-        /// Directory for shuffle files (default: a temporary directory).
+        /// Directory in which the executor makes `golden-executor-PORT` for its shuffle files
+        /// (default: the system's temporary directory).
         #[arg(long)]
         work_dir: Option<String>,
+        /// Seconds a job's shuffle files, which hold customer values, are kept after the job
+        /// last wrote one (at least 60); all are removed when the executor stops.
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..))]
+        keep_job_data: u64,
     },
     /// Recompute a run's comparison levels on a Ballista cluster and check them against the
     /// run's decisions (feature `distributed`).
@@ -368,8 +373,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 grpc_port,
                 concurrent_tasks,
                 work_dir,
+                keep_job_data,
             } => {
-                let opts = (scheduler, grpc_port, concurrent_tasks, work_dir);
+                let opts = (scheduler, grpc_port, concurrent_tasks, work_dir, keep_job_data);
                 cluster::executor(host, port, opts).await
             }
             #[cfg(feature = "distributed")]

@@ -58,8 +58,11 @@ pub struct ExecutorOptions {
     pub grpc_port: u16,
     /// Tasks run at once (0: every core).
     pub concurrent_tasks: usize,
-    /// Directory for shuffle files (default: a temporary directory).
+    /// Directory under which the executor keeps its shuffle files, in a subdirectory of its
+    /// own (default: the system's temporary directory).
     pub work_dir: Option<String>,
+    /// Seconds a job's shuffle files (customer values) are kept after the job last wrote one.
+    pub keep_job_data: u64,
 }
 
 /// Runs an executor on `listen` (its Arrow Flight port) that registers with the scheduler and
@@ -69,6 +72,7 @@ pub async fn executor(listen: Listen, opts: ExecutorOptions) -> Result<()> {
     for f in functions::all() {
         registry.scalar_functions.insert(f.name().to_string(), f);
     }
+    let work_dir = own_work_dir(opts.work_dir.as_deref(), listen.port)?;
     let config = ExecutorProcessConfig {
         bind_host: listen.host,
         port: listen.port,
@@ -76,13 +80,28 @@ pub async fn executor(listen: Listen, opts: ExecutorOptions) -> Result<()> {
         scheduler_host: opts.scheduler.host,
         scheduler_port: opts.scheduler.port,
         vcores: opts.concurrent_tasks,
-        work_dir: opts.work_dir,
+        work_dir: Some(work_dir),
+        // Ballista removes every directory in its work directory older than this, and all of
+        // them when the executor stops: hence a directory of the executor's own.
+        job_data_ttl_seconds: opts.keep_job_data,
+        job_data_clean_up_interval_seconds: opts.keep_job_data.clamp(1, 60),
         override_function_registry: Some(Arc::new(registry)),
         ..Default::default()
     };
     start_executor_process(Arc::new(config))
         .await
         .map_err(cluster_error)
+}
+
+/// `golden-executor-PORT` under `base` (default: the temporary directory), created: the
+/// executor's shuffle files, which Ballista cleans up by removing whole directories in it.
+fn own_work_dir(base: Option<&str>, port: u16) -> Result<String> {
+    let base = base.map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    let dir = base.join(format!("golden-executor-{port}"));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    dir.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Usage(format!("{}: the path is not UTF-8", dir.display())))
 }
 
 /// Ballista's default session for a job, with golden's functions registered.
