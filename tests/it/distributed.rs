@@ -143,3 +143,76 @@ fn an_unreachable_scheduler_is_an_error_that_says_how_to_start_one() {
         "{err}"
     );
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nobody listens on now (the OS's choice for a socket bound to port 0).
+fn free_port() -> u16 {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().port()
+}
+
+/// `golden` with `args`, in the background.
+fn spawn(args: &[&str]) -> Killed {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_golden"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Killed(child)
+}
+
+#[test]
+fn a_scheduler_and_an_executor_started_as_processes_know_goldens_functions() {
+    let dir = tempdir();
+    let out = dir.path().join("demo");
+    run_into(&repo("pipelines/demo.toml"), &out);
+    let ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
+    let work = dir.path().join("work");
+    let _scheduler = spawn(&["scheduler", "--host", "127.0.0.1", "--port", &ports[0]]);
+    let scheduler = format!("127.0.0.1:{}", ports[0]);
+    let _executor = spawn(&[
+        "executor",
+        "--scheduler",
+        &scheduler,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &ports[1],
+        "--grpc-port",
+        &ports[2],
+        "--concurrent-tasks",
+        "2",
+        "--work-dir",
+        work.to_str().unwrap(),
+    ]);
+    // The scheduler and executor take a moment to start and register.
+    let url = format!("df://{scheduler}");
+    let mut said = golden(&["recompare", out.to_str().unwrap(), "--scheduler", &url]);
+    for _ in 0..30 {
+        if said.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        said = golden(&["recompare", out.to_str().unwrap(), "--scheduler", &url]);
+    }
+    let text = String::from_utf8_lossy(&said.stdout);
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert!(said.status.success(), "{err}");
+    assert!(
+        text.starts_with("173 written pairs, 8 fields, 5 blocking rules (195 candidate pairs)"),
+        "{text}"
+    );
+    // The executor keeps its shuffle files in a directory of its own.
+    let own = work.join(format!("golden-executor-{}", ports[1]));
+    assert!(own.is_dir(), "no {}", own.display());
+}
