@@ -2,7 +2,7 @@
 //! DataFusion Ballista cluster. The scheduler and executors this binary starts
 //! ([`processes`]) know golden's functions ([`functions`]); [`session`] connects to such a
 //! scheduler, or starts a standalone one with an executor inside this process, and
-//! [`recompare`] recomputes a finished run's comparison levels on it.
+//! [`recompare`] repeats a finished run's blocking and comparison on it.
 //!
 //! This is the first part of the issue: the run's stages themselves still run on one machine.
 

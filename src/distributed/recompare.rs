@@ -1,6 +1,8 @@
-//! A finished run's comparison levels recomputed on a cluster: every pair of
-//! `decisions.parquet` joined with both its records in `records.parquet`, each field's level
-//! computed by `golden_level` on the executors and checked against the level the run wrote.
+//! A finished run's blocking and comparison repeated on a cluster: the pipeline's rules over
+//! `records.parquet` (keys by `golden_key`), checked rule by rule against the manifest's counts
+//! and pair by pair against `decisions.parquet`; and every written pair joined with both its
+//! records, each field's level computed by `golden_level` and checked against the level the
+//! run wrote.
 
 use std::path::Path;
 
@@ -50,9 +52,9 @@ impl Recompared {
     }
 }
 
-/// Recomputes the levels of every pair the run at `run` (a run directory or an output
-/// directory's `latest`) wrote, on the cluster of `ctx` (see [`super::session`]). The run's
-/// files must be readable at the same path by every executor.
+/// Repeats the blocking of the run at `run` (a run directory or an output directory's
+/// `latest`) and the levels of every pair it wrote, on the cluster of `ctx` (see
+/// [`super::session`]). The run's files must be readable at the same path by every executor.
 pub async fn recompare(ctx: &SessionContext, run: &Path) -> Result<Recompared> {
     // Absolute: executors in other working directories read the same files.
     let dir = crate::run::resolve_run(run)?;
