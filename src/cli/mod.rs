@@ -184,13 +184,15 @@ pub enum Command {
         #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..))]
         keep_job_data: u64,
     },
-    /// Recompute a run's comparison levels on a Ballista cluster and check them against the
-    /// run's decisions (feature `distributed`).
+    /// Repeat a run's blocking and comparison on a Ballista cluster and check them against the
+    /// run (feature `distributed`).
     ///
-    /// Every pair in decisions.parquet is joined with its two records in records.parquet and
-    /// each field's level computed again by golden's function on the executors; the run's
-    /// files must be readable at the same path on every executor. Exit 0 when every level
-    /// equals the run's, 3 when some differ.
+    /// The pipeline's blocking rules run on records.parquet (each a self-join on its keys
+    /// within blocks of at most max_block_size records, a pair under its first rule): each
+    /// rule's pairs are checked against the manifest, and every pair of decisions.parquet must
+    /// be found under its rule; each written pair's level of each field is computed again from
+    /// both records. The run's files must be readable at the same path on every executor. Exit
+    /// 0 when everything equals the run, 3 naming the fields and rules that differ.
     #[cfg(feature = "distributed")]
     Recompare {
         /// A run directory, or an output directory (its `latest` run).
