@@ -11,51 +11,18 @@ pub async fn scheduler(host: String, port: u16) -> Result<()> {
     processes::scheduler(processes::Listen { host, port }).await
 }
 
-/// Runs an executor until the process is stopped; `opts` are the scheduler (HOST:PORT), the
-/// gRPC port, the tasks at once, the work directory and the seconds job data is kept.
-pub async fn executor(
-    host: String,
-    port: u16,
-    (scheduler, grpc_port, concurrent_tasks, work_dir, keep_job_data): ExecutorArgs,
-) -> Result<()> {
-    let opts = processes::ExecutorOptions {
-        scheduler: host_port(&scheduler)?,
-        grpc_port,
-        concurrent_tasks,
-        work_dir,
-        keep_job_data,
-    };
+/// Runs an executor listening on `listen` until the process is stopped.
+pub async fn executor(listen: processes::Listen, opts: processes::ExecutorOptions) -> Result<()> {
     tracing::info!(
-        port,
-        grpc_port,
+        port = listen.port,
+        grpc_port = opts.grpc_port,
         "Ballista executor with golden's functions starting"
     );
-    processes::executor(processes::Listen { host, port }, opts).await
+    processes::executor(listen, opts).await
 }
 
-/// `golden executor`'s options besides where it listens, as given.
-pub type ExecutorArgs = (String, u16, usize, Option<String>, u64);
-
-/// `--scheduler HOST:PORT` parsed.
-fn host_port(s: &str) -> Result<processes::Listen> {
-    let bad = || {
-        Error::Usage(format!(
-            "--scheduler `{s}` is not HOST:PORT (e.g. localhost:50050)"
-        ))
-    };
-    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
-    let port = port.parse().map_err(|_| bad())?;
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok(processes::Listen {
-        host: host.to_string(),
-        port,
-    })
-}
-
-/// Recomputes the run's levels on the cluster and says whether they equal the run's (exit 3
-/// naming the fields when not).
+/// Repeats the run's blocking and comparison on the cluster and says whether they equal the
+/// run's (exit 3 naming the fields and rules that differ).
 pub async fn recompare(run: &Path, scheduler: Option<&str>) -> Result<()> {
     let started = std::time::Instant::now();
     let ctx = distributed::session(scheduler).await?;

@@ -162,7 +162,7 @@ pub enum Command {
     Executor {
         /// The scheduler to register with, HOST:PORT.
         #[arg(long, default_value = "localhost:50050")]
-        scheduler: String,
+        scheduler: crate::distributed::processes::Listen,
         /// Address to listen on.
         #[arg(long, default_value = "0.0.0.0")]
         host: String,
@@ -377,8 +377,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 work_dir,
                 keep_job_data,
             } => {
-                let opts = (scheduler, grpc_port, concurrent_tasks, work_dir, keep_job_data);
-                cluster::executor(host, port, opts).await
+                let opts = crate::distributed::processes::ExecutorOptions {
+                    scheduler,
+                    grpc_port,
+                    concurrent_tasks,
+                    work_dir,
+                    keep_job_data,
+                };
+                let listen = crate::distributed::processes::Listen { host, port };
+                cluster::executor(listen, opts).await
             }
             #[cfg(feature = "distributed")]
             Command::Recompare { run, scheduler } => {

@@ -25,6 +25,24 @@ pub struct Listen {
     pub port: u16,
 }
 
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    /// Parses `HOST:PORT`, as `golden executor --scheduler` takes it.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}` is not HOST:PORT (e.g. localhost:50050)");
+        let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+        let port = port.parse().map_err(|_| bad())?;
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Listen {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
 /// Runs a scheduler on `listen` until the process is stopped.
 pub async fn scheduler(listen: Listen) -> Result<()> {
     let addr: SocketAddr = format!("{}:{}", listen.host, listen.port)

@@ -216,3 +216,24 @@ fn a_scheduler_and_an_executor_started_as_processes_know_goldens_functions() {
     let own = work.join(format!("golden-executor-{}", ports[1]));
     assert!(own.is_dir(), "no {}", own.display());
 }
+
+#[test]
+fn bad_cluster_options_are_refused_before_anything_starts() {
+    for (args, says) in [
+        (
+            &["executor", "--scheduler", "localhost"][..],
+            "`localhost` is not HOST:PORT",
+        ),
+        (
+            &["executor", "--scheduler", "localhost:port"][..],
+            "`localhost:port` is not HOST:PORT",
+        ),
+        (&["executor", "--keep-job-data", "5"][..], "--keep-job-data"),
+        (&["scheduler", "--port", "70000"][..], "--port"),
+    ] {
+        let said = golden(args);
+        let err = String::from_utf8_lossy(&said.stderr);
+        assert_eq!(said.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
