@@ -60,6 +60,13 @@ pub enum Command {
         /// process is still running here is never broken.
         #[arg(long)]
         break_lock: bool,
+        /// Block and compare on a Ballista cluster: its scheduler's df://HOST:PORT (started
+        /// with `golden scheduler`), or `standalone` for a scheduler and an executor inside
+        /// this process. The output directory must be on storage every executor reads at the
+        /// same path (the records are staged there). Needs a golden built with the feature
+        /// `distributed`.
+        #[arg(long, value_name = "URL")]
+        scheduler: Option<String>,
     },
     /// List past runs of an output directory, newest first; `*` marks the one `latest` points at.
     Runs {
@@ -307,8 +314,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 output,
                 full,
                 break_lock,
+                scheduler,
                 ..
-            } => run::run(&pipeline, output, threads, break_lock, full).await,
+            } => run::run(&pipeline, output, threads, (break_lock, full), scheduler).await,
             Command::Runs { output_dir } => runs::runs(&output_dir),
             Command::Check { pipeline } => check::check(&pipeline).await,
             Command::Train { pipeline, out } => train::train(&pipeline, out).await,

@@ -12,8 +12,8 @@ pub async fn run(
     path: &Path,
     output: Option<PathBuf>,
     threads: usize,
-    break_lock: bool,
-    full: bool,
+    (break_lock, full): (bool, bool),
+    scheduler: Option<String>,
 ) -> Result<()> {
     let p = config::load(path)?;
     let opts = RunOptions {
@@ -22,6 +22,7 @@ pub async fn run(
         break_lock,
         full,
         stop: stop_on_signals()?,
+        scheduler,
     };
     let summary = pipeline::run(&p, &opts).await?;
     let c = &summary.manifest.counts;

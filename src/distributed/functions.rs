@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int8Array};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, Int8Array, Int64Array};
+use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -19,7 +19,80 @@ pub fn all() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(Level::new())),
         Arc::new(ScalarUDF::from(Key::new())),
+        Arc::new(ScalarUDF::from(Sampled::new())),
     ]
+}
+
+/// `golden_sampled(seed, cut_offs, a, b)`: the rules whose EM sample holds the pair of records
+/// `a` and `b` (row indices), as a bit mask (bit `r` for rule `r`): `cut_offs` lists each
+/// rule's cut-off ([`crate::model::tally::keep_below`]) separated by commas, and the test is
+/// the one the local tally makes ([`crate::model::tally::sampled`]), with the model's `seed`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Sampled {
+    signature: Signature,
+}
+
+impl Sampled {
+    /// The function's name in SQL.
+    pub const NAME: &'static str = "golden_sampled";
+
+    /// The function, taking two strings and two 64-bit integers.
+    pub fn new() -> Self {
+        use DataType::{Int64, Utf8};
+        Sampled {
+            signature: Signature::exact(vec![Utf8, Utf8, Int64, Int64], Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for Sampled {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for Sampled {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [seed, cut_offs, a, b] = args.args.as_slice() else {
+            return plan_err!("{} takes 4 arguments, got {}", Self::NAME, args.args.len());
+        };
+        let number = |t: &str| match t.trim().parse::<u64>() {
+            Ok(n) => Ok(n),
+            Err(_) => plan_err!("{}: `{t}` is not an unsigned 64-bit number", Self::NAME),
+        };
+        let seed = number(literal(seed, "seed", Self::NAME)?)?;
+        let cut_offs = (literal(cut_offs, "cut_offs", Self::NAME)?.split(','))
+            .map(number)
+            .collect::<DfResult<Vec<u64>>>()?;
+        let (a, b) = (a.to_array(args.number_rows)?, b.to_array(args.number_rows)?);
+        let (a, b) = (a.as_primitive::<Int64Type>(), b.as_primitive::<Int64Type>());
+        let masks = (a.iter().zip(b.iter()))
+            .map(|pair| match pair {
+                (Some(a), Some(b)) => {
+                    let (a, b) = (a as u32, b as u32);
+                    let bits = cut_offs
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &keep)| crate::model::tally::sampled(keep, seed, a, b));
+                    Some(bits.fold(0i64, |m, (r, _)| m | 1 << r))
+                }
+                _ => None,
+            })
+            .collect::<Int64Array>();
+        Ok(ColumnarValue::Array(Arc::new(masks)))
+    }
 }
 
 /// `golden_key(key, value)`: the blocking key of match value `value` under `key`, a key as a

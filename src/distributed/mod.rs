@@ -1,12 +1,16 @@
 //! Beyond one machine (issue 17, cargo feature `distributed`): golden's functions on a
 //! DataFusion Ballista cluster. The scheduler and executors this binary starts
 //! ([`processes`]) know golden's functions ([`functions`]); [`session`] connects to such a
-//! scheduler, or starts a standalone one with an executor inside this process, and
-//! [`recompare`] repeats a finished run's blocking and comparison on it.
+//! scheduler, or starts a standalone one with an executor inside this process; [`pairs`] runs a
+//! run's blocking and comparison on it (`golden run --scheduler`), and [`recompare`] repeats a
+//! finished run's blocking and comparison on it.
 //!
-//! This is the first part of the issue: the run's stages themselves still run on one machine.
+//! Ingest, standardisation, training, clustering, survivorship and writing stay on the driver
+//! (the process of `golden run`); the pairs, the part of a run that grows faster than the
+//! records, are made and compared on the cluster.
 
 pub mod functions;
+pub mod pairs;
 pub mod processes;
 pub mod recompare;
 

@@ -11,7 +11,8 @@ use arrow::datatypes::Int64Type;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use super::functions::{Key, Level, key_text};
-use crate::config::{BlockingConfig, ComparisonConfig, Method};
+use super::pairs::thresholds;
+use crate::config::{BlockingConfig, ComparisonConfig};
 use crate::run::layout::{self, Table};
 use crate::schema::match_column;
 use crate::{Error, Result};
@@ -169,16 +170,6 @@ fn sql(comparisons: &[ComparisonConfig]) -> String {
          JOIN records r ON r.source = d.right_source AND r.source_id = d.right_id",
         differing.join(", ")
     )
-}
-
-/// A comparison's thresholds as `golden_level` takes them.
-fn thresholds(c: &ComparisonConfig) -> String {
-    match c.method {
-        Method::Exact | Method::Date => String::new(),
-        _ => (c.levels.iter().map(f64::to_string))
-            .collect::<Vec<_>>()
-            .join(","),
-    }
 }
 
 /// Blocking as SQL over `records`, as the blocking stage does it: each rule a self-join on

@@ -25,6 +25,12 @@ pub fn pack(levels: &[i8]) -> u64 {
         .fold(0u64, |acc, &l| (acc << 4) | (l + 1) as u64)
 }
 
+/// Appends the `k` levels that [`pack`] packed into `key`.
+#[inline]
+pub fn unpack(key: u64, k: usize, out: &mut Vec<i8>) {
+    out.extend((0..k).rev().map(|c| ((key >> (4 * c)) & 0xF) as i8 - 1));
+}
+
 /// Counts of packed comparison vectors.
 pub type PatternCounts = HashMap<u64, u64>;
 
@@ -39,9 +45,7 @@ impl Patterns {
             counts: Vec::with_capacity(keys.len()),
         };
         for (&key, &count) in keys {
-            for c in (0..k).rev() {
-                p.levels.push(((key >> (4 * c)) & 0xF) as i8 - 1);
-            }
+            unpack(key, k, &mut p.levels);
             p.counts.push(count);
         }
         p

@@ -8,7 +8,7 @@ use super::histogram::WeightHistogram;
 use super::score::{Decision, Scorer};
 use crate::block::Blocks;
 use crate::compare::Compared;
-use crate::compare::chunks::{ChunkTable, Packed};
+use crate::compare::chunks::Packed;
 
 /// Posterior below which a pair is a clear non-match, left out of `decisions.parquet` unless
 /// the pipeline asks for every decision.
@@ -41,7 +41,9 @@ pub fn select(
 ) -> Selected {
     let rules = blocks.groups.len();
     let parts = packed.map_chunks(blocks, |chunk, table| {
-        let v = Verdicts::of(scorer, &chunk, &table, floor);
+        let k = chunk.n_comparisons;
+        let pairs = || scorer.score(&table.with_levels(&chunk));
+        let v = Verdicts::of(scorer, k, table.vectors, pairs, floor);
         let mut part = Selected {
             kept: Compared::with_comparisons(chunk.n_comparisons),
             histogram: WeightHistogram::default(),
@@ -81,6 +83,104 @@ pub fn select(
     all
 }
 
+/// [`select`] over pairs compared elsewhere (a cluster): `counted` holds every candidate
+/// pair as rows of a first rule, a packed vector ([`super::em::pack`]) and a number of pairs;
+/// `fetched`, in the local run's order, the pairs that may be kept: those of the vectors that
+/// [`fetched_vectors`] names (and the manual pairs), every pair when a term-frequency field
+/// scores pair by pair; `rules` blocking rules.
+pub fn select_fetched(
+    scorer: &Scorer,
+    rules: usize,
+    counted: &[(u8, u64, u64)],
+    fetched: &Compared,
+    floor: f64,
+    manual: impl Fn(u32, u32) -> bool,
+) -> Selected {
+    let mut all = Selected {
+        kept: Compared::with_comparisons(fetched.n_comparisons),
+        per_rule: vec![0; rules],
+        below_floor: vec![0; rules],
+        ..Selected::default()
+    };
+    for &(rule, _, n) in counted {
+        all.per_rule[rule as usize] += n;
+    }
+    let k = fetched.n_comparisons;
+    let patterns = Patterns::of(counted.iter().map(|&(_, code, _)| code), k);
+    let v = Verdicts::of(
+        scorer,
+        k,
+        &patterns.vectors,
+        || scorer.score(fetched),
+        floor,
+    );
+    if v.by_vector {
+        for &(_, code, n) in counted {
+            all.histogram.add_weight(v.weight[patterns.id[&code]], n);
+        }
+    } else {
+        v.add_weights(&mut all.histogram, &[]);
+    }
+    for i in 0..fetched.len() {
+        let (a, b, rule) = (fetched.left[i], fetched.right[i], fetched.rule[i]);
+        let levels = fetched.pair_levels(i);
+        let id = patterns.id[&super::em::pack(levels)];
+        if v.conflict[id] {
+            all.conflicts.push((a, b));
+        }
+        if v.keep[if v.by_vector { id } else { i }] || manual(a, b) {
+            all.kept.push(a, b, rule, levels);
+        }
+    }
+    for (r, below) in all.below_floor.iter_mut().enumerate() {
+        let kept = all.kept.rule.iter().filter(|&&x| x as usize == r).count() as u64;
+        *below = all.per_rule[r] - kept;
+    }
+    all
+}
+
+/// The packed vectors that a run on a cluster fetches pairs of: those kept (at or above the
+/// floor, or not a non-match) or an identity conflict; `None` when a term-frequency field
+/// scores pair by pair, so every pair is fetched.
+pub fn fetched_vectors(scorer: &Scorer, codes: &[u64], k: usize, floor: f64) -> Option<Vec<u64>> {
+    if scorer.has_term_frequencies() {
+        return None;
+    }
+    let patterns = Patterns::of(codes.iter().copied(), k);
+    let none = || scorer.score(&Compared::with_comparisons(k));
+    let v = Verdicts::of(scorer, k, &patterns.vectors, none, floor);
+    let wanted = (patterns.codes.iter().enumerate())
+        .filter(|&(id, _)| v.keep[id] || v.conflict[id])
+        .map(|(_, &code)| code);
+    Some(wanted.collect())
+}
+
+/// Distinct packed vectors in first-seen order, each with its levels.
+struct Patterns {
+    codes: Vec<u64>,
+    id: std::collections::HashMap<u64, usize>,
+    vectors: Vec<i8>,
+}
+
+impl Patterns {
+    /// The distinct vectors of `codes`, `k` levels each.
+    fn of(codes: impl Iterator<Item = u64>, k: usize) -> Patterns {
+        let mut p = Patterns {
+            codes: Vec::new(),
+            id: Default::default(),
+            vectors: Vec::new(),
+        };
+        for code in codes {
+            if let std::collections::hash_map::Entry::Vacant(e) = p.id.entry(code) {
+                e.insert(p.codes.len());
+                p.codes.push(code);
+                super::em::unpack(code, k, &mut p.vectors);
+            }
+        }
+        p
+    }
+}
+
 /// A chunk's scores: per distinct vector when a pair's score depends on its vector alone (no
 /// term-frequency field), else per pair.
 struct Verdicts {
@@ -95,15 +195,21 @@ struct Verdicts {
 }
 
 impl Verdicts {
-    /// Scores `chunk` (pairs without their levels; `table` holds them).
-    fn of(scorer: &Scorer, chunk: &Compared, table: &ChunkTable, floor: f64) -> Verdicts {
-        let k = chunk.n_comparisons;
-        let vectors = table.vectors.len() / k.max(1);
+    /// Scores the distinct vectors `distinct` (`k` levels each), or, with a term-frequency
+    /// field, the pairs themselves (`score_pairs`).
+    fn of(
+        scorer: &Scorer,
+        k: usize,
+        distinct: &[i8],
+        score_pairs: impl FnOnce() -> super::score::Scored,
+        floor: f64,
+    ) -> Verdicts {
+        let vectors = distinct.len() / k.max(1);
         let distinct = Compared {
             left: vec![0; vectors],
             right: vec![0; vectors],
             rule: vec![0; vectors],
-            levels: table.vectors.to_vec(),
+            levels: distinct.to_vec(),
             n_comparisons: k,
             reused: 0,
         };
@@ -115,7 +221,7 @@ impl Verdicts {
             scorer.score(&distinct)
         } else {
             // A term-frequency adjustment depends on the pair's records: scored pair by pair.
-            scorer.score(&table.with_levels(chunk))
+            score_pairs()
         };
         let keep = (scored.probability.iter().zip(&scored.decision))
             .map(|(&p, &d)| p >= floor || d != Decision::NonMatch)

@@ -39,19 +39,9 @@ impl<'a> TallyPlan<'a> {
         for b in &blocks.blocks {
             totals[b.rule as usize] += b.len as u64 * (b.len as u64 - 1) / 2;
         }
-        let keep_below = totals
-            .iter()
-            .map(|&total| {
-                if total <= EM_PAIRS_PER_RULE {
-                    u64::MAX
-                } else {
-                    (u64::MAX / total) * EM_PAIRS_PER_RULE
-                }
-            })
-            .collect();
         TallyPlan {
             blocks,
-            keep_below,
+            keep_below: keep_below(&totals),
             seed: pipeline.model.seed,
             conflict: Conflict::new(pipeline),
         }
@@ -101,8 +91,7 @@ impl<'a> TallyPlan<'a> {
                 let ga = g[a as usize];
                 ga != block::NONE && ga == g[b as usize]
             };
-            let keep = self.keep_below[r];
-            (shared && (keep == u64::MAX || mix(self.seed, a, b) <= keep)).then_some(r)
+            (shared && sampled(self.keep_below[r], self.seed, a, b)).then_some(r)
         })
     }
 }
@@ -129,6 +118,58 @@ fn add_counts(into: &mut em::PatternCounts, from: em::PatternCounts) {
     for (key, n) in from {
         *into.entry(key).or_default() += n;
     }
+}
+
+/// Per rule, the pair hash ([`mix`]) at or below which a pair of the rule's blocks is counted
+/// for its EM run, from the pairs in its blocks (`totals`): every pair (`u64::MAX`) up to
+/// [`EM_PAIRS_PER_RULE`], an even sample of about that many beyond.
+pub fn keep_below(totals: &[u64]) -> Vec<u64> {
+    (totals.iter())
+        .map(|&total| {
+            if total <= EM_PAIRS_PER_RULE {
+                u64::MAX
+            } else {
+                (u64::MAX / total) * EM_PAIRS_PER_RULE
+            }
+        })
+        .collect()
+}
+
+/// True when pair (`a`, `b`) is in the EM sample of a rule whose cut-off is `keep`
+/// ([`keep_below`]).
+#[inline]
+pub fn sampled(keep: u64, seed: u64, a: u32, b: u32) -> bool {
+    keep == u64::MAX || mix(seed, a, b) <= keep
+}
+
+/// The counts of pairs compared elsewhere (a cluster), each row a first rule, the rules whose
+/// EM sample holds the pairs (bit `r` for rule `r`), a packed vector ([`em::pack`]) and a
+/// number of pairs: what [`TallyPlan::of`] counts, identity conflicts left out.
+pub fn from_counted(
+    pipeline: &Pipeline,
+    rows: impl IntoIterator<Item = (u8, u64, u64, u64)>,
+) -> Tally {
+    let (k, conflict) = (pipeline.comparisons.len(), Conflict::new(pipeline));
+    let mut all = Tally {
+        rules: vec![Default::default(); pipeline.blocking.rules.len()],
+        ..Tally::default()
+    };
+    let mut levels = Vec::with_capacity(k);
+    for (_, tallied, code, n) in rows {
+        all.pairs += n;
+        levels.clear();
+        em::unpack(code, k, &mut levels);
+        if conflict.is_conflict(&levels) {
+            continue;
+        }
+        *all.candidates.entry(code).or_default() += n;
+        for (r, counts) in all.rules.iter_mut().enumerate() {
+            if tallied >> r & 1 == 1 {
+                *counts.entry(code).or_default() += n;
+            }
+        }
+    }
+    all
 }
 
 /// A deterministic hash of a pair, for even sampling.

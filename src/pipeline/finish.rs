@@ -2,7 +2,6 @@
 //! cluster and stable ids, survive, write, and the manifest's counts.
 
 use super::*;
-use crate::compare::chunks::Packed;
 use crate::model::select::{DECISIONS_FLOOR, Selected};
 use crate::model::tally::Tally;
 
@@ -17,8 +16,7 @@ pub(super) fn finish_run(
         records,
         rejects,
         sources,
-        blocks,
-        packed,
+        candidates,
         tally,
         source_columns,
         content_hashes,
@@ -27,16 +25,16 @@ pub(super) fn finish_run(
         previous,
         profile,
     } = prep;
-    record_mode(manifest, incremental_from.is_some(), packed.reused);
+    record_mode(manifest, incremental_from.is_some(), candidates.reused());
     let mut params = train_stage(ctx, manifest, &records, &tally)?;
     drop(tally);
     let manual = load_manual(ctx.p, &records)?;
     let (compared, scored, mut selected) =
-        score_stage(ctx, &mut params, &records, (&packed, &blocks), &manual)?;
+        score_stage(ctx, &mut params, &records, &candidates, &manual)?;
     // Blocks and packed comparisons are not needed past scoring: freed before clustering,
     // the run's peak.
-    let mut blocking_stats = blocks.stats.clone();
-    drop((packed, blocks));
+    let mut blocking_stats = candidates.stats();
+    drop(candidates);
     // records.parquet is the last reader of the match keys' values: written now, before
     // clustering (the run's peak), the keys shrink to their nulls.
     let dir = ctx.dir;
@@ -208,7 +206,7 @@ pub(super) fn score_stage(
     ctx: &mut RunContext,
     params: &mut ModelParams,
     records: &RecordBatch,
-    (packed, blocks): (&Packed, &Blocks),
+    candidates: &Candidates,
     manual: &cluster::ManualDecisions,
 ) -> Result<(Compared, Scored, Selected)> {
     let p = ctx.p;
@@ -217,7 +215,13 @@ pub(super) fn score_stage(
     let (selected, compared, mut scored) = ctx.stages.time("score", || {
         let scorer = model::score::Scorer::new(records, p, model)?;
         let is_manual = |a, b| manual.pairs.contains_key(&(a, b));
-        let mut selected = model::select::select(&scorer, packed, blocks, floor, is_manual);
+        let mut selected = match candidates {
+            Candidates::Local { blocks, packed } => {
+                model::select::select(&scorer, packed, blocks, floor, is_manual)
+            }
+            #[cfg(feature = "distributed")]
+            Candidates::Cluster(pairs) => pairs.select(&scorer, p, floor, manual)?,
+        };
         let mut compared = std::mem::take(&mut selected.kept);
         manual.append_missing(records, p, &mut compared)?;
         let scored = scorer.score(&compared);

@@ -33,7 +33,7 @@ mod prepare;
 mod stages;
 
 use finish::finish_run;
-use prepare::{Baseline, Prepared, prepare, previous_run};
+use prepare::{Baseline, Candidates, OnCluster, Prepared, prepare, previous_run};
 use stages::{Clock, Stages, timed};
 
 /// Options of `golden run`.
@@ -51,6 +51,10 @@ pub struct RunOptions {
     /// Set to a signal number (SIGINT, SIGTERM) to stop the run at the next stage boundary,
     /// before it commits ([`Error::Interrupted`]); 0 while it may go on.
     pub stop: Arc<AtomicUsize>,
+    /// Block and compare on the Ballista scheduler at this `df://host:port`, or `standalone`
+    /// (a scheduler and an executor in this process); `None`: in this process (feature
+    /// `distributed`).
+    pub scheduler: Option<String>,
 }
 
 /// What a finished run reports.
@@ -65,7 +69,7 @@ pub struct RunSummary {
 /// Trains the model of `p` on its sources (for `golden train`).
 pub async fn train(p: &Pipeline) -> Result<ModelParams> {
     let mut stages = Stages::default();
-    let prep = prepare(p, &mut stages, Baseline::default(), |_, _| {
+    let prep = prepare(p, &mut stages, Baseline::default(), None, |_, _| {
         Ok(PathBuf::new())
     })
     .await?;
@@ -85,8 +89,15 @@ fn input_files(p: &Pipeline) -> Result<Vec<InputFile>> {
         .collect()
 }
 
+/// Why `--scheduler` fails in a golden built without the feature `distributed`.
+const WITHOUT_CLUSTER: &str = "--scheduler needs a golden built with the `distributed` feature: \
+                               `cargo install --path . --features distributed`";
+
 /// Runs the whole pipeline and commits a run directory.
 pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
+    if cfg!(not(feature = "distributed")) && opts.scheduler.is_some() {
+        return Err(Error::Usage(WITHOUT_CLUSTER.into()));
+    }
     if let Some(path) = &p.model.model_file {
         // Refuse a model that does not fit before anything is written (exit 2).
         ModelParams::load_pinned(path, p)?;
@@ -104,7 +115,11 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     manifest.inputs = stages.time("checksum", || input_files(p))?;
     let dir = RunDir::create(&out_dir, &run_id)?;
     let previous = previous_run(&out_dir, p, opts.full);
-    let (dir, prep) = prepare_in(p, &mut stages, previous, dir, &manifest).await?;
+    let cluster = (opts.scheduler.clone()).map(|scheduler| OnCluster {
+        scheduler,
+        staging: dir.tmp.join("staging"),
+    });
+    let (dir, prep) = prepare_in(p, &mut stages, (previous, cluster), dir, &manifest).await?;
     let mut ctx = RunContext {
         p,
         dir: &dir,
@@ -145,7 +160,7 @@ fn new_manifest(p: &Pipeline, opts: &RunOptions, run_id: &str) -> Manifest {
 async fn prepare_in(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: Baseline,
+    (previous, cluster): (Baseline, Option<OnCluster>),
     dir: RunDir,
     manifest: &Manifest,
 ) -> Result<(RunDir, Prepared)> {
@@ -163,7 +178,7 @@ async fn prepare_in(
             .join(layout::failed_dir_name(&dir_ref.run_id))
             .join(Table::Rejects.file_name()))
     };
-    match prepare(p, stages, previous, failed).await {
+    match prepare(p, stages, previous, cluster, failed).await {
         Ok(prep) => Ok((dir, prep)),
         Err(e) => {
             if matches!(e, Error::TooManyRejects { .. }) {

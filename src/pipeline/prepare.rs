@@ -13,10 +13,8 @@ pub struct Prepared {
     pub rejects: Vec<Reject>,
     /// Per-source counts.
     pub sources: BTreeMap<String, SourceCounts>,
-    /// Blocks of every rule.
-    pub blocks: Blocks,
-    /// Comparison vectors of every candidate pair, packed.
-    pub packed: Packed,
+    /// The candidate pairs, compared here or on a cluster.
+    pub candidates: Candidates,
     /// The counts of comparison vectors that training needs.
     pub tally: Tally,
     /// Columns of each source as read.
@@ -31,6 +29,52 @@ pub struct Prepared {
     pub previous: Option<run::Previous>,
     /// Per source and field: values present, standardised cleanly, distinct keys.
     pub profile: standardize::profile::Profile,
+}
+
+/// The candidate pairs of a run with their comparison vectors.
+pub enum Candidates {
+    /// Blocked and compared in this process: every rule's blocks, and every candidate pair's
+    /// comparison vector, packed.
+    Local {
+        /// Blocks of every rule.
+        blocks: Blocks,
+        /// Comparison vectors of every candidate pair, packed.
+        packed: Packed,
+    },
+    /// Blocked and compared on a Ballista cluster; the pairs a run keeps are fetched once the
+    /// model is trained.
+    #[cfg(feature = "distributed")]
+    Cluster(Box<crate::distributed::pairs::ClusterPairs>),
+}
+
+impl Candidates {
+    /// Each rule's blocks and pairs.
+    pub fn stats(&self) -> Vec<block::RuleStats> {
+        match self {
+            Candidates::Local { blocks, .. } => blocks.stats.clone(),
+            #[cfg(feature = "distributed")]
+            Candidates::Cluster(c) => c.stats.clone(),
+        }
+    }
+
+    /// Pairs whose comparisons were reused from the previous run.
+    pub fn reused(&self) -> u64 {
+        match self {
+            Candidates::Local { packed, .. } => packed.reused,
+            #[cfg(feature = "distributed")]
+            Candidates::Cluster(_) => 0,
+        }
+    }
+}
+
+/// Where a run blocks and compares: `scheduler` is a Ballista scheduler's `df://host:port`, or
+/// `standalone` for a scheduler and an executor inside this process; the records are staged
+/// under `staging`, which every executor must read at the same path.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "distributed"), allow(dead_code))] // refused before it is read
+pub(super) struct OnCluster {
+    pub(super) scheduler: String,
+    pub(super) staging: PathBuf,
 }
 
 /// What this run takes from the run `latest` points at.
@@ -80,7 +124,8 @@ pub(super) fn previous_run(out_dir: &std::path::Path, p: &Pipeline, full: bool) 
 pub(super) async fn prepare(
     p: &Pipeline,
     stages: &mut Stages,
-    previous: Baseline,
+    mut previous: Baseline,
+    cluster: Option<OnCluster>,
     on_rejects: impl FnOnce(&[Reject], &BTreeMap<String, SourceCounts>) -> Result<PathBuf>,
 ) -> Result<Prepared> {
     let mut ing = ingest_stage(p, stages, &previous).await?;
@@ -101,20 +146,25 @@ pub(super) async fn prepare(
     let (records, placeholders) = stages.time("placeholders", || {
         standardize::placeholder::mask(records, &fields, p.sources.len())
     })?;
-    let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
+    // A cluster compares every pair afresh: nothing of the previous run's comparisons is reused.
+    previous.incremental &= cluster.is_none();
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
-    let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
-    let (packed, tally) = stages.time("compare", || {
-        let comparator = compare::Comparator::new(&records, &p.comparisons)?;
-        let plan = TallyPlan::new(p, &blocks);
-        let (packed, parts) = compare_packed(&comparator, &blocks, reuse.cache.as_ref(), |c, t| {
-            plan.of(c, t)
-        });
-        Ok((packed, Tally::merge(parts)))
-    })?;
+    let (candidates, tally, reuse) = match cluster {
+        None => {
+            let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
+            let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
+            let (candidates, tally) = compare_here(p, stages, &records, blocks, &reuse)?;
+            (candidates, tally, reuse)
+        }
+        Some(cluster) => {
+            let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
+            let (candidates, tally) = compare_on_cluster(p, stages, &records, cluster).await?;
+            (candidates, tally, reuse)
+        }
+    };
     tracing::info!(
         records = records.num_rows(),
-        candidate_pairs = packed.pairs,
+        candidate_pairs = tally.pairs,
         "pairs compared"
     );
     Ok(Prepared {
@@ -127,10 +177,59 @@ pub(super) async fn prepare(
         incremental_from: reuse.incremental_from,
         previous: reuse.previous,
         profile,
-        blocks,
-        packed,
+        candidates,
         tally,
     })
+}
+
+/// The stage `compare` in this process: every candidate pair of `blocks` compared, and the
+/// counts training needs.
+fn compare_here(
+    p: &Pipeline,
+    stages: &mut Stages,
+    records: &RecordBatch,
+    blocks: Blocks,
+    reuse: &Reuse,
+) -> Result<(Candidates, Tally)> {
+    let (packed, tally) = stages.time("compare", || {
+        let comparator = compare::Comparator::new(records, &p.comparisons)?;
+        let plan = TallyPlan::new(p, &blocks);
+        let (packed, parts) = compare_packed(&comparator, &blocks, reuse.cache.as_ref(), |c, t| {
+            plan.of(c, t)
+        });
+        Ok((packed, Tally::merge(parts)))
+    })?;
+    Ok((Candidates::Local { blocks, packed }, tally))
+}
+
+/// The stages `block` and `compare` on a cluster (timed together as `compare`), or a usage
+/// error when this golden was built without the feature `distributed`.
+#[cfg(feature = "distributed")]
+async fn compare_on_cluster(
+    p: &Pipeline,
+    stages: &mut Stages,
+    records: &RecordBatch,
+    cluster: OnCluster,
+) -> Result<(Candidates, Tally)> {
+    stages.check()?;
+    let clock = Clock::start();
+    let url = Some(cluster.scheduler.as_str()).filter(|s| *s != "standalone");
+    let ctx = crate::distributed::session(url).await?;
+    let (pairs, tally) =
+        crate::distributed::pairs::compare(ctx, p, records, &cluster.staging).await?;
+    stages.record("compare", clock.seconds());
+    Ok((Candidates::Cluster(Box::new(pairs)), tally))
+}
+
+/// Without the feature `distributed` there is no cluster ([`super::run`] refuses first).
+#[cfg(not(feature = "distributed"))]
+async fn compare_on_cluster(
+    _: &Pipeline,
+    _: &mut Stages,
+    _: &RecordBatch,
+    _: OnCluster,
+) -> Result<(Candidates, Tally)> {
+    Err(Error::Usage(super::WITHOUT_CLUSTER.into()))
 }
 
 /// The ingest stage, timed like the others but asynchronous, its log line with the rejects.

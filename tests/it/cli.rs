@@ -235,3 +235,24 @@ fn generate_household_share_outside_0_to_1_exits_2_and_writes_nothing() {
     ]);
     assert!(said.starts_with("20 entities, "), "{said}");
 }
+
+/// Without the feature `distributed` there is no cluster: `--scheduler` is a usage error that
+/// says how to get one, and nothing is written.
+#[cfg(not(feature = "distributed"))]
+#[test]
+fn a_run_on_a_cluster_needs_the_distributed_feature() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    let said = golden(&[
+        "run",
+        repo("pipelines/demo.toml").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--scheduler",
+        "standalone",
+    ]);
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert_eq!(said.status.code(), Some(2), "{err}");
+    assert!(err.contains("--features distributed"), "{err}");
+    assert!(!out.exists(), "{} written", out.display());
+}
