@@ -124,6 +124,74 @@ fn a_run_blocked_and_compared_on_a_cluster_equals_the_local_run() {
     assert_same_runs(&local, &cluster);
 }
 
+/// With term-frequency fields (a pair's score then depends on its records, so the cluster
+/// sends every pair back), and with a manual must-link on a pair that a rule found below the
+/// decisions floor (kept only for being manual), a run on a cluster equals the local one.
+#[test]
+fn term_frequencies_and_a_manual_pair_below_the_floor_run_the_same_on_a_cluster() {
+    let dir = tempdir();
+    let fixtures = repo("fixtures").display().to_string();
+    let demo = std::fs::read_to_string(repo("pipelines/demo.toml")).unwrap();
+    let demo = demo.replace("../fixtures", &fixtures);
+    // Every decision written, to find a pair below the floor.
+    let every = dir.path().join("every.toml");
+    std::fs::write(
+        &every,
+        demo.replace("[output]\n", "[output]\ndecisions = \"all\"\n"),
+    )
+    .unwrap();
+    run_into(&every, &dir.path().join("every"));
+    let decisions = table(&dir.path().join("every/latest"), "decisions");
+    let text = |c: &str| {
+        decisions
+            .column_by_name(c)
+            .unwrap()
+            .as_string::<i32>()
+            .clone()
+    };
+    let probability = decisions.column_by_name("match_probability").unwrap();
+    let probability = probability.as_primitive::<arrow::datatypes::Float64Type>();
+    let below = (0..decisions.num_rows())
+        .find(|&i| probability.value(i) < 1e-3)
+        .expect("the demo has a candidate pair below the floor");
+    let record = |side: &str| {
+        let (source, id) = (text(&format!("{side}_source")), text(&format!("{side}_id")));
+        format!("{}:{}", source.value(below), id.value(below))
+    };
+    std::fs::write(
+        dir.path().join("kyc.csv"),
+        format!(
+            "left,right,decision,reason,author,date\n{},{},must_link,per KYC,ana,2026-11-01\n",
+            record("left"),
+            record("right")
+        ),
+    )
+    .unwrap();
+    let tf = "\n[model]\nterm_frequency = [\"last_name\", \"city\"]\n";
+    let manual = "manual_decisions = \"kyc.csv\"\n";
+    for (name, text, manual_pairs) in [
+        ("tf", demo.clone() + tf, 0),
+        ("manual", manual.to_string() + &demo, 1),
+    ] {
+        let pipeline = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&pipeline, text).unwrap();
+        let local = dir.path().join(format!("{name}-local"));
+        let cluster = dir.path().join(format!("{name}-cluster"));
+        run_into(&pipeline, &local);
+        let said = run_on_cluster(&pipeline, &cluster, "standalone");
+        assert!(
+            said.status.success(),
+            "{}",
+            String::from_utf8_lossy(&said.stderr)
+        );
+        assert_same_runs(&local, &cluster);
+        let manifest = std::fs::read_to_string(local.join("latest/manifest.json")).unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        let counts = &manifest["counts"];
+        assert_eq!(counts["manual_pairs"], manual_pairs, "{name}: {counts}");
+    }
+}
+
 #[test]
 fn a_record_changed_after_the_run_is_reported_by_field_and_rule() {
     let dir = tempdir();
