@@ -62,10 +62,11 @@ pub enum Command {
         break_lock: bool,
         /// Block and compare on a Ballista cluster: its scheduler's df://HOST:PORT (started
         /// with `golden scheduler`), or `standalone` for a scheduler and an executor inside
-        /// this process. The output directory must be on storage every executor reads at the
+        /// this process; `local` runs here even when the pipeline's `[engine] scheduler`
+        /// names one. The output directory must be on storage every executor reads at the
         /// same path (the records are staged there). Needs a golden built with the feature
         /// `distributed`.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = scheduler_arg)]
         scheduler: Option<String>,
     },
     /// List past runs of an output directory, newest first; `*` marks the one `latest` points at.
@@ -254,6 +255,16 @@ fn at_least_one_thread(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a whole number of threads")),
     }
+}
+
+/// Parses `golden run --scheduler`: `local`, `standalone` or `df://HOST:PORT`.
+fn scheduler_arg(s: &str) -> Result<String, String> {
+    if s == crate::pipeline::LOCAL {
+        return Ok(s.to_string());
+    }
+    crate::config::check_scheduler(s)
+        .map(|()| s.to_string())
+        .map_err(|why| format!("{why}, or local"))
 }
 
 /// Reports a command line that clap could not parse (exit 2): as one JSON line when

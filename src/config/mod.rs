@@ -80,6 +80,9 @@ pub struct Pipeline {
     pub manual_decisions: Option<PathBuf>,
     /// How `report.html` is written.
     pub report: ReportConfig,
+    /// `[engine] scheduler`: block and compare on this Ballista cluster (`df://HOST:PORT` or
+    /// `standalone`) unless `golden run --scheduler` says otherwise.
+    pub scheduler: Option<String>,
 }
 
 /// `[report]`.
@@ -362,6 +365,22 @@ impl SurvivorshipConfig {
     /// The rule for `field`.
     pub fn rule_for(&self, field: &str) -> Rule {
         self.fields.get(field).copied().unwrap_or(self.default)
+    }
+}
+
+/// Why `url` names no Ballista scheduler: it must be `standalone` (a scheduler and an executor
+/// in this process) or `df://HOST:PORT`.
+pub fn check_scheduler(url: &str) -> Result<(), String> {
+    if url == "standalone" {
+        return Ok(());
+    }
+    let port = url.strip_prefix("df://").and_then(|a| a.rsplit_once(':'));
+    match port {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(format!(
+            "`{url}` is not a scheduler: write df://HOST:PORT (e.g. df://localhost:50050) \
+             or standalone"
+        )),
     }
 }
 

@@ -67,6 +67,18 @@ pub struct RawPipeline {
     /// `[report]`: how `report.html` is written.
     #[serde(default)]
     pub report: Option<RawReport>,
+    /// `[engine]`: where the run blocks and compares.
+    #[serde(default)]
+    pub engine: Option<RawEngine>,
+}
+
+/// `[engine]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    /// A Ballista scheduler's `df://HOST:PORT`, or `standalone`; absent: in the run's process.
+    #[serde(default)]
+    pub scheduler: Option<Spanned<String>>,
 }
 
 /// `[report]`.

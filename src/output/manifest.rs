@@ -237,6 +237,10 @@ pub struct Manifest {
     /// `full`, or `incremental` when the previous run's comparisons and model were reused.
     #[serde(default)]
     pub mode: String,
+    /// The Ballista scheduler the run blocked and compared on (`df://HOST:PORT` or
+    /// `standalone`); absent for a run in one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
     /// Columns of each source as read, for schema-drift checks of the next run.
     #[serde(default)]
     pub source_columns: crate::ingest::drift::SourceColumns,

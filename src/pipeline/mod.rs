@@ -52,9 +52,25 @@ pub struct RunOptions {
     /// before it commits ([`Error::Interrupted`]); 0 while it may go on.
     pub stop: Arc<AtomicUsize>,
     /// Block and compare on the Ballista scheduler at this `df://host:port`, or `standalone`
-    /// (a scheduler and an executor in this process); `None`: in this process (feature
+    /// (a scheduler and an executor in this process), or [`LOCAL`] (in this process whatever
+    /// the pipeline says); `None`: where the pipeline's `[engine] scheduler` says (feature
     /// `distributed`).
     pub scheduler: Option<String>,
+}
+
+/// `--scheduler local`: block and compare in the run's process.
+pub const LOCAL: &str = "local";
+
+impl RunOptions {
+    /// The scheduler a run of `p` blocks and compares on: `--scheduler`, else the pipeline's
+    /// `[engine] scheduler`; `None`: in this process.
+    pub fn scheduler_for<'a>(&'a self, p: &'a Pipeline) -> Option<&'a str> {
+        match self.scheduler.as_deref() {
+            Some(LOCAL) => None,
+            Some(url) => Some(url),
+            None => p.scheduler.as_deref(),
+        }
+    }
 }
 
 /// What a finished run reports.
@@ -95,7 +111,8 @@ const WITHOUT_CLUSTER: &str = "--scheduler needs a golden built with the `distri
 
 /// Runs the whole pipeline and commits a run directory.
 pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
-    if cfg!(not(feature = "distributed")) && opts.scheduler.is_some() {
+    let scheduler = opts.scheduler_for(p);
+    if cfg!(not(feature = "distributed")) && scheduler.is_some() {
         return Err(Error::Usage(WITHOUT_CLUSTER.into()));
     }
     if let Some(path) = &p.model.model_file {
@@ -115,8 +132,8 @@ pub async fn run(p: &Pipeline, opts: &RunOptions) -> Result<RunSummary> {
     manifest.inputs = stages.time("checksum", || input_files(p))?;
     let dir = RunDir::create(&out_dir, &run_id)?;
     let previous = previous_run(&out_dir, p, opts.full);
-    let cluster = (opts.scheduler.clone()).map(|scheduler| OnCluster {
-        scheduler,
+    let cluster = scheduler.map(|scheduler| OnCluster {
+        scheduler: scheduler.to_string(),
         staging: dir.tmp.join("staging"),
     });
     let (dir, prep) = prepare_in(p, &mut stages, (previous, cluster), dir, &manifest).await?;
@@ -151,6 +168,7 @@ fn new_manifest(p: &Pipeline, opts: &RunOptions, run_id: &str) -> Manifest {
         pipeline_hash: p.hash.clone(),
         started_at: chrono::Utc::now().to_rfc3339(),
         threads: opts.threads,
+        scheduler: opts.scheduler_for(p).map(str::to_string),
         ..Default::default()
     }
 }

@@ -256,3 +256,33 @@ fn a_run_on_a_cluster_needs_the_distributed_feature() {
     assert!(err.contains("--features distributed"), "{err}");
     assert!(!out.exists(), "{} written", out.display());
 }
+
+/// `--scheduler` takes `local`, `standalone` or `df://HOST:PORT`; anything else exits 2 before
+/// anything is read, saying what to write. `local` runs here (any build).
+#[test]
+fn a_scheduler_that_is_no_url_is_refused_and_local_runs_here() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    let demo = repo("pipelines/demo.toml");
+    let run = |scheduler: &str| {
+        golden(&[
+            "run",
+            demo.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--scheduler",
+            scheduler,
+        ])
+    };
+    for bad in ["localhost:50050", "df://:50050", "df://host:99999"] {
+        let said = run(bad);
+        let err = String::from_utf8_lossy(&said.stderr);
+        assert_eq!(said.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("--scheduler") && err.contains("df://HOST:PORT"), "{err}");
+        assert!(!out.exists(), "{} written", out.display());
+    }
+    let said = run("local");
+    assert!(said.status.success(), "{}", String::from_utf8_lossy(&said.stderr));
+    let manifest = std::fs::read_to_string(out.join("latest/manifest.json")).unwrap();
+    assert!(!manifest.contains("\"scheduler\""), "a local run names no scheduler");
+}

@@ -202,7 +202,25 @@ impl Checker<'_> {
             report: ReportConfig {
                 redact: raw.report.and_then(|r| r.redact).unwrap_or(false),
             },
+            scheduler: raw.engine.and_then(|e| e.scheduler).and_then(|s| self.scheduler(s)),
         }
+    }
+
+    /// `[engine] scheduler`, when it is `standalone` or `df://HOST:PORT` and this golden was
+    /// built with the feature `distributed` (a finished run's copy is read by any build).
+    fn scheduler(&mut self, s: Spanned<String>) -> Option<String> {
+        let (span, url) = (s.span(), s.into_inner());
+        if let Err(why) = crate::config::check_scheduler(&url) {
+            self.err(span, "engine.scheduler", why);
+            return None;
+        }
+        if cfg!(not(feature = "distributed")) && self.files {
+            let why = "needs a golden built with the `distributed` feature \
+                       (`cargo install --path . --features distributed`); remove it to run here";
+            self.err(span, "engine.scheduler", why);
+            return None;
+        }
+        Some(url)
     }
 
     /// Records a problem at `span` of the file, under key path `key`.

@@ -293,3 +293,35 @@ fn report_section_takes_redact_and_refuses_unknown_keys() {
     );
     assert_eq!(errs[0], want);
 }
+
+#[test]
+fn engine_scheduler_names_a_cluster_and_is_refused_where_golden_cannot_reach_one() {
+    let dir = dir_with(&["crm.csv"]);
+    let path = dir.path().join("p.toml");
+    let base = "[blocking]\nrules = [[\"email\"]]\n[[comparisons]]\nfield = \"email\"\n\
+                method = \"exact\"\n[engine]\n";
+    let bad = one_source(&format!("{base}scheduler = \"localhost:50050\"\n"));
+    let errs = errors(dir.path(), &bad);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let want = "p.toml:17:13: engine.scheduler: `localhost:50050` is not a scheduler: write \
+                df://HOST:PORT (e.g. df://localhost:50050) or standalone";
+    assert!(errs[0].ends_with(want), "{}", errs[0]);
+    let url = one_source(&format!("{base}scheduler = \"df://localhost:50050\"\n"));
+    // A finished run's copy is read by any build.
+    let recorded = crate::config::load_recorded(&url, &path).unwrap();
+    assert_eq!(recorded.scheduler.as_deref(), Some("df://localhost:50050"));
+    if cfg!(feature = "distributed") {
+        let p = load_str(&url, &path).unwrap();
+        assert_eq!(p.scheduler.as_deref(), Some("df://localhost:50050"));
+    } else {
+        let errs = errors(dir.path(), &url);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].contains("17:13: engine.scheduler: needs a golden built with the `distributed` feature"),
+            "{}",
+            errs[0]
+        );
+    }
+    let here = load_str(&one_source(base), &path).unwrap();
+    assert_eq!(here.scheduler, None);
+}
