@@ -27,6 +27,9 @@ use crate::{Error, Result};
 const STAGED: &str = "staged";
 /// The record index column (the row of the driver's records).
 const REC: &str = "rec";
+/// The compared pairs' table on the cluster, written once beside the staged records, so that
+/// the counts and the pairs fetched after training do not block and compare twice.
+const COMPARED: &str = "compared_pairs";
 /// 2^32: a pair's first rule and its block's first record travel as one number.
 const SHIFT: u64 = 1 << 32;
 
@@ -64,6 +67,11 @@ pub async fn compare(
         .await?;
     let sql = Sql { p: p.clone() };
     let stats = rule_stats(&ctx, &sql).await?;
+    let dir = staged.with_file_name("compared/");
+    let dir = dir.to_str().unwrap_or(url).to_string();
+    ctx.sql(&sql.write_compared(&dir)).await?.collect().await?;
+    ctx.register_parquet(COMPARED, &dir, ParquetReadOptions::default())
+        .await?;
     let totals: Vec<u64> = stats.iter().map(|s| s.pairs_in_blocks).collect();
     let rows = int_rows(&ctx, &sql.tally(&tally::keep_below(&totals))).await?;
     let rows: Vec<(u8, u64, u64, u64)> = (rows.iter())
@@ -340,15 +348,22 @@ impl Sql {
         )
     }
 
+    /// Writes `compared` as Parquet files under directory `dir` (one per partition).
+    fn write_compared(&self, dir: &str) -> String {
+        format!(
+            "COPY ({} SELECT a, b, at, rules, code FROM compared) TO '{dir}' STORED AS PARQUET",
+            self.compared()
+        )
+    }
+
     /// Rows (first rule, rules whose EM sample holds the pairs, packed vector, pairs), each
     /// rule's sample cut at `keep_below`.
     fn tally(&self, keep_below: &[u64]) -> String {
         let cut_offs: Vec<String> = keep_below.iter().map(u64::to_string).collect();
         format!(
-            "{} SELECT CAST(at / {SHIFT} AS BIGINT) AS rule, \
-             rules & {}('{}', '{}', a, b) AS tallied, code, COUNT(*) FROM compared \
+            "SELECT CAST(at / {SHIFT} AS BIGINT) AS rule, \
+             rules & {}('{}', '{}', a, b) AS tallied, code, COUNT(*) FROM {COMPARED} \
              GROUP BY 1, 2, 3",
-            self.compared(),
             Sampled::NAME,
             self.p.model.seed,
             cut_offs.join(",")
@@ -375,10 +390,7 @@ impl Sql {
             (Some(_), true) => " WHERE FALSE".into(),
             (Some(_), false) => format!(" WHERE {}", wanted.join(" OR ")),
         };
-        format!(
-            "{} SELECT at, a, b, code FROM compared{filter}",
-            self.compared()
-        )
+        format!("SELECT at, a, b, code FROM {COMPARED}{filter}")
     }
 }
 
