@@ -118,6 +118,7 @@ fn readme_pipeline_example_loads_as_its_comments_say_with_its_parts_filled_in() 
     assert_eq!(p.survivorship.rule_for("email"), Rule::MostFrequent);
     assert_eq!(p.survivorship.rule_for("phone"), Rule::SourcePriority);
     assert_eq!(p.survivorship.rule_for("first_name"), Rule::MostRecent);
+    assert_eq!(p.scheduler, None, "[engine] scheduler is commented out");
 }
 
 #[test]
