@@ -91,6 +91,7 @@ pub async fn executor(listen: Listen, opts: ExecutorOptions) -> Result<()> {
         registry.scalar_functions.insert(f.name().to_string(), f);
     }
     let work_dir = own_work_dir(opts.work_dir.as_deref(), listen.port)?;
+    wait_for(&opts.scheduler, SCHEDULER_WAIT).await?;
     let config = ExecutorProcessConfig {
         bind_host: listen.host,
         port: listen.port,
@@ -109,6 +110,33 @@ pub async fn executor(listen: Listen, opts: ExecutorOptions) -> Result<()> {
     start_executor_process(Arc::new(config))
         .await
         .map_err(cluster_error)
+}
+
+/// How long an executor waits for its scheduler to listen: Ballista's executor gives up at
+/// once, so executors started with the scheduler (containers, a service manager) would die.
+const SCHEDULER_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until `scheduler` accepts connections, trying every half second for up to `wait`.
+async fn wait_for(scheduler: &Listen, wait: std::time::Duration) -> Result<()> {
+    let started = std::time::Instant::now();
+    let address = (scheduler.host.as_str(), scheduler.port);
+    let mut told = false;
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        if started.elapsed() >= wait {
+            return Err(Error::Usage(format!(
+                "no scheduler at {}:{} after {} s; start one with `golden scheduler`",
+                scheduler.host,
+                scheduler.port,
+                wait.as_secs()
+            )));
+        }
+        if !told {
+            tracing::info!(host = %scheduler.host, port = scheduler.port, "waiting for the scheduler");
+            told = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Ok(())
 }
 
 /// `golden-executor-PORT` under `base` (default: the temporary directory), created: the

@@ -327,7 +327,7 @@ fn a_scheduler_and_an_executor_started_as_processes_know_goldens_functions() {
     run_into(&repo("pipelines/demo.toml"), &out);
     let ports: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
     let work = dir.path().join("work");
-    let _scheduler = spawn(&["scheduler", "--host", "127.0.0.1", "--port", &ports[0]]);
+    // The executor starts first: it waits for its scheduler rather than exiting.
     let scheduler = format!("127.0.0.1:{}", ports[0]);
     let _executor = spawn(&[
         "executor",
@@ -344,6 +344,8 @@ fn a_scheduler_and_an_executor_started_as_processes_know_goldens_functions() {
         "--work-dir",
         work.to_str().unwrap(),
     ]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let _scheduler = spawn(&["scheduler", "--host", "127.0.0.1", "--port", &ports[0]]);
     // The scheduler and executor take a moment to start and register.
     let url = format!("df://{scheduler}");
     let mut said = golden(&["recompare", out.to_str().unwrap(), "--scheduler", &url]);
