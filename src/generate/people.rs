@@ -104,7 +104,7 @@ impl Address {
         Address {
             flat,
             number: rng.random_range(1..=250),
-            stem: *pick(rng, &pools.street_stems),
+            stem: pick::<&str>(rng, &pools.street_stems),
             kind: *pick(rng, &pools.street_types),
             town,
             postcode: postcode(rng, town),
@@ -441,7 +441,7 @@ fn first_name(rng: &mut StdRng, female: Option<bool>) -> &'static FirstName {
 fn surname(rng: &mut StdRng) -> &'static str {
     let pools = &*POOLS;
     if rng.random_bool(INTL_NAME) {
-        *pick(rng, &pools.surnames_intl)
+        pick::<&str>(rng, &pools.surnames_intl)
     } else {
         pools.surnames.draw(rng)
     }

@@ -406,13 +406,9 @@ mod tests {
             let row: Vec<i8> = (0..m.len())
                 .map(|c| {
                     let household_field = c >= 2;
-                    let dist = if x < shares.0 {
-                        &m[c]
-                    } else if x < shares.0 + shares.1 && household_field && uniform() < shared {
-                        &m[c]
-                    } else {
-                        &u[c]
-                    };
+                    let from_m = x < shares.0
+                        || (x < shares.0 + shares.1 && household_field && uniform() < shared);
+                    let dist = if from_m { &m[c] } else { &u[c] };
                     draw(dist, uniform())
                 })
                 .collect();

@@ -42,8 +42,17 @@ mod tests {
                 .build()
                 .expect("pool");
             let mut got = Vec::new();
-            pool.install(|| build_in_waves(&parts, |&p| Ok(p * 2), |t| Ok(got.push(t))))
-                .expect("waves");
+            pool.install(|| {
+                build_in_waves(
+                    &parts,
+                    |&p| Ok(p * 2),
+                    |t| {
+                        got.push(t);
+                        Ok(())
+                    },
+                )
+            })
+            .expect("waves");
             assert_eq!(got, parts.iter().map(|p| p * 2).collect::<Vec<_>>());
             let failed = pool.install(|| {
                 build_in_waves(

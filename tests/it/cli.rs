@@ -278,11 +278,21 @@ fn a_scheduler_that_is_no_url_is_refused_and_local_runs_here() {
         let said = run(bad);
         let err = String::from_utf8_lossy(&said.stderr);
         assert_eq!(said.status.code(), Some(2), "{bad}: {err}");
-        assert!(err.contains("--scheduler") && err.contains("df://HOST:PORT"), "{err}");
+        assert!(
+            err.contains("--scheduler") && err.contains("df://HOST:PORT"),
+            "{err}"
+        );
         assert!(!out.exists(), "{} written", out.display());
     }
     let said = run("local");
-    assert!(said.status.success(), "{}", String::from_utf8_lossy(&said.stderr));
+    assert!(
+        said.status.success(),
+        "{}",
+        String::from_utf8_lossy(&said.stderr)
+    );
     let manifest = std::fs::read_to_string(out.join("latest/manifest.json")).unwrap();
-    assert!(!manifest.contains("\"scheduler\""), "a local run names no scheduler");
+    assert!(
+        !manifest.contains("\"scheduler\""),
+        "a local run names no scheduler"
+    );
 }

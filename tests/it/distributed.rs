@@ -118,13 +118,20 @@ fn a_run_blocked_and_compared_on_a_cluster_equals_the_local_run() {
     // This time the pipeline file names the cluster, in `[engine]`.
     let text = std::fs::read_to_string(&pipeline).unwrap();
     let on_cluster = data.join("pipeline-cluster.toml");
-    std::fs::write(&on_cluster, text + "\n[engine]\nscheduler = \"standalone\"\n").unwrap();
+    std::fs::write(
+        &on_cluster,
+        text + "\n[engine]\nscheduler = \"standalone\"\n",
+    )
+    .unwrap();
     let (on_cluster, cluster) = (on_cluster.to_str().unwrap(), cluster.to_str().unwrap());
     golden_ok(&["run", on_cluster, "--output", cluster]);
     let cluster = Path::new(cluster);
     assert_same_runs(&local, cluster);
     let manifest = std::fs::read_to_string(cluster.join("latest/manifest.json")).unwrap();
-    assert!(manifest.contains("\"scheduler\": \"standalone\""), "{manifest}");
+    assert!(
+        manifest.contains("\"scheduler\": \"standalone\""),
+        "{manifest}"
+    );
 }
 
 /// With term-frequency fields (a pair's score then depends on its records, so the cluster

@@ -202,7 +202,10 @@ impl Checker<'_> {
             report: ReportConfig {
                 redact: raw.report.and_then(|r| r.redact).unwrap_or(false),
             },
-            scheduler: raw.engine.and_then(|e| e.scheduler).and_then(|s| self.scheduler(s)),
+            scheduler: raw
+                .engine
+                .and_then(|e| e.scheduler)
+                .and_then(|s| self.scheduler(s)),
         }
     }
 

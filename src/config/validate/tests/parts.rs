@@ -317,7 +317,9 @@ fn engine_scheduler_names_a_cluster_and_is_refused_where_golden_cannot_reach_one
         let errs = errors(dir.path(), &url);
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
-            errs[0].contains("17:13: engine.scheduler: needs a golden built with the `distributed` feature"),
+            errs[0].contains(
+                "17:13: engine.scheduler: needs a golden built with the `distributed` feature"
+            ),
             "{}",
             errs[0]
         );
