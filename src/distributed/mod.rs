@@ -1,7 +1,8 @@
 //! Beyond one machine (issue 17, cargo feature `distributed`): golden's functions on a
 //! DataFusion Ballista cluster. The scheduler and executors this binary starts
 //! ([`processes`]) know golden's functions ([`functions`]); [`session`] connects to such a
-//! scheduler, or starts a standalone one with an executor inside this process; [`pairs`] runs a
+//! scheduler (once [`executors`] sees an executor registered with it), or starts a standalone
+//! one with an executor inside this process; [`pairs`] runs a
 //! run's blocking and comparison on it (`golden run --scheduler`), and [`recompare`] repeats a
 //! finished run's blocking and comparison on it.
 //!
@@ -9,6 +10,7 @@
 //! (the process of `golden run`); the pairs, the part of a run that grows faster than the
 //! records, are made and compared on the cluster.
 
+pub mod executors;
 pub mod functions;
 pub mod pairs;
 pub mod processes;
@@ -57,6 +59,9 @@ pub async fn session(url: Option<&str>) -> Result<SessionContext> {
     })?;
     for f in functions::all() {
         ctx.register_udf(f.as_ref().clone());
+    }
+    if let Some(url) = url {
+        executors::wait_for_executor(url).await?;
     }
     Ok(ctx)
 }

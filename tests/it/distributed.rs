@@ -300,6 +300,51 @@ fn an_unreachable_scheduler_is_an_error_that_says_how_to_start_one() {
     );
 }
 
+/// A scheduler without executors would queue the run's queries for ever: the run waits a
+/// while for one to register, then exits 2 saying how to start one, and commits nothing.
+#[test]
+fn a_scheduler_without_executors_fails_the_run_instead_of_hanging_it() {
+    let dir = tempdir();
+    let out = dir.path().join("demo");
+    let port = free_port().to_string();
+    let _scheduler = spawn(&["scheduler", "--host", "127.0.0.1", "--port", &port]);
+    let address = format!("127.0.0.1:{port}");
+    while std::net::TcpStream::connect(&address).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Run in the background, so a run that hangs fails the test instead of hanging it.
+    let (pipeline, url) = (repo("pipelines/demo.toml"), format!("df://{address}"));
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_golden"))
+        .args([
+            "run",
+            pipeline.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .args(["--scheduler", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while run.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = run.kill();
+            panic!("the run still waits after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let said = run.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&said.stderr);
+    assert_eq!(said.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("has no executor")
+            && err.contains(&format!("golden executor --scheduler {address}")),
+        "{err}"
+    );
+    assert!(!out.join("latest").exists(), "a run was committed");
+}
+
 /// A child process killed when the test ends, however it ends.
 struct Killed(std::process::Child);
 
