@@ -374,14 +374,21 @@ pub fn check_scheduler(url: &str) -> Result<(), String> {
     if url == "standalone" {
         return Ok(());
     }
-    let port = url.strip_prefix("df://").and_then(|a| a.rsplit_once(':'));
-    match port {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
-        _ => Err(format!(
+    match url.strip_prefix("df://").and_then(host_port) {
+        Some(_) => Ok(()),
+        None => Err(format!(
             "`{url}` is not a scheduler: write df://HOST:PORT (e.g. df://localhost:50050) \
              or standalone"
         )),
     }
+}
+
+/// `HOST:PORT` as host and port; `None` without a colon, with an empty host or a port that is
+/// not a number from 0 to 65535.
+pub fn host_port(s: &str) -> Option<(&str, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// Loads and validates a pipeline file; every problem found is returned together.

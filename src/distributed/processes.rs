@@ -31,11 +31,7 @@ impl std::str::FromStr for Listen {
     /// Parses `HOST:PORT`, as `golden executor --scheduler` takes it.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || format!("`{s}` is not HOST:PORT (e.g. localhost:50050)");
-        let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
-        let port = port.parse().map_err(|_| bad())?;
-        if host.is_empty() {
-            return Err(bad());
-        }
+        let (host, port) = crate::config::host_port(s).ok_or_else(bad)?;
         Ok(Listen {
             host: host.to_string(),
             port,
