@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch};
 use arrow::datatypes::Int64Type;
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use super::functions::{Key, Level, Sampled, key_text};
@@ -67,9 +68,15 @@ pub async fn compare(
         .await?;
     let sql = Sql { p: p.clone() };
     let stats = rule_stats(&ctx, &sql).await?;
-    let dir = staged.with_file_name("compared/");
-    let dir = dir.to_str().unwrap_or(url).to_string();
-    ctx.sql(&sql.write_compared(&dir)).await?.collect().await?;
+    // Written by the executors, one file per partition, in the staging directory.
+    let dir = format!(
+        "{}/compared/",
+        url.rsplit_once('/').map_or(".", |(parent, _)| parent)
+    );
+    let options = DataFrameWriteOptions::new();
+    (ctx.sql(&sql.compared_pairs()).await?)
+        .write_parquet(&dir, options, None)
+        .await?;
     ctx.register_parquet(COMPARED, &dir, ParquetReadOptions::default())
         .await?;
     let totals: Vec<u64> = stats.iter().map(|s| s.pairs_in_blocks).collect();
@@ -348,10 +355,10 @@ impl Sql {
         )
     }
 
-    /// Writes `compared` as Parquet files under directory `dir` (one per partition).
-    fn write_compared(&self, dir: &str) -> String {
+    /// Every candidate pair: a, b, at, rules and code (see [`Self::compared`]).
+    fn compared_pairs(&self) -> String {
         format!(
-            "COPY ({} SELECT a, b, at, rules, code FROM compared) TO '{dir}' STORED AS PARQUET",
+            "{} SELECT a, b, at, rules, code FROM compared",
             self.compared()
         )
     }
