@@ -304,11 +304,11 @@ pub fn compare_packed<T: Send>(
                 let a = m[x];
                 row.resize(ys.len() * k, 0);
                 match cache.filter(|c| !c.partners(a).is_empty()) {
-                    None => comparator.row_levels(&gathered, x, ys, &mut row),
+                    None => comparator.row_levels(&mut gathered, x, ys, &mut row),
                     // An incremental run: some of the row's pairs have the previous run's levels.
                     Some(cache) => {
                         out.reused +=
-                            reuse.row(cache, (comparator, &gathered), (m, x, ys), &mut row)
+                            reuse.row(cache, (comparator, &mut gathered), (m, x, ys), &mut row)
                     }
                 }
                 for (j, &y) in ys.iter().enumerate() {
@@ -356,10 +356,10 @@ struct Reuse {
 impl Reuse {
     /// Writes the levels of gathered record `x` of block `m` with each of `ys` into `row`, as
     /// [`Comparator::row_levels`] does, copying those `cache` holds; returns how many it copied.
-    fn row(
+    fn row<'a>(
         &mut self,
         cache: &PairCache,
-        (comparator, g): (&Comparator, &Gathered),
+        (comparator, g): (&Comparator<'a>, &mut Gathered<'a>),
         (m, x, ys): (&[u32], usize, &[u32]),
         row: &mut [i8],
     ) -> u64 {

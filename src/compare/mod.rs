@@ -8,8 +8,10 @@ pub mod cache;
 pub mod chunks;
 mod kernels;
 pub mod method;
+mod memo;
 
 use kernels::Pattern;
+use memo::Memo;
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
@@ -137,7 +139,7 @@ impl<'a> FieldComparator<'a> {
     /// others go through the kernel [`LANES`] at a time.
     fn row_levels(
         &self,
-        g: &Gathered<'a>,
+        (g, memo): (&Gathered<'a>, &mut Memo),
         (k, f): (usize, usize),
         x: usize,
         ys: &[u32],
@@ -165,17 +167,25 @@ impl<'a> FieldComparator<'a> {
                 self.pattern_level(&p, vx, g.value(y)).unwrap_or(PENDING)
             });
         }
-        // The values left to a kernel, in lanes.
+        // The values left to a kernel, in lanes, unless the block met the same two before.
         let (mut lane, mut n) = ([0usize; LANES], 0);
         let value = |j: usize| g.texts[at(ys[j])].as_bytes();
+        let put = |out: &mut [i8], memo: &mut Memo, j: usize, level: i8| {
+            out[j * k + f] = level;
+            memo.set(x, ys[j] as usize, level);
+        };
         for j in 0..ys.len() {
             if out[j * k + f] == PENDING {
+                if let Some(level) = memo.get(x, ys[j] as usize) {
+                    out[j * k + f] = level;
+                    continue;
+                }
                 lane[n] = j;
                 n += 1;
                 if n == LANES {
                     let levels = self.lane_levels(&p, lane.map(value));
                     for (&j, level) in lane.iter().zip(levels) {
-                        out[j * k + f] = level;
+                        put(out, memo, j, level);
                     }
                     n = 0;
                 }
@@ -189,12 +199,12 @@ impl<'a> FieldComparator<'a> {
             }
             let levels = self.lane_levels(&p, values);
             for (&j, level) in lane[..n].iter().zip(levels) {
-                out[j * k + f] = level;
+                put(out, memo, j, level);
             }
             return;
         }
         for &j in &lane[..n] {
-            out[j * k + f] = self.lane_levels(&p, [value(j)])[0];
+            put(out, memo, j, self.lane_levels(&p, [value(j)])[0]);
         }
     }
 
@@ -216,13 +226,8 @@ impl<'a> FieldComparator<'a> {
 
     /// `x` prepared for a word kernel, when this field's levels come from one and `x` fits it.
     fn pattern_of<'v>(&self, x: Value<'v>) -> Option<Pattern<'v>> {
-        let kernel = matches!(
-            self.method,
-            Method::JaroWinkler | Method::Jaro | Method::Levenshtein
-        );
         let fits = x.ascii && x.text.len() <= kernels::WORD;
-        (kernel && fits && self.reads_values() && !self.thresholds.is_empty())
-            .then(|| Pattern::new(x.text.as_bytes()))
+        (self.kernel() && fits).then(|| Pattern::new(x.text.as_bytes()))
     }
 
     /// [`Self::values_level`] of `x` and `y` when it needs no kernel; `None` when it takes the
@@ -246,6 +251,16 @@ impl<'a> FieldComparator<'a> {
             }
         }
         None
+    }
+
+    /// Whether this field's levels of unequal values may come from a word kernel (worth
+    /// remembering within a block, see [`Memo`]).
+    fn kernel(&self) -> bool {
+        let word = matches!(
+            self.method,
+            Method::JaroWinkler | Method::Jaro | Method::Levenshtein
+        );
+        word && self.reads_values() && !self.thresholds.is_empty()
     }
 
     /// Whether comparing two unequal ids of this field reads their values.
@@ -311,6 +326,10 @@ pub struct Gathered<'a> {
     /// The values comparisons read ("" for the others), and whether each is ASCII.
     texts: Vec<&'a str>,
     ascii: Vec<bool>,
+    /// Per comparison, the kernel levels already computed in this block.
+    memo: Vec<Memo>,
+    /// Scratch space of [`Memo::number`].
+    numbering: foldhash::HashMap<u32, u16>,
 }
 
 impl<'a> Gathered<'a> {
@@ -395,6 +414,12 @@ impl<'a> Comparator<'a> {
                 into.ascii.push(v.ascii);
             }
         }
+        into.memo.resize_with(k, Memo::default);
+        for (f, field) in self.fields.iter().enumerate() {
+            let ids = into.ids[f..].iter().step_by(k.max(1)).copied();
+            let ids = if field.kernel() { ids.take(records.len()) } else { ids.take(0) };
+            into.memo[f].number(ids, NO_VALUE, &mut into.numbering);
+        }
     }
 
     /// Writes the level of each comparison for the gathered records `x` and `y` (positions in
@@ -413,12 +438,15 @@ impl<'a> Comparator<'a> {
     /// (`ys.len()` rows of [`Comparator::len`] levels): what [`Comparator::gathered_levels`]
     /// writes for each pair, computed a field at a time, so each field's method is chosen and
     /// `x`'s value prepared once per row.
-    pub fn row_levels(&self, g: &Gathered<'a>, x: usize, ys: &[u32], out: &mut [i8]) {
+    pub fn row_levels(&self, g: &mut Gathered<'a>, x: usize, ys: &[u32], out: &mut [i8]) {
         let k = self.fields.len();
         debug_assert_eq!(out.len(), ys.len() * k);
+        let mut memo = std::mem::take(&mut g.memo);
+        memo.resize_with(k, Memo::default);
         for (f, field) in self.fields.iter().enumerate() {
-            field.row_levels(g, (k, f), x, ys, out);
+            field.row_levels((g, &mut memo[f]), (k, f), x, ys, out);
         }
+        g.memo = memo;
     }
 
     /// Writes the level of each comparison for records `a` and `b` into `out`.
@@ -573,7 +601,7 @@ mod tests {
             // A row at a time (x's value prepared once), the same levels as pair by pair.
             let ys: Vec<u32> = (0..order.len() as u32).rev().collect();
             let mut row = vec![0i8; ys.len() * 2];
-            c.row_levels(&g, x, &ys, &mut row);
+            c.row_levels(&mut g, x, &ys, &mut row);
             for (j, &y) in ys.iter().enumerate() {
                 let y = y as usize;
                 let mut gathered = [0i8; 2];
@@ -630,7 +658,7 @@ mod tests {
             let mut row = vec![0i8; ys.len()];
             let mut kinds = std::collections::BTreeSet::new();
             for x in 0..shown {
-                c.row_levels(&g, x, &ys, &mut row);
+                c.row_levels(&mut g, x, &ys, &mut row);
                 for (j, &y) in ys.iter().enumerate() {
                     let mut out = [0i8];
                     c.levels(x as u32, y, &mut out);
