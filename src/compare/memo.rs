@@ -6,11 +6,11 @@ use super::PENDING;
 
 /// Fewest records of a block whose kernel levels are remembered: in smaller blocks few values
 /// repeat, and numbering them would cost more than it saves.
-const MEMO_RECORDS: usize = 16;
+const MEMO_RECORDS: usize = 8;
 
 /// Most distinct values of one field in a block whose levels are remembered (a table of their
-/// square: 256 KiB).
-const MEMO_VALUES: usize = 512;
+/// square: 1 MiB).
+const MEMO_VALUES: usize = 1024;
 
 /// A value not numbered: missing, or its block has too many values to remember.
 const UNNUMBERED: u16 = u16::MAX;
