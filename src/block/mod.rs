@@ -12,13 +12,14 @@ use rayon::prelude::*;
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 
-use crate::config::{BlockingConfig, BlockingRule};
+use crate::config::{BlockingConfig, BlockingRule, KeyTransform};
 use crate::schema::match_column;
 use crate::standardize::keys::key;
+use crate::standardize::value_ids::{self, MatchIds};
 use crate::{Error, Result};
 
 /// Group id of a record whose key is null, or whose block was skipped.
-pub const NONE: u32 = u32::MAX;
+pub const NONE: u32 = value_ids::NO_VALUE;
 
 /// One block: a range of [`Blocks::members`] whose records share a rule's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,10 +229,15 @@ fn key_values(batch: &RecordBatch, k: &crate::config::BlockKey) -> Result<String
 }
 
 /// Group ids of a rule: records share an id when they agree on every key.
-fn rule_groups(batch: &RecordBatch, rule: &BlockingRule) -> Result<Vec<u32>> {
+/// A key that is a field's match value as it is takes that field's ids from `ids` when they
+/// were interned there (the same ids [`part_groups`] gives).
+fn rule_groups(batch: &RecordBatch, rule: &BlockingRule, ids: &MatchIds) -> Result<Vec<u32>> {
     let mut groups: Option<Vec<u32>> = None;
     for k in &rule.keys {
-        let part = part_groups(&key_values(batch, k)?);
+        let part = match (k.transform, ids.get(&k.field)) {
+            (KeyTransform::Identity, Some(interned)) => interned.ids.clone(),
+            _ => part_groups(&key_values(batch, k)?),
+        };
         groups = Some(match groups {
             None => part,
             Some(prev) => {
@@ -280,12 +286,17 @@ pub fn rule_keys(batch: &RecordBatch, rule: &BlockingRule) -> Result<StringArray
 
 /// Builds the blocks of every rule over `batch` (standardized, with `__match` columns).
 pub fn block(batch: &RecordBatch, cfg: &BlockingConfig) -> Result<Blocks> {
+    block_with(batch, cfg, &MatchIds::default())
+}
+
+/// [`block`], taking the ids of the fields `ids` interned from there.
+pub fn block_with(batch: &RecordBatch, cfg: &BlockingConfig, ids: &MatchIds) -> Result<Blocks> {
     // The rules are independent: each is built in parallel, then assembled in rule order.
     let rules = cfg
         .rules
         .par_iter()
         .enumerate()
-        .map(|(r, rule)| rule_blocks(batch, r as u8, rule, cfg.max_block_size))
+        .map(|(r, rule)| rule_blocks(batch, (r as u8, rule), ids, cfg.max_block_size))
         .collect::<Result<Vec<_>>>()?;
     let mut out = Blocks {
         groups: Vec::new(),
@@ -319,11 +330,11 @@ struct RuleBlocks {
 /// than `max_block_size` are skipped with a warning.
 fn rule_blocks(
     batch: &RecordBatch,
-    r: u8,
-    rule: &BlockingRule,
+    (r, rule): (u8, &BlockingRule),
+    ids: &MatchIds,
     max_block_size: usize,
 ) -> Result<RuleBlocks> {
-    let mut groups = rule_groups(batch, rule)?;
+    let mut groups = rule_groups(batch, rule, ids)?;
     let n_groups = groups
         .iter()
         .filter(|&&g| g != NONE)
@@ -490,6 +501,40 @@ mod tests {
             max_block_size: 10,
         };
         assert_eq!(pairs(&block(&b, &cfg).unwrap()), vec![(0, 1, 0)]);
+    }
+
+    #[test]
+    fn interned_fields_give_the_same_groups_and_pairs_as_interning_here() {
+        let names = [
+            Some("lee"),
+            Some(""),
+            None,
+            Some("kim"),
+            Some("lee"),
+            Some("kim"),
+        ];
+        let dates = [
+            Some("1990"),
+            Some("1990"),
+            Some("1991"),
+            None,
+            Some("1990"),
+            Some("1991"),
+        ];
+        let b = batch(&[
+            ("last_name", names.to_vec()),
+            ("birth_date", dates.to_vec()),
+        ]);
+        let cfg = BlockingConfig {
+            rules: vec![rule(&["last_name", "birth_date"]), rule(&["last_name"])],
+            max_block_size: 10,
+        };
+        let here = block(&b, &cfg).unwrap();
+        let ids = MatchIds::of(&b, &["last_name"]).unwrap();
+        let shared = block_with(&b, &cfg, &ids).unwrap();
+        assert_eq!(shared.groups, here.groups);
+        assert_eq!(pairs(&shared), pairs(&here));
+        assert_eq!(pairs(&here), vec![(0, 4, 0), (3, 5, 1)]);
     }
 
     #[test]

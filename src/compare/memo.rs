@@ -112,13 +112,21 @@ mod tests {
         memo.set(3, 1, 1);
         assert_eq!(memo.get(3, 1), None, "a missing value is not remembered");
 
-        memo.number(ids[..MEMO_RECORDS - 1].iter().copied(), u32::MAX, &mut numbering);
+        memo.number(
+            ids[..MEMO_RECORDS - 1].iter().copied(),
+            u32::MAX,
+            &mut numbering,
+        );
         memo.set(0, 1, 2);
         assert_eq!(memo.get(0, 1), None, "a small block is not remembered");
 
         let wide: Vec<u32> = (0..MEMO_VALUES as u32 + 1).collect();
         memo.number(wide.iter().copied(), u32::MAX, &mut numbering);
         memo.set(0, 1, 2);
-        assert_eq!(memo.get(0, 1), None, "a block of too many values is not remembered");
+        assert_eq!(
+            memo.get(0, 1),
+            None,
+            "a block of too many values is not remembered"
+        );
     }
 }

@@ -7,8 +7,8 @@
 pub mod cache;
 pub mod chunks;
 mod kernels;
-pub mod method;
 mod memo;
+pub mod method;
 
 use kernels::Pattern;
 use memo::Memo;
@@ -53,25 +53,18 @@ const PENDING: i8 = i8::MIN;
 /// Most distinct values of a field whose levels are all computed up front (a 1 MiB table).
 const SMALL_DOMAIN: usize = 1024;
 
-/// Id of a missing value.
-const NO_VALUE: u32 = u32::MAX;
+use crate::standardize::value_ids::{MatchIds, NO_VALUE, ValueIds};
 
 impl<'a> FieldComparator<'a> {
     /// Interns `values` (`None` and empty strings are missing): the comparator, and each
     /// record's id ([`NO_VALUE`] when missing).
     fn new(values: &'a StringArray, c: &ComparisonConfig) -> (Self, Vec<u32>) {
-        let mut index: foldhash::HashMap<&str, u32> = Default::default();
-        let mut distinct = Vec::new();
-        let ids = values
-            .iter()
-            .map(|v| match v {
-                Some(s) if !s.is_empty() => *index.entry(s).or_insert_with(|| {
-                    distinct.push(s);
-                    (distinct.len() - 1) as u32
-                }),
-                _ => NO_VALUE,
-            })
-            .collect();
+        Self::of_ids(ValueIds::of(values), c)
+    }
+
+    /// [`Self::new`] from the values already interned.
+    fn of_ids(values: ValueIds<'a>, c: &ComparisonConfig) -> (Self, Vec<u32>) {
+        let ValueIds { ids, distinct } = values;
         let ascii = distinct.iter().map(|s| s.is_ascii()).collect();
         let lowest = c.levels.iter().copied().fold(f64::INFINITY, f64::min);
         let mut field = FieldComparator {
@@ -343,6 +336,12 @@ impl<'a> Gathered<'a> {
     }
 }
 
+/// A comparison's values: its match column, or that column already interned.
+enum FieldValues<'a> {
+    Column(&'a StringArray),
+    Interned(ValueIds<'a>),
+}
+
 /// Compares records field by field, per the pipeline's comparisons.
 pub struct Comparator<'a> {
     fields: Vec<FieldComparator<'a>>,
@@ -354,18 +353,33 @@ pub struct Comparator<'a> {
 impl<'a> Comparator<'a> {
     /// Prepares the comparisons over `batch`'s `__match` columns.
     pub fn new(batch: &'a RecordBatch, comparisons: &[ComparisonConfig]) -> Result<Self> {
+        Self::with_ids(batch, comparisons, MatchIds::default())
+    }
+
+    /// [`Self::new`], taking the fields that `ids` already interned from there.
+    pub fn with_ids(
+        batch: &'a RecordBatch,
+        comparisons: &[ComparisonConfig],
+        mut ids: MatchIds<'a>,
+    ) -> Result<Self> {
         let fields = comparisons
             .iter()
-            .map(|c| {
-                let name = match_column(&c.field);
-                let col = batch.column_by_name(&name).ok_or_else(|| {
-                    Error::Internal(format!("comparison of `{}` has no column {name}", c.field))
-                })?;
-                Ok((col.as_string::<i32>(), c))
+            .map(|c| match ids.take(&c.field) {
+                Some(interned) => Ok((FieldValues::Interned(interned), c)),
+                None => {
+                    let name = match_column(&c.field);
+                    let col = batch.column_by_name(&name).ok_or_else(|| {
+                        Error::Internal(format!("comparison of `{}` has no column {name}", c.field))
+                    })?;
+                    Ok((FieldValues::Column(col.as_string::<i32>()), c))
+                }
             })
             .collect::<Result<Vec<_>>>()?
             .into_par_iter()
-            .map(|(values, c)| FieldComparator::new(values, c))
+            .map(|(values, c)| match values {
+                FieldValues::Column(values) => FieldComparator::new(values, c),
+                FieldValues::Interned(interned) => FieldComparator::of_ids(interned, c),
+            })
             .collect::<Vec<_>>();
         let (fields, columns): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
         let k = columns.len();
@@ -417,7 +431,11 @@ impl<'a> Comparator<'a> {
         into.memo.resize_with(k, Memo::default);
         for (f, field) in self.fields.iter().enumerate() {
             let ids = into.ids[f..].iter().step_by(k.max(1)).copied();
-            let ids = if field.kernel() { ids.take(records.len()) } else { ids.take(0) };
+            let ids = if field.kernel() {
+                ids.take(records.len())
+            } else {
+                ids.take(0)
+            };
             into.memo[f].number(ids, NO_VALUE, &mut into.numbering);
         }
     }

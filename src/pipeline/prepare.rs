@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::compare::chunks::{Packed, compare_packed};
+use crate::config::KeyTransform;
 use crate::model::tally::{Tally, TallyPlan};
+use crate::standardize::value_ids::MatchIds;
 
 /// Records standardized, blocked and compared: everything before scoring.
 pub struct Prepared {
@@ -151,9 +153,9 @@ pub(super) async fn prepare(
     let content_hashes = compare::cache::record_hashes(&records, &p.comparisons)?;
     let (candidates, tally, reuse) = match cluster {
         None => {
-            let blocks = stages.time("block", || block::block(&records, &p.blocking))?;
+            let (blocks, ids) = stages.time("block", || block_here(p, &records))?;
             let reuse = reuse_previous(p, stages, previous, &records, &content_hashes)?;
-            let (candidates, tally) = compare_here(p, stages, &records, blocks, &reuse)?;
+            let (candidates, tally) = compare_here(p, stages, (&records, ids), blocks, &reuse)?;
             (candidates, tally, reuse)
         }
         Some(cluster) => {
@@ -182,17 +184,32 @@ pub(super) async fn prepare(
     })
 }
 
+/// The stage `block` in this process: the match values of the fields that are both a blocking
+/// key as they are and a comparison interned (blocking groups by those ids, and compare takes
+/// them over instead of interning the field again), and the blocks.
+fn block_here<'a>(p: &Pipeline, records: &'a RecordBatch) -> Result<(Blocks, MatchIds<'a>)> {
+    let keys: Vec<&str> = (p.blocking.rules.iter().flat_map(|r| &r.keys))
+        .filter(|k| k.transform == KeyTransform::Identity)
+        .map(|k| k.field.as_str())
+        .collect();
+    let fields: Vec<&str> = (p.comparisons.iter().map(|c| c.field.as_str()))
+        .filter(|f| keys.contains(f))
+        .collect();
+    let ids = MatchIds::of(records, &fields)?;
+    Ok((block::block_with(records, &p.blocking, &ids)?, ids))
+}
+
 /// The stage `compare` in this process: every candidate pair of `blocks` compared, and the
 /// counts training needs.
-fn compare_here(
+fn compare_here<'a>(
     p: &Pipeline,
     stages: &mut Stages,
-    records: &RecordBatch,
+    (records, ids): (&'a RecordBatch, MatchIds<'a>),
     blocks: Blocks,
     reuse: &Reuse,
 ) -> Result<(Candidates, Tally)> {
     let (packed, tally) = stages.time("compare", || {
-        let comparator = compare::Comparator::new(records, &p.comparisons)?;
+        let comparator = compare::Comparator::with_ids(records, &p.comparisons, ids)?;
         let plan = TallyPlan::new(p, &blocks);
         let (packed, parts) = compare_packed(&comparator, &blocks, reuse.cache.as_ref(), |c, t| {
             plan.of(c, t)

@@ -15,6 +15,7 @@ pub mod postcode;
 pub mod profile;
 pub mod records;
 mod text;
+pub mod value_ids;
 
 use std::sync::Arc;
 
