@@ -10,12 +10,11 @@ use foldhash::HashMap;
 use foldhash::HashMapExt;
 use rayon::prelude::*;
 
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{Array, RecordBatch, StringArray};
 
 use crate::config::{BlockingConfig, BlockingRule, KeyTransform};
-use crate::schema::match_column;
 use crate::standardize::keys::key;
-use crate::standardize::value_ids::{self, MatchIds};
+use crate::standardize::value_ids::{self, MatchIds, ValueIds};
 use crate::{Error, Result};
 
 /// Group id of a record whose key is null, or whose block was skipped.
@@ -206,26 +205,12 @@ impl<K: std::hash::Hash + Eq> Interner<K> {
 
 /// Group ids of one key part: equal non-empty values share an id.
 fn part_groups(values: &StringArray) -> Vec<u32> {
-    let mut interner = Interner::new(values.len() / 2);
-    values
-        .iter()
-        .map(|v| match v {
-            Some(s) if !s.is_empty() => interner.id(s),
-            _ => NONE,
-        })
-        .collect()
+    ValueIds::of(values).ids
 }
 
 /// The values of blocking key `k` of every record of `batch` (its field's match key, transformed).
 fn key_values(batch: &RecordBatch, k: &crate::config::BlockKey) -> Result<StringArray> {
-    let col_name = match_column(&k.field);
-    let col = batch.column_by_name(&col_name).ok_or_else(|| {
-        Error::Internal(format!(
-            "blocking key `{}` has no column {col_name}",
-            k.field
-        ))
-    })?;
-    Ok(key(col.as_string::<i32>(), k.transform))
+    Ok(key(value_ids::match_values(batch, &k.field)?, k.transform))
 }
 
 /// Group ids of a rule: records share an id when they agree on every key.
@@ -409,6 +394,7 @@ fn rule_blocks(
 mod tests {
     use std::sync::Arc;
 
+    use crate::schema::match_column;
     use arrow::array::{ArrayRef, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
 

@@ -17,7 +17,6 @@ use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use rayon::prelude::*;
 
 use crate::config::{ComparisonConfig, Method};
-use crate::schema::match_column;
 use crate::{Error, Result};
 
 /// Level of a pair where either value is null.
@@ -53,7 +52,7 @@ const PENDING: i8 = i8::MIN;
 /// Most distinct values of a field whose levels are all computed up front (a 1 MiB table).
 const SMALL_DOMAIN: usize = 1024;
 
-use crate::standardize::value_ids::{MatchIds, NO_VALUE, ValueIds};
+use crate::standardize::value_ids::{MatchIds, NO_VALUE, ValueIds, match_values};
 
 impl<'a> FieldComparator<'a> {
     /// Interns `values` (`None` and empty strings are missing): the comparator, and each
@@ -366,13 +365,7 @@ impl<'a> Comparator<'a> {
             .iter()
             .map(|c| match ids.take(&c.field) {
                 Some(interned) => Ok((FieldValues::Interned(interned), c)),
-                None => {
-                    let name = match_column(&c.field);
-                    let col = batch.column_by_name(&name).ok_or_else(|| {
-                        Error::Internal(format!("comparison of `{}` has no column {name}", c.field))
-                    })?;
-                    Ok((FieldValues::Column(col.as_string::<i32>()), c))
-                }
+                None => Ok((FieldValues::Column(match_values(batch, &c.field)?), c)),
             })
             .collect::<Result<Vec<_>>>()?
             .into_par_iter()
@@ -563,6 +556,7 @@ impl Compared {
 mod tests {
     use std::sync::Arc;
 
+    use crate::schema::match_column;
     use arrow::array::ArrayRef;
     use arrow::datatypes::{DataType, Field, Schema};
 

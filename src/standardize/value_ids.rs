@@ -13,6 +13,16 @@ use crate::{Error, Result};
 /// Id of a missing (null or empty) value.
 pub const NO_VALUE: u32 = u32::MAX;
 
+/// The match column (`__match` values) of `field` in `batch`: an internal error names the field
+/// and column when the batch lacks it or holds it as other than text.
+pub fn match_values<'a>(batch: &'a RecordBatch, field: &str) -> Result<&'a StringArray> {
+    let name = match_column(field);
+    batch
+        .column_by_name(&name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| Error::Internal(format!("field `{field}` has no text column {name}")))
+}
+
 /// One column's values as ids: equal non-empty values share an id, numbered in first-seen
 /// row order.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,13 +66,7 @@ impl<'a> MatchIds<'a> {
         wanted.dedup();
         let columns = wanted
             .iter()
-            .map(|&field| {
-                let name = match_column(field);
-                let col = batch.column_by_name(&name).ok_or_else(|| {
-                    Error::Internal(format!("field `{field}` has no column {name}"))
-                })?;
-                Ok((field.to_string(), col.as_string::<i32>()))
-            })
+            .map(|&field| Ok((field.to_string(), match_values(batch, field)?)))
             .collect::<Result<Vec<_>>>()?;
         let by_field = columns
             .into_par_iter()
