@@ -7,7 +7,9 @@
 #   --rules      the prediction blocking rules of both tools (default generated), as for
 #                benches/e2e.sh. golden runs through benches/e2e.sh with them; when they are not
 #                the generated pipeline's own, golden also runs with --rules generated, so the
-#                table shows golden (same rules), golden (own rules) and Splink.
+#                table shows golden (same rules), golden (own rules) and Splink. golden runs
+#                with the chosen rules again after Splink; its wall time in the table is the
+#                mean of the runs before and after Splink (each is printed).
 #   --threads N  passed to golden (Splink's DuckDB uses every core either way)
 # Splink is run as a careful user runs it (benches/splink_dedupe.py): the three exports mapped to
 # one table with simple standardisation; Splink's recommended comparisons; the prior from
@@ -106,8 +108,19 @@ splink_job() {
   }
 }
 
+# keep_golden LABEL WHEN: a copy of golden's latest figures with LABEL as
+# e2e-summary-LABEL-WHEN.json, for splink_report.py.
+keep_golden() {
+  cp "$dir/e2e-summary-$1.json" "$dir/e2e-summary-$1-$2.json"
+}
+
 # --- golden with the chosen rules, then with its own when they differ --------------------------
+# golden's run is seconds and Splink's minutes, and this machine's speed drifts by up to a third
+# within minutes: golden runs with the chosen rules both before and after Splink, and the table
+# gives their mean (each one is printed too), so both tools are timed across the same phases.
+rm -f "$dir/e2e-summary-$rules-before.json" "$dir/e2e-summary-$rules-after.json"
 golden_run "$rules"
+keep_golden "$rules" before
 [ "$rules" = generated ] || golden_run generated
 
 # --- Splink: blocking analysis (untimed), then the timed job ----------------------------------
@@ -115,6 +128,10 @@ python=$(splink_python)
 splink_version=$("$python" -c "import importlib.metadata as m; print(m.version('splink'), m.version('duckdb'))")
 splink_job count
 splink_job dedupe
+if [ "${REUSE_GOLDEN:-0}" != 1 ]; then
+  golden_run "$rules"
+  keep_golden "$rules" after
+fi
 
 # --- side by side ------------------------------------------------------------------------------
 python3 "$root/benches/splink_report.py" "$dir" "$rules" "$splink_version"

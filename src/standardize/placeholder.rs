@@ -27,13 +27,15 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+#[cfg(test)]
+use foldhash::HashSet;
 use phonenumber::metadata::DATABASE;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::FieldKind;
+use super::value_ids::{NO_VALUE, ValueIds};
 use crate::Result;
 use crate::schema::match_column;
 
@@ -190,21 +192,20 @@ fn mask_column(
     kind: FieldKind,
     sources: usize,
 ) -> Result<(Option<ArrayRef>, PlaceholderCount)> {
-    let flagged = placeholders(field, keys, kind, sources);
-    if flagged.is_empty() {
+    let found = placeholders(field, keys, kind, sources);
+    let values = found.is_placeholder.iter().filter(|&&p| p).count() as u64;
+    if values == 0 {
         return Ok((None, PlaceholderCount::default()));
     }
-    let rows: BooleanArray = keys
+    let rows: BooleanArray = found
+        .keys
+        .ids
         .iter()
-        .map(|k| Some(k.is_some_and(|k| flagged.contains(k))))
+        .map(|&id| Some(id != NO_VALUE && found.is_placeholder[id as usize]))
         .collect();
     let records = rows.true_count() as u64;
     let column = arrow::compute::nullif(keys, &rows)?;
-    let count = PlaceholderCount {
-        values: flagged.len() as u64,
-        records,
-    };
-    Ok((Some(column), count))
+    Ok((Some(column), PlaceholderCount { values, records }))
 }
 
 /// The frequency bars of one field.
@@ -227,39 +228,63 @@ impl Limits {
     }
 }
 
-/// The distinct placeholder keys of the column of field `field`, of kind `kind`.
+/// A column's keys interned, and which of them are placeholders.
+struct Found<'a> {
+    /// Each row's key id and the distinct keys.
+    keys: ValueIds<'a>,
+    /// Per key id: whether it is a placeholder.
+    is_placeholder: Vec<bool>,
+}
+
+impl<'a> Found<'a> {
+    /// The placeholder keys.
+    #[cfg(test)]
+    fn values(&self) -> HashSet<&'a str> {
+        let ids = (0..self.keys.distinct.len()).filter(|&i| self.is_placeholder[i]);
+        ids.map(|i| self.keys.distinct[i]).collect()
+    }
+}
+
+/// The placeholder keys of the column of field `field`, of kind `kind`: each distinct key is
+/// judged once, and counted through its id, so a row costs one hash lookup.
 fn placeholders<'a>(
     field: &str,
     keys: &'a StringArray,
     kind: FieldKind,
     sources: usize,
-) -> HashSet<&'a str> {
+) -> Found<'a> {
+    let keys = ValueIds::with_empty(keys);
     let Some(by_frequency) = policy(kind) else {
-        return HashSet::new();
+        let is_placeholder = vec![false; keys.distinct.len()];
+        return Found {
+            keys,
+            is_placeholder,
+        };
     };
-    let mut counts: HashMap<&str, u64> = HashMap::with_capacity(keys.len() / 2);
-    for key in keys.iter().flatten() {
-        *counts.entry(key).or_default() += 1;
+    let mut counts = vec![0u64; keys.distinct.len()];
+    for &id in keys.ids.iter().filter(|&&id| id != NO_VALUE) {
+        counts[id as usize] += 1;
     }
-    let limits = Limits::new(median(counts.values().copied().collect()), sources);
-    let flagged: HashSet<&str> = counts
-        .iter()
-        .filter(|&(&key, &n)| {
+    let limits = Limits::new(median(counts.clone()), sources);
+    let is_placeholder: Vec<bool> = (keys.distinct.iter().zip(&counts))
+        .map(|(&key, &n)| {
             is_dummy(kind, key)
                 || (by_frequency && n > limits.frequent)
                 || (by_frequency && n > limits.suspect && SUSPECT_DATES.contains(&key))
         })
-        .map(|(&key, _)| key)
         .collect();
     tracing::debug!(
         field,
         distinct = counts.len(),
         by_frequency,
         limit = limits.frequent,
-        placeholders = flagged.len(),
+        placeholders = is_placeholder.iter().filter(|&&p| p).count(),
         "placeholder check"
     );
-    flagged
+    Found {
+        keys,
+        is_placeholder,
+    }
 }
 
 /// The median of `counts` without its largest one (0 when that leaves none): the typical
@@ -455,14 +480,47 @@ mod tests {
     #[test]
     fn frequent_values_are_placeholders_and_shared_family_values_are_not() {
         let too_many = emails("office@acme.com", 21, 500);
-        let flagged = placeholders("email", &too_many, FieldKind::Email, 1);
+        let flagged = placeholders("email", &too_many, FieldKind::Email, 1).values();
         assert_eq!(flagged, HashSet::from_iter(["office@acme.com"]));
+        let (column, count) = mask_column("email", &too_many, FieldKind::Email, 1).unwrap();
+        let column = column.expect("masked");
+        assert_eq!(
+            column.null_count(),
+            21,
+            "every record of the value, no other"
+        );
+        assert!(
+            column
+                .as_string::<i32>()
+                .iter()
+                .skip(21)
+                .all(|v| v.is_some())
+        );
+        assert_eq!(
+            count,
+            PlaceholderCount {
+                values: 1,
+                records: 21
+            }
+        );
         let family = emails("smith.family@example.com", 4, 500);
-        assert!(placeholders("email", &family, FieldKind::Email, 1).is_empty());
+        assert!(
+            placeholders("email", &family, FieldKind::Email, 1)
+                .values()
+                .is_empty()
+        );
         let at_the_bar = emails("office@acme.com", 20, 500);
-        assert!(placeholders("email", &at_the_bar, FieldKind::Email, 1).is_empty());
+        assert!(
+            placeholders("email", &at_the_bar, FieldKind::Email, 1)
+                .values()
+                .is_empty()
+        );
         let names = keys(&[Some("john"); 500]);
-        assert!(placeholders("first_name", &names, FieldKind::FirstName, 1).is_empty());
+        assert!(
+            placeholders("first_name", &names, FieldKind::FirstName, 1)
+                .values()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -473,11 +531,15 @@ mod tests {
             .collect();
         dates.extend(std::iter::repeat_n(Some("2000-01-01".to_string()), 3));
         let few: StringArray = dates.iter().cloned().collect();
-        assert!(placeholders("birth_date", &few, birth, 1).is_empty());
+        assert!(
+            placeholders("birth_date", &few, birth, 1)
+                .values()
+                .is_empty()
+        );
         dates.extend(std::iter::repeat_n(Some("2000-01-01".to_string()), 30));
         let many: StringArray = dates.iter().cloned().collect();
         assert_eq!(
-            placeholders("birth_date", &many, birth, 1),
+            placeholders("birth_date", &many, birth, 1).values(),
             HashSet::from_iter(["2000-01-01"])
         );
     }

@@ -36,12 +36,23 @@ pub struct ValueIds<'a> {
 impl<'a> ValueIds<'a> {
     /// Interns `values`.
     pub fn of(values: &'a StringArray) -> Self {
+        Self::interned(values, false)
+    }
+
+    /// Interns `values`, the empty string as a value of its own (only nulls are
+    /// [`NO_VALUE`]).
+    pub fn with_empty(values: &'a StringArray) -> Self {
+        Self::interned(values, true)
+    }
+
+    /// Interns `values`; an empty one is [`NO_VALUE`] unless `keep_empty`.
+    fn interned(values: &'a StringArray, keep_empty: bool) -> Self {
         let mut index: foldhash::HashMap<&str, u32> = Default::default();
         let mut distinct = Vec::new();
         let ids = values
             .iter()
             .map(|v| match v {
-                Some(s) if !s.is_empty() => *index.entry(s).or_insert_with(|| {
+                Some(s) if keep_empty || !s.is_empty() => *index.entry(s).or_insert_with(|| {
                     distinct.push(s);
                     (distinct.len() - 1) as u32
                 }),
@@ -97,6 +108,9 @@ mod tests {
         let ids = ValueIds::of(&values);
         assert_eq!(ids.ids, vec![0, NO_VALUE, 1, NO_VALUE, 0]);
         assert_eq!(ids.distinct, vec!["b", "a"]);
+        let with_empty = ValueIds::with_empty(&values);
+        assert_eq!(with_empty.ids, vec![0, NO_VALUE, 1, 2, 0]);
+        assert_eq!(with_empty.distinct, vec!["b", "a", ""]);
     }
 
     #[test]
