@@ -216,19 +216,21 @@ fn key_values(batch: &RecordBatch, k: &crate::config::BlockKey) -> Result<String
 /// Group ids of a rule: records share an id when they agree on every key.
 /// A key that is a field's match value as it is takes that field's ids from `ids` when they
 /// were interned there (the same ids [`part_groups`] gives).
+/// Those ids are borrowed while keys are combined: only a rule of that one key copies them.
 fn rule_groups(batch: &RecordBatch, rule: &BlockingRule, ids: &MatchIds) -> Result<Vec<u32>> {
-    let mut groups: Option<Vec<u32>> = None;
+    use std::borrow::Cow;
+    let mut groups: Option<Cow<[u32]>> = None;
     for k in &rule.keys {
         let part = match (k.transform, ids.get(&k.field)) {
-            (KeyTransform::Identity, Some(interned)) => interned.ids.clone(),
-            _ => part_groups(&key_values(batch, k)?),
+            (KeyTransform::Identity, Some(interned)) => Cow::Borrowed(&interned.ids[..]),
+            _ => Cow::Owned(part_groups(&key_values(batch, k)?)),
         };
         groups = Some(match groups {
             None => part,
             Some(prev) => {
                 let mut interner = Interner::new(prev.len() / 2);
                 prev.iter()
-                    .zip(&part)
+                    .zip(part.iter())
                     .map(|(&a, &b)| {
                         if a == NONE || b == NONE {
                             NONE
@@ -240,6 +242,7 @@ fn rule_groups(batch: &RecordBatch, rule: &BlockingRule, ids: &MatchIds) -> Resu
             }
         });
     }
+    let groups = groups.map(Cow::into_owned);
     groups.ok_or_else(|| Error::Internal(format!("blocking rule `{}` has no keys", rule.text)))
 }
 

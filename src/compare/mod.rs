@@ -335,12 +335,6 @@ impl<'a> Gathered<'a> {
     }
 }
 
-/// A comparison's values: its match column, or that column already interned.
-enum FieldValues<'a> {
-    Column(&'a StringArray),
-    Interned(ValueIds<'a>),
-}
-
 /// Compares records field by field, per the pipeline's comparisons.
 pub struct Comparator<'a> {
     fields: Vec<FieldComparator<'a>>,
@@ -363,15 +357,11 @@ impl<'a> Comparator<'a> {
     ) -> Result<Self> {
         let fields = comparisons
             .iter()
-            .map(|c| match ids.take(&c.field) {
-                Some(interned) => Ok((FieldValues::Interned(interned), c)),
-                None => Ok((FieldValues::Column(match_values(batch, &c.field)?), c)),
-            })
+            .map(|c| Ok((match_values(batch, &c.field)?, ids.take(&c.field), c)))
             .collect::<Result<Vec<_>>>()?
             .into_par_iter()
-            .map(|(values, c)| match values {
-                FieldValues::Column(values) => FieldComparator::new(values, c),
-                FieldValues::Interned(interned) => FieldComparator::of_ids(interned, c),
+            .map(|(values, interned, c)| {
+                FieldComparator::of_ids(interned.unwrap_or_else(|| ValueIds::of(values)), c)
             })
             .collect::<Vec<_>>();
         let (fields, columns): (Vec<_>, Vec<_>) = fields.into_iter().unzip();

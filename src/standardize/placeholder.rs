@@ -193,7 +193,7 @@ fn mask_column(
     sources: usize,
 ) -> Result<(Option<ArrayRef>, PlaceholderCount)> {
     let found = placeholders(field, keys, kind, sources);
-    let values = found.is_placeholder.iter().filter(|&&p| p).count() as u64;
+    let values = found.count() as u64;
     if values == 0 {
         return Ok((None, PlaceholderCount::default()));
     }
@@ -237,6 +237,11 @@ struct Found<'a> {
 }
 
 impl<'a> Found<'a> {
+    /// How many distinct keys are placeholders.
+    fn count(&self) -> usize {
+        self.is_placeholder.iter().filter(|&&p| p).count()
+    }
+
     /// The placeholder keys.
     #[cfg(test)]
     fn values(&self) -> HashSet<&'a str> {
@@ -273,18 +278,19 @@ fn placeholders<'a>(
                 || (by_frequency && n > limits.suspect && SUSPECT_DATES.contains(&key))
         })
         .collect();
+    let found = Found {
+        keys,
+        is_placeholder,
+    };
     tracing::debug!(
         field,
         distinct = counts.len(),
         by_frequency,
         limit = limits.frequent,
-        placeholders = is_placeholder.iter().filter(|&&p| p).count(),
+        placeholders = found.count(),
         "placeholder check"
     );
-    Found {
-        keys,
-        is_placeholder,
-    }
+    found
 }
 
 /// The median of `counts` without its largest one (0 when that leaves none): the typical
