@@ -305,36 +305,67 @@ pub(super) fn standardize_all(
             by_column[c].push(column.clone());
         }
     }
-    let columns = by_column
+    // A key that is its display column in every source (phones, dates) is not concatenated
+    // again: it becomes the display column's concatenation.
+    let keys = display_and_key_columns(&schema);
+    let shared: Vec<(usize, usize)> = (keys.iter().copied())
+        .filter(|&(d, m)| {
+            let same = |(a, b): (&arrow::array::ArrayRef, &arrow::array::ArrayRef)| {
+                standardize::same_column(a.as_ref(), b.as_ref())
+            };
+            by_column[d].iter().zip(&by_column[m]).all(same)
+        })
+        .collect();
+    for &(_, m) in &shared {
+        by_column[m].clear();
+    }
+    let mut columns = by_column
         .into_par_iter()
         .map(|parts| {
             let parts: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
-            Ok(arrow::compute::concat(&parts)?)
+            Ok(match parts.is_empty() {
+                true => None,
+                false => Some(arrow::compute::concat(&parts)?),
+            })
         })
         .collect::<Result<Vec<_>>>()?;
-    let columns = share_equal_keys(&schema, columns);
+    for &(d, m) in &shared {
+        columns[m] = columns[d].clone();
+    }
+    let columns = (columns.into_iter().enumerate())
+        .map(|(c, column)| {
+            column.ok_or_else(|| Error::Internal(format!("standardize: column {c} not built")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let columns = share_equal_keys(&keys, columns);
     Ok((RecordBatch::try_new(schema, columns)?, profile))
 }
 
-/// `columns` with each `__match` column that equals its display column replaced by that
-/// column (phones, dates and most cities need no separate key): one copy in memory instead
-/// of two.
-fn share_equal_keys(
-    schema: &arrow::datatypes::SchemaRef,
-    mut columns: Vec<arrow::array::ArrayRef>,
-) -> Vec<arrow::array::ArrayRef> {
+/// The (display, `__match`) column indices of each field of `schema`.
+fn display_and_key_columns(schema: &arrow::datatypes::SchemaRef) -> Vec<(usize, usize)> {
     let index = |name: &str| schema.fields().iter().position(|f| f.name() == name);
-    let pairs: Vec<(usize, usize)> = (schema.fields().iter())
+    (schema.fields().iter())
         .filter_map(|f| {
             let field = f.name().strip_suffix(crate::schema::MATCH_SUFFIX)?;
             Some((index(field)?, index(f.name())?))
         })
-        .collect();
-    let equal: Vec<bool> = pairs
+        .collect()
+}
+
+/// `columns` with each `__match` column (of the pairs `keys`) that equals its display column
+/// but is not yet that column replaced by it: one copy in memory instead of two.
+fn share_equal_keys(
+    keys: &[(usize, usize)],
+    mut columns: Vec<arrow::array::ArrayRef>,
+) -> Vec<arrow::array::ArrayRef> {
+    let equal: Vec<bool> = keys
         .par_iter()
-        .map(|&(d, m)| columns[d].as_ref() == columns[m].as_ref())
+        .map(|&(d, m)| {
+            let (d, m) = (columns[d].as_ref(), columns[m].as_ref());
+            !standardize::same_column(d, m) && d == m
+        })
         .collect();
-    for (&(d, m), same) in pairs.iter().zip(equal) {
+    for (&(d, m), same) in keys.iter().zip(equal) {
         if same {
             columns[m] = columns[d].clone();
         }

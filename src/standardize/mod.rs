@@ -43,10 +43,25 @@ pub struct Cleaned {
 impl Cleaned {
     /// A column of `rows` nulls, for a field the source does not map.
     pub fn nulls(rows: usize) -> Self {
+        let display = StringArray::new_null(rows);
         Cleaned {
-            display: StringArray::new_null(rows),
-            key: StringArray::new_null(rows),
+            key: display.clone(),
+            display,
         }
+    }
+
+    /// `display` with `key`; a key equal to the display (phones, dates) becomes the display
+    /// column itself, sharing its buffers: one copy in memory, and the steps after
+    /// ([`Self::concat`], [`Self::take`], `pipeline::standardize_all`) see that they are one
+    /// column without comparing them.
+    pub fn new(display: StringArray, key: StringArray) -> Self {
+        let key = if key == display { display.clone() } else { key };
+        Cleaned { display, key }
+    }
+
+    /// Whether the key is the display column itself (the same buffers, see [`Self::new`]).
+    pub fn key_is_display(&self) -> bool {
+        same_column(&self.display, &self.key)
     }
 
     /// The chunks `parts`, one after the other.
@@ -60,10 +75,13 @@ impl Cleaned {
                 Err(e) => panic!("standardize: column too large to concatenate: {e}"),
             }
         };
-        Cleaned {
-            display: join(|c| &c.display),
-            key: join(|c| &c.key),
-        }
+        let display = join(|c| &c.display);
+        let key = if parts.iter().all(Cleaned::key_is_display) {
+            display.clone()
+        } else {
+            join(|c| &c.key)
+        };
+        Cleaned { display, key }
     }
 
     /// The rows `indices` of this column (a null index gives a null row).
@@ -73,10 +91,13 @@ impl Cleaned {
             // Only fails past i32 offsets, as in `concat`.
             Err(e) => panic!("standardize: column too large to gather: {e}"),
         };
-        Cleaned {
-            display: pick(&self.display),
-            key: pick(&self.key),
-        }
+        let display = pick(&self.display);
+        let key = if self.key_is_display() {
+            display.clone()
+        } else {
+            pick(&self.key)
+        };
+        Cleaned { display, key }
     }
 
     /// This column with its null rows taken from `fill` (display and key together).
@@ -93,6 +114,11 @@ impl Cleaned {
         }
         out.finish()
     }
+}
+
+/// Whether `a` and `b` are one column: the same buffers, not merely equal values.
+pub fn same_column(a: &dyn Array, b: &dyn Array) -> bool {
+    a.to_data().ptr_eq(&b.to_data())
 }
 
 /// Which kernel standardises a field, decided by the field's name.
@@ -439,6 +465,40 @@ mod tests {
         );
         assert_eq!(column(&out, "tier"), vec![Some("Gold"), None, None]);
         assert_eq!(column(&out, "tier__match"), vec![Some("gold"), None, None]);
+        // A key equal to its display column is that column (phones, dates, a field the
+        // source lacks); one that differs in a row is a column of its own.
+        let shared = |f: &str| {
+            let (d, m) = (
+                out.column_by_name(f).unwrap(),
+                out.column_by_name(&match_column(f)),
+            );
+            same_column(d.as_ref(), m.unwrap().as_ref())
+        };
+        for f in ["phone", "birth_date", "postcode"] {
+            assert!(shared(f), "{f}");
+        }
+        for f in ["first_name", "email", "tier", "full_name"] {
+            assert!(!shared(f), "{f}");
+        }
+    }
+
+    #[test]
+    fn a_key_shared_with_its_display_stays_shared_through_concat_and_take() {
+        let col = |v: &[Option<&str>]| StringArray::from(v.to_vec());
+        let same = Cleaned::new(col(&[Some("a"), None]), col(&[Some("a"), None]));
+        let other = Cleaned::new(col(&[Some("B")]), col(&[Some("b")]));
+        assert!(same.key_is_display());
+        assert!(!other.key_is_display());
+        let both = Cleaned::concat(&[same.clone(), same.clone()]);
+        assert!(both.key_is_display());
+        assert_eq!(both.key, col(&[Some("a"), None, Some("a"), None]));
+        let mixed = Cleaned::concat(&[same.clone(), other]);
+        assert!(!mixed.key_is_display());
+        assert_eq!(mixed.display, col(&[Some("a"), None, Some("B")]));
+        assert_eq!(mixed.key, col(&[Some("a"), None, Some("b")]));
+        let taken = both.take(&UInt32Array::from(vec![Some(2), None, Some(1)]));
+        assert!(taken.key_is_display());
+        assert_eq!(taken.display, col(&[Some("a"), None, None]));
     }
 
     #[test]

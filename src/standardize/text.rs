@@ -127,10 +127,7 @@ impl CleanedBuilder {
 
     /// Finishes both arrays.
     pub(crate) fn finish(mut self) -> Cleaned {
-        Cleaned {
-            display: self.display.finish(),
-            key: self.key.finish(),
-        }
+        Cleaned::new(self.display.finish(), self.key.finish())
     }
 }
 
