@@ -112,7 +112,7 @@ async fn ingest_source(
     let raw = source::read_source(src).await?;
     if src.format == Format::Ndjson && raw.rows_seen == 0 {
         return Err(Error::Input {
-            path: src.files.first().cloned().unwrap_or_default(),
+            path: first_file(src).to_path_buf(),
             message: format!(
                 "source `{}`: its files hold no JSON lines (empty); check the export, \
                  or remove the source from the pipeline",
@@ -225,7 +225,7 @@ fn run_error(
         .collect();
     if missing.len() == problems.len() {
         return Error::Input {
-            path: src.files.first().cloned().unwrap_or_default(),
+            path: first_file(src).to_path_buf(),
             message: format!(
                 "source `{}`: column {} is in no row of the source's files; fix the export, \
                  or change the expression in {}",
@@ -340,6 +340,13 @@ fn row_reject(
     }
 }
 
+/// The first file of `src` (errors name it), or an empty path when it has none.
+fn first_file(src: &SourceConfig) -> &std::path::Path {
+    src.files
+        .first()
+        .map_or(std::path::Path::new(""), |p| p.as_path())
+}
+
 /// Builds the canonical batch of the kept rows.
 fn canonical_batch(
     src: &SourceConfig,
@@ -389,7 +396,7 @@ fn canonical_batch(
         Arc::new(UInt32Array::from_iter_values(
             first_idx..first_idx + n as u32,
         )),
-        Arc::new(StringArray::from(vec![src.name.as_str(); n])),
+        Arc::new(source::repeated(&src.name, n, first_file(src))?),
         trimmed,
         cast(&pick(ROW_COL)?, &DataType::UInt64)?,
         pick(FILE_COL)?,

@@ -191,7 +191,7 @@ impl TextColumns {
             UInt64Array::from(self.rows),
             file,
             n,
-        );
+        )?;
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
     }
 }
@@ -202,11 +202,28 @@ fn append_row_and_file(
     rows: UInt64Array,
     file: &str,
     n: usize,
-) {
+) -> Result<()> {
     fields.push(Field::new(ROW_COL, DataType::UInt64, false));
     fields.push(Field::new(FILE_COL, DataType::Utf8, false));
     cols.push(Arc::new(rows));
-    cols.push(Arc::new(arrow::array::StringArray::from(vec![file; n])));
+    cols.push(Arc::new(repeated(file, n, Path::new(file))?));
+    Ok(())
+}
+
+/// A text column of `n` copies of `value` (a source's name, a file's path), or an error naming
+/// `file` when they exceed the 2 GiB of text one column can hold.
+pub(super) fn repeated(value: &str, n: usize, file: &Path) -> Result<arrow::array::StringArray> {
+    let fits = (value.len().checked_mul(n)).is_some_and(|bytes| bytes <= i32::MAX as usize);
+    if !fits {
+        return Err(Error::Input {
+            path: file.to_path_buf(),
+            message: format!(
+                "{n} rows of `{value}` exceed the 2 GiB one column can hold; split the export \
+                 into several files or give it a shorter path"
+            ),
+        });
+    }
+    Ok(arrow::array::StringArray::new_repeated(value, n))
 }
 
 /// Reads every file of `source` into one raw table.
@@ -391,7 +408,7 @@ async fn read_parquet(path: &Path) -> Result<RawTable> {
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
     let rows = UInt64Array::from_iter_values(1..=n as u64);
-    append_row_and_file(&mut fields, &mut cols, rows, &path.display().to_string(), n);
+    append_row_and_file(&mut fields, &mut cols, rows, &path.display().to_string(), n)?;
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
     Ok(RawTable {
         batch,
@@ -418,6 +435,18 @@ mod tests {
     use super::super::rejects::RejectReason;
     use super::*;
     use arrow::array::AsArray;
+
+    #[test]
+    fn a_repeated_value_fills_its_column_until_the_column_would_pass_2_gib() {
+        let file = Path::new("exports/crm.csv");
+        let column = repeated("crm", 3, file).unwrap();
+        assert_eq!(column.iter().collect::<Vec<_>>(), vec![Some("crm"); 3]);
+        assert_eq!(repeated("", 5, file).unwrap().len(), 5);
+        let rows = (i32::MAX as usize) / 3 + 1;
+        let err = repeated("crm", rows, file).unwrap_err().to_string();
+        assert!(err.contains("exports/crm.csv"), "{err}");
+        assert!(err.contains("exceed the 2 GiB"), "{err}");
+    }
 
     #[test]
     fn a_csv_row_with_bad_utf8_is_rejected_naming_its_column_and_the_rest_are_kept() {
