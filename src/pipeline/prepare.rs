@@ -296,49 +296,48 @@ pub(super) fn standardize_all(
         .first()
         .map(|b| b.schema())
         .ok_or_else(|| Error::Pipeline("the pipeline has no sources".into()))?;
-    // One copy of every column, the columns in parallel (a serial concatenation of the
-    // whole table took ~0.4 s at 1M entities). Each task owns its column's parts and frees
-    // them once concatenated, so the table is never held twice.
-    let mut by_column: Vec<Vec<arrow::array::ArrayRef>> = vec![Vec::new(); schema.fields().len()];
+    let columns = concat_sources(&schema, parts)?;
+    Ok((RecordBatch::try_new(schema, columns)?, profile))
+}
+
+/// The columns of the sources' standardised batches `parts` (one `schema`), each source's
+/// rows after the previous one's. Columns are concatenated in parallel (a serial
+/// concatenation of the whole table took ~0.4 s at 1M entities), each task owning its
+/// column's parts and freeing them once done, so the table is never held twice. A key that
+/// is its display column in every source (phones, dates: [`standardize::Cleaned::new`]) is
+/// not concatenated again but becomes the display column's concatenation, one copy in memory.
+fn concat_sources(
+    schema: &arrow::datatypes::SchemaRef,
+    parts: Vec<RecordBatch>,
+) -> Result<Vec<arrow::array::ArrayRef>> {
+    use arrow::array::ArrayRef;
+    let mut by_column: Vec<Vec<ArrayRef>> = vec![Vec::new(); schema.fields().len()];
     for part in parts {
         for (c, column) in part.columns().iter().enumerate() {
             by_column[c].push(column.clone());
         }
     }
-    // A key that is its display column in every source (phones, dates) is not concatenated
-    // again: it becomes the display column's concatenation.
-    let keys = display_and_key_columns(&schema);
-    let shared: Vec<(usize, usize)> = (keys.iter().copied())
-        .filter(|&(d, m)| {
-            let same = |(a, b): (&arrow::array::ArrayRef, &arrow::array::ArrayRef)| {
-                standardize::same_column(a.as_ref(), b.as_ref())
-            };
-            by_column[d].iter().zip(&by_column[m]).all(same)
-        })
+    let same = |(a, b): (&ArrayRef, &ArrayRef)| standardize::same_column(a.as_ref(), b.as_ref());
+    let shared: Vec<(usize, usize)> = (display_and_key_columns(schema).into_iter())
+        .filter(|&(d, m)| by_column[d].iter().zip(&by_column[m]).all(same))
         .collect();
-    for &(_, m) in &shared {
-        by_column[m].clear();
-    }
-    let mut columns = by_column
-        .into_par_iter()
-        .map(|parts| {
+    let is_shared = |c: usize| shared.iter().any(|&(_, m)| m == c);
+    let mut columns = (by_column.into_par_iter().enumerate())
+        .map(|(c, parts)| {
             let parts: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
-            Ok(match parts.is_empty() {
-                true => None,
-                false => Some(arrow::compute::concat(&parts)?),
-            })
+            Ok((!is_shared(c))
+                .then(|| arrow::compute::concat(&parts))
+                .transpose()?)
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<Option<ArrayRef>>>>()?;
     for &(d, m) in &shared {
         columns[m] = columns[d].clone();
     }
-    let columns = (columns.into_iter().enumerate())
+    (columns.into_iter().enumerate())
         .map(|(c, column)| {
             column.ok_or_else(|| Error::Internal(format!("standardize: column {c} not built")))
         })
-        .collect::<Result<Vec<_>>>()?;
-    let columns = share_equal_keys(&keys, columns);
-    Ok((RecordBatch::try_new(schema, columns)?, profile))
+        .collect()
 }
 
 /// The (display, `__match`) column indices of each field of `schema`.
@@ -350,27 +349,6 @@ fn display_and_key_columns(schema: &arrow::datatypes::SchemaRef) -> Vec<(usize, 
             Some((index(field)?, index(f.name())?))
         })
         .collect()
-}
-
-/// `columns` with each `__match` column (of the pairs `keys`) that equals its display column
-/// but is not yet that column replaced by it: one copy in memory instead of two.
-fn share_equal_keys(
-    keys: &[(usize, usize)],
-    mut columns: Vec<arrow::array::ArrayRef>,
-) -> Vec<arrow::array::ArrayRef> {
-    let equal: Vec<bool> = keys
-        .par_iter()
-        .map(|&(d, m)| {
-            let (d, m) = (columns[d].as_ref(), columns[m].as_ref());
-            !standardize::same_column(d, m) && d == m
-        })
-        .collect();
-    for (&(d, m), same) in keys.iter().zip(equal) {
-        if same {
-            columns[m] = columns[d].clone();
-        }
-    }
-    columns
 }
 
 /// What this run reuses of the previous run, once its tables are read and checked.
@@ -421,4 +399,57 @@ pub(super) fn reuse_previous(
         incremental_from,
         cache,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, AsArray, StringArray};
+
+    /// A source's batch of `phone`, `phone__match`, `city` and `city__match`, each key the
+    /// display column itself when `shared`.
+    fn part(phone: &str, city: &str, shared: [bool; 2]) -> RecordBatch {
+        let text = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+        let (p, c) = (text(phone), text(city));
+        let key = |display: &ArrayRef, shared: bool, v: &str| match shared {
+            true => display.clone(),
+            false => text(&v.to_lowercase()),
+        };
+        let (pk, ck) = (key(&p, shared[0], phone), key(&c, shared[1], city));
+        RecordBatch::try_from_iter([
+            ("phone", p),
+            ("phone__match", pk),
+            ("city", c),
+            ("city__match", ck),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_key_shared_in_every_source_is_the_display_column_after_concatenation() {
+        let parts = vec![
+            part("+441", "Leeds", [true, true]),
+            part("+442", "York", [true, false]),
+        ];
+        let schema = parts[0].schema();
+        let columns = concat_sources(&schema, parts).unwrap();
+        let values = |c: usize| {
+            let column = columns[c].as_string::<i32>();
+            column
+                .iter()
+                .map(|v| v.unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(standardize::same_column(
+            columns[0].as_ref(),
+            columns[1].as_ref()
+        ));
+        assert_eq!(values(1), ["+441", "+442"]);
+        assert!(!standardize::same_column(
+            columns[2].as_ref(),
+            columns[3].as_ref()
+        ));
+        assert_eq!(values(2), ["Leeds", "York"]);
+        assert_eq!(values(3), ["Leeds", "york"]);
+    }
 }
